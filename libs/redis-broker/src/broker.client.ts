@@ -1,0 +1,44 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { BROKER_COMMAND_CONNECTION, RESOLVED_BROKER_OPTIONS } from './constants.js';
+import type { RedisClient } from './connection/redis-connection.factory.js';
+import type { ResolvedBrokerOptions } from './redis-broker.options.js';
+import { QueueProducer, type EnqueueOptions } from './queue/queue.producer.js';
+
+/**
+ * The producer side of the broker, injectable anywhere once the module is
+ * imported. Everything it writes is plain Redis: a JSON string on a list.
+ * @publicApi
+ */
+@Injectable()
+export class BrokerClient {
+  private readonly queues: QueueProducer;
+
+  constructor(
+    @Inject(BROKER_COMMAND_CONNECTION) private readonly command: RedisClient,
+    @Inject(RESOLVED_BROKER_OPTIONS) options: ResolvedBrokerOptions,
+  ) {
+    this.queues = new QueueProducer(command, options.keyPrefix);
+  }
+
+  /**
+   * Adds one message to a list queue: `LPUSH queue JSON.stringify(payload)`,
+   * so a plain `BRPOP` client reads the same JSON. With `delayMs`, `dedupKey`
+   * or `priority: 'high'` it goes through one atomic script instead.
+   * Resolves once Redis has stored it; `false` when skipped as a duplicate.
+   * Rejects when Redis is unreachable (after ioredis' retries): nothing is
+   * silently dropped.
+   */
+  enqueue(queue: string, payload: unknown, options?: EnqueueOptions): Promise<boolean> {
+    return this.queues.enqueue(queue, payload, options);
+  }
+
+  /** Adds many messages in one round trip (pipelined `LPUSH`), in order. Resolves to how many. */
+  enqueueMany(queue: string, payloads: readonly unknown[]): Promise<number> {
+    return this.queues.enqueueMany(queue, payloads);
+  }
+
+  /** The shared command connection, for anything the broker does not wrap. */
+  get redis(): RedisClient {
+    return this.command;
+  }
+}

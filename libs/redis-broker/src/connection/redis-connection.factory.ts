@@ -1,0 +1,114 @@
+import { Inject, Injectable, Logger, type OnApplicationShutdown } from '@nestjs/common';
+import { Cluster, Redis, type RedisOptions } from 'ioredis';
+import { RESOLVED_BROKER_OPTIONS } from '../constants.js';
+import { messages } from '../messages.js';
+import { BrokerEvents } from '../observability/broker-events.js';
+import { BROKER_DEFAULTS, redactUrl, type ResolvedBrokerOptions } from '../redis-broker.options.js';
+import { defineBrokerScripts } from './broker-scripts.js';
+
+/** A standalone or cluster client; every broker connection is one of these. */
+export type RedisClient = Redis | Cluster;
+
+/**
+ * What a connection is used for. Blocking commands never share a connection:
+ * each consumer loop owns its `blocking` one, pub/sub owns `subscriber`.
+ */
+export type ConnectionRole = 'command' | 'blocking' | 'subscriber';
+
+/**
+ * Creates every Redis connection of the broker from the module's connection
+ * options, logs their errors through Nest's Logger (throttled, password
+ * redacted), counts reconnects, and closes whatever is still open at shutdown.
+ */
+@Injectable()
+export class RedisConnectionFactory implements OnApplicationShutdown {
+  private readonly logger = new Logger(RedisConnectionFactory.name);
+  private readonly open = new Set<RedisClient>();
+
+  constructor(
+    @Inject(RESOLVED_BROKER_OPTIONS) private readonly options: ResolvedBrokerOptions,
+    private readonly events: BrokerEvents,
+  ) {}
+
+  /** Where the broker connects, safe to log. */
+  describeTarget(): string {
+    const { url, redis, cluster } = this.options.connection;
+    if (cluster) return `cluster(${cluster.nodes.map((n) => (typeof n === 'object' ? `${n.host ?? ''}:${n.port ?? ''}` : String(n))).join(',')})`;
+    if (url) return redactUrl(url);
+    return `redis://${redis?.host ?? '127.0.0.1'}:${redis?.port ?? 6379}`;
+  }
+
+  /** Whether the broker talks to a Redis Cluster. */
+  get isCluster(): boolean {
+    return this.options.connection.cluster !== undefined;
+  }
+
+  /** Opens a new connection for `role`; `name` shows in logs and `CLIENT LIST`. */
+  create(role: ConnectionRole, name: string): RedisClient {
+    const { url, redis, cluster } = this.options.connection;
+    const connectionName = `nrb:${role}:${name}`.replace(/\s/g, '_');
+    // The shared command connection batches what one tick sends (acks of a
+    // batch, marks) into one write; blocking connections never pipeline.
+    const perRole: RedisOptions = { connectionName, enableAutoPipelining: role === 'command' };
+    let client: RedisClient;
+    if (cluster) {
+      client = new Cluster(cluster.nodes, {
+        ...cluster.options,
+        redisOptions: { ...cluster.options?.redisOptions, ...redis, ...perRole },
+      });
+    } else if (url) {
+      client = new Redis(url, { ...redis, ...perRole });
+    } else {
+      client = new Redis({ ...redis, ...perRole });
+    }
+    defineBrokerScripts(client);
+    this.watch(client, role, name);
+    this.open.add(client);
+    return client;
+  }
+
+  /** Closes one connection: a polite QUIT when it is up, a hard disconnect otherwise. */
+  async close(client: RedisClient): Promise<void> {
+    this.open.delete(client);
+    if (client.status === 'ready') {
+      try {
+        await client.quit();
+        return;
+      } catch (error) {
+        this.logger.debug(`QUIT failed, disconnecting: ${String(error)}`);
+      }
+    }
+    client.disconnect();
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    await Promise.all([...this.open].map((client) => this.close(client)));
+  }
+
+  private watch(client: RedisClient, role: ConnectionRole, name: string): void {
+    const target = this.describeTarget();
+    const label = `${role} (${name})`;
+    let lastLoggedAt = 0;
+    let lastMessage = '';
+    let failing = false;
+    client.on('error', (error: Error) => {
+      failing = true;
+      const now = Date.now();
+      if (error.message !== lastMessage || now - lastLoggedAt >= BROKER_DEFAULTS.logThrottleMs) {
+        lastLoggedAt = now;
+        lastMessage = error.message;
+        this.logger.error(messages.connectionError(label, target, error.message));
+      }
+    });
+    client.on('ready', () => {
+      if (!failing) return;
+      failing = false;
+      lastMessage = '';
+      this.logger.log(messages.connectionRecovered(label, target));
+      this.events.emit('reconnected', { role });
+    });
+    client.on('close', () => {
+      if (this.open.has(client)) failing = true;
+    });
+  }
+}

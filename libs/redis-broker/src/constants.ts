@@ -1,0 +1,10 @@
+/** Metadata key written by `@QueueHandler`. */
+export const QUEUE_HANDLER_METADATA = 'nest-redis-broker:queue-handler';
+/** Metadata key of the `@Payload()` / `@Ctx()` parameter map (read by `ExternalContextCreator`). */
+export const BROKER_PARAM_ARGS_METADATA = 'nest-redis-broker:param-args';
+/** Injection token of the validated, defaults-applied module options. */
+export const RESOLVED_BROKER_OPTIONS = Symbol('nest-redis-broker:resolved-options');
+/** Injection token of the shared command connection (`Redis | Cluster`). */
+export const BROKER_COMMAND_CONNECTION = Symbol('nest-redis-broker:command-connection');
+/** The `ExecutionContext#getType()` of every broker handler invocation. */
+export const BROKER_CONTEXT_TYPE = 'redis-broker';

@@ -1,0 +1,46 @@
+import type { PipeTransform, Type } from '@nestjs/common';
+import { BROKER_PARAM_ARGS_METADATA } from '../constants.js';
+
+/** The kinds of values a broker handler parameter can receive. */
+export enum BrokerParamType {
+  PAYLOAD = 0,
+  CONTEXT = 1,
+}
+
+type ParamPipe = Type<PipeTransform> | PipeTransform;
+
+function brokerParam(type: BrokerParamType, data: string | undefined, pipes: ParamPipe[]): ParameterDecorator {
+  return (target, key, index) => {
+    if (key === undefined) return;
+    const existing = (Reflect.getMetadata(BROKER_PARAM_ARGS_METADATA, target.constructor, key) ?? {}) as Record<string, unknown>;
+    Reflect.defineMetadata(
+      BROKER_PARAM_ARGS_METADATA,
+      { ...existing, [`${type}:${index}`]: { index, data, pipes } },
+      target.constructor,
+      key,
+    );
+  };
+}
+
+/**
+ * Injects the message payload, or the value at `property` (a dot path such as
+ * `'user.id'`) inside it. Pipes given here, and global pipes such as
+ * `ValidationPipe`, run on it; a pipe that rejects the payload with
+ * `BadRequestException` sends the message to the dead-letter place at once.
+ *
+ * @example `handle(@Payload() dto: CreatePostDto)` or `handle(@Payload('userId') id: string)`
+ * @publicApi
+ */
+export function Payload(property?: string | ParamPipe, ...pipes: ParamPipe[]): ParameterDecorator {
+  if (property !== undefined && typeof property !== 'string') return brokerParam(BrokerParamType.PAYLOAD, undefined, [property, ...pipes]);
+  return brokerParam(BrokerParamType.PAYLOAD, property, pipes);
+}
+
+/**
+ * Injects the message context: for queues a {@link QueueMessageContext} (id,
+ * queue, attempt, raw text, consumer).
+ * @publicApi
+ */
+export function Ctx(): ParameterDecorator {
+  return brokerParam(BrokerParamType.CONTEXT, undefined, []);
+}

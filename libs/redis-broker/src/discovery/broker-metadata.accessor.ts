@@ -1,0 +1,14 @@
+import { Injectable } from '@nestjs/common';
+import { Reflector } from '@nestjs/core';
+import { QUEUE_HANDLER_METADATA } from '../constants.js';
+import type { QueueHandlerMetadata } from '../decorators/queue-handler.decorator.js';
+
+/** The only reader of the broker decorators' metadata. */
+@Injectable()
+export class BrokerMetadataAccessor {
+  constructor(private readonly reflector: Reflector) {}
+
+  queueHandler(method: (...args: unknown[]) => unknown): QueueHandlerMetadata | undefined {
+    return this.reflector.get<QueueHandlerMetadata | undefined>(QUEUE_HANDLER_METADATA, method);
+  }
+}

@@ -1,0 +1,53 @@
+import { Injectable, type ParamData } from '@nestjs/common';
+import { ExternalContextCreator } from '@nestjs/core';
+import type { ParamsFactory } from '@nestjs/core/helpers/external-context-creator.js';
+import { BROKER_CONTEXT_TYPE, BROKER_PARAM_ARGS_METADATA } from '../constants.js';
+import { BrokerParamType } from '../decorators/param.decorators.js';
+import type { HandlerInvoker } from './handler-descriptor.js';
+
+/** Resolves `@Payload(path)` and `@Ctx()` from a handler call's `(payload, context)` arguments. */
+class BrokerParamsFactory implements ParamsFactory {
+  exchangeKeyForValue(type: number, data: ParamData | undefined, args: unknown[]): unknown {
+    const kind = type as BrokerParamType;
+    if (kind === BrokerParamType.CONTEXT) return args[1];
+    if (kind !== BrokerParamType.PAYLOAD) return undefined;
+    if (typeof data !== 'string' || data === '') return args[0];
+    let value: unknown = args[0];
+    for (const part of data.split('.')) {
+      if (value === null || typeof value !== 'object') return undefined;
+      value = (value as Record<string, unknown>)[part];
+    }
+    return value;
+  }
+}
+
+/**
+ * Wraps a handler method with Nest's `ExternalContextCreator`, so global and
+ * method-level guards, interceptors, pipes and exception filters apply to
+ * messages as they do to HTTP requests. `ExecutionContext#getType()` is
+ * `'redis-broker'`; `switchToRpc().getData()` is the payload and
+ * `getContext()` the message context.
+ */
+@Injectable()
+export class HandlerContextFactory {
+  private readonly paramsFactory = new BrokerParamsFactory();
+
+  constructor(private readonly externalContextCreator: ExternalContextCreator) {}
+
+  create(instance: object, methodName: string): HandlerInvoker {
+    const method = (instance as Record<string, (...args: unknown[]) => unknown>)[methodName];
+    if (typeof method !== 'function') throw new TypeError(`${methodName} is not a method`);
+    const callable = this.externalContextCreator.create(
+      instance,
+      method,
+      methodName,
+      BROKER_PARAM_ARGS_METADATA,
+      this.paramsFactory,
+      undefined,
+      undefined,
+      { guards: true, interceptors: true, filters: true },
+      BROKER_CONTEXT_TYPE,
+    );
+    return (payload, context) => callable(payload, context) as Promise<unknown>;
+  }
+}

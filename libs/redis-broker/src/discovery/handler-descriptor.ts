@@ -1,0 +1,17 @@
+import type { ResolvedQueueHandlerOptions } from '../redis-broker.options.js';
+
+/** Calls a discovered handler through Nest's enhancer pipeline (guards, interceptors, pipes, filters). */
+export type HandlerInvoker = (payload: unknown, context: object) => Promise<unknown>;
+
+/** A `@QueueHandler` method found at bootstrap. */
+export interface QueueHandlerDescriptor {
+  kind: 'queue';
+  queue: string;
+  options: ResolvedQueueHandlerOptions;
+  /** `Class@method`, for logs and metrics. */
+  target: string;
+  invoke: HandlerInvoker;
+}
+
+/** Every kind of handler the explorer can find. */
+export type HandlerDescriptor = QueueHandlerDescriptor;

@@ -1,0 +1,37 @@
+export { RedisBrokerModule } from './redis-broker.module.js';
+export { REDIS_BROKER_MODULE_OPTIONS } from './redis-broker.module-definition.js';
+export {
+  BROKER_DEFAULTS,
+  type BackoffOptions,
+  type QueueHandlerOptions,
+  type RedisBrokerModuleOptions,
+  type RedisConnectionOptions,
+  type ResolvedBrokerOptions,
+} from './redis-broker.options.js';
+export { BROKER_COMMAND_CONNECTION, BROKER_CONTEXT_TYPE, RESOLVED_BROKER_OPTIONS } from './constants.js';
+export { BrokerClient } from './broker.client.js';
+export type { EnqueueOptions } from './queue/queue.producer.js';
+export { QueueHandler } from './decorators/queue-handler.decorator.js';
+export { Payload, Ctx } from './decorators/param.decorators.js';
+export { QueueMessageContext } from './queue/queue-delivery.js';
+export { QueueDeadLetterService, type QueueDeadLetter } from './queue/queue-dead-letter.service.js';
+export type { QueueDeadLetterRecord, DeadLetterReason } from './queue/queue.settler.js';
+export { QueueInspector, type QueueStats } from './queue/queue.inspector.js';
+export { QueueKeys } from './keys.js';
+export { NonRetryableError } from './errors/non-retryable.error.js';
+export { InvalidBrokerOptionsError } from './errors/invalid-broker-options.error.js';
+export { DuplicateHandlerError } from './errors/duplicate-handler.error.js';
+export { RedisServerUnavailableError } from './errors/redis-server-unavailable.error.js';
+export { RedisConnectionFactory, type RedisClient, type ConnectionRole } from './connection/redis-connection.factory.js';
+export { ConsumerRunner } from './runtime/consumer.runner.js';
+export type { ConsumerHealth } from './runtime/message-source.js';
+export {
+  BrokerEvents,
+  type SourceKind,
+  type HandledEvent,
+  type FailedEvent,
+  type RetriedEvent,
+  type DeadLetteredEvent,
+  type ReconnectedEvent,
+  type DroppedEvent,
+} from './observability/broker-events.js';

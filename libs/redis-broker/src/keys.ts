@@ -1,0 +1,71 @@
+import { InvalidBrokerOptionsError } from './errors/invalid-broker-options.error.js';
+import { messages } from './messages.js';
+
+const NAME_PATTERN = /^[^\s{}\p{Cc}]{1,200}$/u;
+
+/**
+ * Rejects a queue, stream or channel name that could break key layout: empty,
+ * longer than 200 characters, white space, control characters or braces
+ * (braces would change the Cluster hash tag).
+ */
+export function assertValidName(kind: string, name: unknown): asserts name is string {
+  if (typeof name !== 'string' || !NAME_PATTERN.test(name)) {
+    throw new InvalidBrokerOptionsError(
+      messages.invalidName(kind, name, '1 to 200 characters, no white space, control characters or braces'),
+    );
+  }
+}
+
+/**
+ * Every Redis key of one list queue. The list itself is the plain name (with
+ * the key prefix), so any client can `LPUSH` to it; the broker's own keys are
+ * `{<list>}:<suffix>`, whose hash tag is the list's whole name, so all of a
+ * queue's keys sit in the list's Cluster slot and scripts may touch them together.
+ */
+export class QueueKeys {
+  /** The list producers `LPUSH` to and consumers pop from (right end). */
+  readonly list: string;
+  /** ZSET: consumer id → heartbeat deadline (ms). */
+  readonly consumers: string;
+  /** ZSET: `<16-char uid><message>` → due time (ms); delayed and retried messages. */
+  readonly delayed: string;
+  /** HASH: sha1(message) → failed attempts so far. */
+  readonly attempts: string;
+  /** HASH: sha1(message) → times its consumer died while running it. */
+  readonly deaths: string;
+  /** ZSET: dead-letter id → time it died (ms). */
+  readonly deadIndex: string;
+  /** HASH: dead-letter id → JSON record (reason, error, attempts, times). */
+  readonly deadRecords: string;
+  /** HASH: dead-letter id → the original message bytes. */
+  readonly deadMessages: string;
+
+  constructor(readonly queue: string, prefix: string) {
+    assertValidName('queue', queue);
+    this.list = `${prefix}${queue}`;
+    const tag = `{${this.list}}`;
+    this.consumers = `${tag}:consumers`;
+    this.delayed = `${tag}:delayed`;
+    this.attempts = `${tag}:attempts`;
+    this.deaths = `${tag}:deaths`;
+    this.deadIndex = `${tag}:dead`;
+    this.deadRecords = `${tag}:dead:records`;
+    this.deadMessages = `${tag}:dead:messages`;
+  }
+
+  /** LIST: the messages one consumer has taken and not yet settled. */
+  processing(consumerId: string): string {
+    return `{${this.list}}:processing:${consumerId}`;
+  }
+
+  /** HASH: sha1 → start time of the messages that consumer is running now. */
+  active(consumerId: string): string {
+    return `{${this.list}}:active:${consumerId}`;
+  }
+
+  /** STRING with a TTL: present while a `dedupKey` is remembered. */
+  dedup(dedupKey: string): string {
+    assertValidName('dedupKey', dedupKey);
+    return `{${this.list}}:dedup:${dedupKey}`;
+  }
+}

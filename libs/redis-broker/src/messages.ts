@@ -1,0 +1,43 @@
+/** Texts of every error and warning the library raises, in one place. */
+export const messages = {
+  invalidOption: (path: string, value: unknown, accepted: string) =>
+    `Invalid nest-redis-broker option "${path}": got ${describe(value)}; accepted: ${accepted}.`,
+  unknownOption: (path: string, known: readonly string[]) =>
+    `Unknown nest-redis-broker option "${path}"; known options here: ${known.join(', ')}.`,
+  invalidName: (kind: string, name: unknown, reason: string) =>
+    `Invalid ${kind} name ${describe(name)}: ${reason}.`,
+  duplicateHandler: (key: string, first: string, second: string) =>
+    `Two handlers are registered for ${key}: ${first} and ${second}. One consumer per ${key.split(':')[0]} and process; remove one of them.`,
+  requestScopedHandler: (target: string) =>
+    `${target} is request-scoped (or depends on a request-scoped provider); broker handlers need a static provider, so it is not registered.`,
+  invalidHandlerOptions: (target: string, detail: string) => `Invalid options on ${target}: ${detail}`,
+  connectionError: (role: string, target: string, error: string) =>
+    `Redis ${role} connection to ${target} failed: ${error}`,
+  connectionRecovered: (role: string, target: string) => `Redis ${role} connection to ${target} is ready again.`,
+  loopError: (source: string, error: string, retryInMs: number) =>
+    `Consumer of ${source} could not fetch: ${error}; retrying in ${retryInMs} ms.`,
+  settleError: (source: string, id: string, error: string) =>
+    `Could not settle message ${id} of ${source}: ${error}. It stays in the processing list and is recovered later.`,
+  shutdownTimeout: (source: string, inFlight: number, timeoutMs: number) =>
+    `Shutdown deadline of ${timeoutMs} ms passed with ${inFlight} handler(s) of ${source} still running; their messages are handed back to the queue and will run again.`,
+  handlerFailed: (target: string, source: string, id: string, attempt: number, error: string) =>
+    `${target} failed on message ${id} of ${source} (attempt ${attempt}): ${error}`,
+  deadLettered: (source: string, id: string, reason: string, error: string) =>
+    `Message ${id} of ${source} moved to the dead-letter list (${reason}): ${error}`,
+  reaped: (queue: string, consumer: string, returned: number, quarantined: number) =>
+    `Consumer ${consumer} of queue ${queue} stopped heart-beating: ${returned} message(s) returned to the queue, ${quarantined} quarantined as poison.`,
+  recovered: (queue: string, count: number) =>
+    `Recovered ${count} message(s) of queue ${queue} that were moved to this consumer while its connection was lost.`,
+  redisServerMissing: (binary: string) =>
+    `Cannot start "${binary}": it is not installed or not on PATH. Install it (Debian/Ubuntu: apt-get install -y redis-server; macOS: brew install redis) or set REDIS_URL to an existing Redis.`,
+} as const;
+
+function describe(value: unknown): string {
+  if (value === undefined) return 'undefined';
+  if (typeof value === 'function' || typeof value === 'symbol' || typeof value === 'bigint') return `a ${typeof value}`;
+  try {
+    return JSON.stringify(value) ?? 'undefined';
+  } catch {
+    return `an unserialisable ${typeof value}`;
+  }
+}

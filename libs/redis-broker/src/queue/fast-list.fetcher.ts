@@ -1,0 +1,68 @@
+import { Logger } from '@nestjs/common';
+import type { QueueKeys } from '../keys.js';
+import type { RedisClient } from '../connection/redis-connection.factory.js';
+import type { MessageSource } from '../runtime/message-source.js';
+import { toDeliveries, type QueueDelivery } from './queue-delivery.js';
+
+/**
+ * Fast fetch, the design notes' loop: `RPOP count` for a batch, `BRPOP` to
+ * wait. A popped message exists only in this process: at-most-once.
+ */
+export class FastListFetcher implements MessageSource<QueueDelivery> {
+  readonly description: string;
+  private readonly logger = new Logger(FastListFetcher.name);
+  private clientId: number | undefined;
+
+  constructor(
+    private readonly keys: QueueKeys,
+    private readonly blocking: RedisClient,
+    private readonly command: RedisClient,
+    private readonly blockTimeoutMs: number,
+    private readonly canUnblock: boolean,
+    private readonly closeBlocking: () => Promise<void>,
+  ) {
+    this.description = `queue "${keys.queue}" (fast)`;
+    if (canUnblock) {
+      blocking.on('ready', () => void this.refreshClientId());
+    }
+  }
+
+  async start(): Promise<void> {
+    if (this.canUnblock && this.blocking.status === 'ready') await this.refreshClientId();
+  }
+
+  async fetch(max: number): Promise<QueueDelivery[]> {
+    const { list, attempts, deaths } = this.keys;
+    // The second key is unused in fast mode; any key of the queue keeps the script single-slot.
+    let reply = await this.blocking.nrbFetchBuffer(list, list, attempts, deaths, 'fast', max);
+    if (reply.length === 0) {
+      const popped = await this.blocking.brpopBuffer(list, this.blockTimeoutMs / 1000);
+      if (!popped) return [];
+      reply = await this.blocking.nrbFetchBuffer(list, list, attempts, deaths, 'fast', max - 1, popped[1]);
+    }
+    return toDeliveries(reply);
+  }
+
+  interrupt(): void {
+    // Dropping the connection could lose a popped message with its reply, so
+    // ask Redis to end the BRPOP instead (CLIENT UNBLOCK answers it with nil).
+    // Without a known client id (Cluster), the pop ends within blockTimeoutMs.
+    if (this.clientId === undefined) return;
+    this.command.client('UNBLOCK', this.clientId).catch((error: unknown) => {
+      this.logger.warn(`CLIENT UNBLOCK failed for ${this.description}: ${String(error)}`);
+    });
+  }
+
+  async stop(): Promise<void> {
+    await this.closeBlocking();
+  }
+
+  private async refreshClientId(): Promise<void> {
+    try {
+      this.clientId = Number(await (this.blocking as { client(sub: 'ID'): Promise<number> }).client('ID'));
+    } catch (error) {
+      this.clientId = undefined;
+      this.logger.warn(`CLIENT ID failed for ${this.description}: ${String(error)}`);
+    }
+  }
+}

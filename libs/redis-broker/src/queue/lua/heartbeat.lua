@@ -1,0 +1,10 @@
+-- heartbeat: a consumer says it is alive until now + ttl (Redis clock, so
+-- hosts with skewed clocks agree).
+-- KEYS[1] consumers zset: consumer id -> deadline (ms)
+-- ARGV[1] consumer id
+-- ARGV[2] ttl in ms
+-- Returns the Redis time in ms.
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+redis.call('ZADD', KEYS[1], now + tonumber(ARGV[2]), ARGV[1])
+return now

@@ -1,0 +1,14 @@
+-- release: a consumer shuts down; hand back everything it still holds.
+-- KEYS[1] queue list
+-- KEYS[2] processing list of the consumer
+-- KEYS[3] active hash of the consumer
+-- KEYS[4] consumers zset
+-- ARGV[1] consumer id
+-- Returns how many messages went back to the queue.
+-- Invariant: messages go to the consuming end, oldest first, so they are the
+-- next ones any consumer takes; no death is counted (the stop was orderly).
+local n = 0
+while redis.call('LMOVE', KEYS[2], KEYS[1], 'LEFT', 'RIGHT') do n = n + 1 end
+redis.call('DEL', KEYS[3])
+redis.call('ZREM', KEYS[4], ARGV[1])
+return n

@@ -1,0 +1,49 @@
+import { createHash } from 'node:crypto';
+
+/** One message taken from a list queue, as the broker tracks it. */
+export interface QueueDelivery {
+  /** The bytes exactly as stored (acks remove this exact value). */
+  body: Buffer;
+  /** sha1 hex of `body`: the key of its retry state. */
+  sha: string;
+  /** Failed attempts before this delivery. */
+  attempts: number;
+  /** Times a consumer died while running it. */
+  deaths: number;
+}
+
+/** Turns a flat `nrbFetch` reply (message, attempts, deaths, ...) into deliveries. */
+export function toDeliveries(reply: (Buffer | number)[]): QueueDelivery[] {
+  const out: QueueDelivery[] = [];
+  for (let i = 0; i + 2 < reply.length; i += 3) {
+    const body = reply[i] as Buffer;
+    out.push({ body, sha: sha1(body), attempts: Number(reply[i + 1]), deaths: Number(reply[i + 2]) });
+  }
+  return out;
+}
+
+export function sha1(body: Buffer | string): string {
+  return createHash('sha1').update(body).digest('hex');
+}
+
+/**
+ * What a queue handler knows about the message it runs, via `@Ctx()` or the
+ * second argument.
+ * @publicApi
+ */
+export class QueueMessageContext {
+  constructor(
+    /** sha1 of the message text: equal payloads share it (put your own id in the payload when you need one per message). */
+    readonly id: string,
+    /** The queue name, without the key prefix. */
+    readonly queue: string,
+    /** 1 on the first delivery, 2 on the first retry, and so on. */
+    readonly attempt: number,
+    /** The message text exactly as stored. */
+    readonly raw: string,
+    /** The consumer id running it (`instanceId`). */
+    readonly consumer: string,
+    /** When this process received it (epoch ms). */
+    readonly receivedAt: number,
+  ) {}
+}

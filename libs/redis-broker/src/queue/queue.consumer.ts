@@ -1,0 +1,96 @@
+import type { RedisClient, RedisConnectionFactory } from '../connection/redis-connection.factory.js';
+import type { QueueHandlerDescriptor } from '../discovery/handler-descriptor.js';
+import { QueueKeys } from '../keys.js';
+import type { BrokerEvents } from '../observability/broker-events.js';
+import { prefetchWindow, type ResolvedBrokerOptions } from '../redis-broker.options.js';
+import { ConsumerLoop } from '../runtime/consumer.loop.js';
+import type { BrokerConsumer, ConsumerHealth } from '../runtime/message-source.js';
+import { DelayedSetPromoter } from './delayed-set.promoter.js';
+import { FastListFetcher } from './fast-list.fetcher.js';
+import { ProcessingListReaper } from './processing-list.reaper.js';
+import type { QueueDelivery } from './queue-delivery.js';
+import { QueueMessageProcessor } from './queue-message.processor.js';
+import { QueueSettler } from './queue.settler.js';
+import { ReliableListFetcher } from './reliable-list.fetcher.js';
+
+/**
+ * One `@QueueHandler` at run time: its fetcher (reliable or fast) on a
+ * blocking connection of its own, the loop, the settler, the delayed-set
+ * promoter and, in reliable mode, the heartbeat/reaper.
+ */
+export class QueueConsumer implements BrokerConsumer {
+  readonly description: string;
+  private readonly loop: ConsumerLoop<QueueDelivery>;
+  private readonly promoter: DelayedSetPromoter;
+  private readonly reaper: ProcessingListReaper | undefined;
+
+  constructor(
+    descriptor: QueueHandlerDescriptor,
+    factory: RedisConnectionFactory,
+    command: RedisClient,
+    broker: ResolvedBrokerOptions,
+    events: BrokerEvents,
+  ) {
+    const { options } = descriptor;
+    const keys = new QueueKeys(descriptor.queue, broker.keyPrefix);
+    const consumerId = broker.instanceId;
+    const reliable = options.mode === 'reliable';
+    const blocking = factory.create('blocking', descriptor.queue);
+    const closeBlocking = (): Promise<void> => factory.close(blocking);
+    const reliableFetcher = reliable
+      ? new ReliableListFetcher(keys, consumerId, blocking, command, options.blockTimeoutMs, broker.consumerTtlMs, closeBlocking)
+      : undefined;
+    const source = reliableFetcher ?? new FastListFetcher(keys, blocking, command, options.blockTimeoutMs, !factory.isCluster, closeBlocking);
+    this.description = source.description;
+    this.promoter = new DelayedSetPromoter(keys, command, broker.delayedPollMs);
+    this.reaper = reliable
+      ? new ProcessingListReaper(keys, consumerId, command, {
+          heartbeatIntervalMs: broker.heartbeatIntervalMs,
+          consumerTtlMs: broker.consumerTtlMs,
+          maxDeaths: options.maxDeaths,
+          deadLetterMaxEntries: broker.deadLetterMaxEntries,
+        })
+      : undefined;
+    const processor = new QueueMessageProcessor({
+      queue: descriptor.queue,
+      consumerId,
+      handler: descriptor.target,
+      invoke: descriptor.invoke,
+      options,
+      settler: new QueueSettler(keys, consumerId, command, reliable, broker.deadLetterMaxEntries),
+      events,
+      release: (delivery, settled) => {
+        if (!reliableFetcher) return;
+        reliableFetcher.forget(delivery);
+        if (!settled) reliableFetcher.markForRecovery();
+      },
+      retryScheduled: (ms) => this.promoter.nudge(ms),
+    });
+    this.loop = new ConsumerLoop(source, {
+      window: prefetchWindow(options),
+      concurrency: options.concurrency,
+      blockTimeoutMs: options.blockTimeoutMs,
+      process: (delivery) => processor.process(delivery),
+      // A message whose consumer already died while running it runs alone.
+      isSolo: reliable ? (delivery) => delivery.deaths > 0 : undefined,
+    });
+  }
+
+  async start(): Promise<void> {
+    await this.loop.start();
+    this.promoter.start();
+    this.reaper?.start();
+  }
+
+  async stop(deadline: number): Promise<void> {
+    await this.promoter.stop();
+    await this.loop.stop(deadline);
+    // The heartbeat runs until the loop has stopped: a consumer still
+    // finishing its messages must not look dead to the other processes.
+    await this.reaper?.stop();
+  }
+
+  health(): ConsumerHealth {
+    return this.loop.health();
+  }
+}

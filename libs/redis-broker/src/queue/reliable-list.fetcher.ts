@@ -1,0 +1,118 @@
+import { Logger } from '@nestjs/common';
+import { messages } from '../messages.js';
+import type { QueueKeys } from '../keys.js';
+import type { RedisClient } from '../connection/redis-connection.factory.js';
+import type { MessageSource } from '../runtime/message-source.js';
+import { sha1, toDeliveries, type QueueDelivery } from './queue-delivery.js';
+
+/**
+ * Reliable fetch: messages move atomically from the queue into this
+ * consumer's processing list (`LMOVE` in a script for a batch, `BLMOVE` to
+ * wait) and leave it only when settled. Whatever is in the processing list is
+ * never lost: the consumer hands it back on stop, the reaper when it dies, and
+ * `recover` when a reply was lost with a dropped connection.
+ */
+export class ReliableListFetcher implements MessageSource<QueueDelivery> {
+  readonly description: string;
+  private readonly logger = new Logger(ReliableListFetcher.name);
+  private readonly processing: string;
+  private readonly active: string;
+  /** sha → copies held in memory (running or waiting). */
+  private readonly held = new Map<string, number>();
+  private needsRecovery = true;
+  private registered = false;
+
+  constructor(
+    private readonly keys: QueueKeys,
+    private readonly consumerId: string,
+    private readonly blocking: RedisClient,
+    private readonly command: RedisClient,
+    private readonly blockTimeoutMs: number,
+    private readonly consumerTtlMs: number,
+    private readonly closeBlocking: () => Promise<void>,
+  ) {
+    this.description = `queue "${keys.queue}"`;
+    this.processing = keys.processing(consumerId);
+    this.active = keys.active(consumerId);
+  }
+
+  /** Nothing to do before the first fetch, which registers (so a Redis down at boot does not fail the boot). */
+  async start(): Promise<void> {}
+
+  async fetch(max: number): Promise<QueueDelivery[]> {
+    try {
+      if (!this.registered) {
+        // Registered before the first message is taken: a consumer that dies
+        // holding messages is always known to the reaper.
+        await this.command.nrbHeartbeat(this.keys.consumers, this.consumerId, this.consumerTtlMs);
+        this.registered = true;
+      }
+      // At start too: a previous life of this consumer id may have left messages.
+      if (this.needsRecovery) {
+        this.needsRecovery = false;
+        const orphans = await this.recover();
+        if (orphans.length > 0) return orphans;
+      }
+      const { list, attempts, deaths } = this.keys;
+      let reply = await this.blocking.nrbFetchBuffer(list, this.processing, attempts, deaths, 'reliable', max);
+      if (reply.length === 0) {
+        const taken = await this.blocking.blmoveBuffer(list, this.processing, 'RIGHT', 'LEFT', this.blockTimeoutMs / 1000);
+        if (!taken) return [];
+        reply = await this.blocking.nrbFetchBuffer(list, this.processing, attempts, deaths, 'reliable', max - 1, taken);
+      }
+      return this.hold(toDeliveries(reply));
+    } catch (error) {
+      // A reply may have been lost with the connection: the message would sit
+      // in the processing list unknown to us until we look.
+      this.needsRecovery = true;
+      throw error;
+    }
+  }
+
+  /** Marks that the processing list may hold messages this process forgot (e.g. a failed ack). */
+  markForRecovery(): void {
+    this.needsRecovery = true;
+  }
+
+  /** A delivery was settled (or handed back): it is no longer held. */
+  forget(delivery: QueueDelivery): void {
+    const left = (this.held.get(delivery.sha) ?? 1) - 1;
+    if (left <= 0) this.held.delete(delivery.sha);
+    else this.held.set(delivery.sha, left);
+  }
+
+  interrupt(): void {
+    // Dropping the connection is safe here: a message BLMOVE took before the
+    // drop is in the processing list, and `stop` hands that list back.
+    this.blocking.disconnect();
+  }
+
+  async stop(): Promise<void> {
+    await this.closeBlocking();
+    const { list, consumers } = this.keys;
+    await this.command.nrbRelease(list, this.processing, this.active, consumers, this.consumerId);
+  }
+
+  private hold(deliveries: QueueDelivery[]): QueueDelivery[] {
+    for (const d of deliveries) this.held.set(d.sha, (this.held.get(d.sha) ?? 0) + 1);
+    return deliveries;
+  }
+
+  /** Messages in the processing list that this process does not hold: run them. */
+  private async recover(): Promise<QueueDelivery[]> {
+    const inList = await this.blocking.lrangeBuffer(this.processing, 0, -1);
+    const remaining = new Map(this.held);
+    const orphans: Buffer[] = [];
+    for (const body of inList) {
+      const sha = sha1(body);
+      const count = remaining.get(sha) ?? 0;
+      if (count > 0) remaining.set(sha, count - 1);
+      else orphans.push(body);
+    }
+    if (orphans.length === 0) return [];
+    this.logger.warn(messages.recovered(this.keys.queue, orphans.length));
+    const { list, attempts, deaths } = this.keys;
+    const reply = await this.blocking.nrbFetchBuffer(list, this.processing, attempts, deaths, 'reliable', 0, ...orphans);
+    return this.hold(toDeliveries(reply));
+  }
+}

@@ -1,0 +1,61 @@
+import { Module } from '@nestjs/common';
+import { DiscoveryModule } from '@nestjs/core';
+import { BrokerClient } from './broker.client.js';
+import { BROKER_COMMAND_CONNECTION, RESOLVED_BROKER_OPTIONS } from './constants.js';
+import { RedisConnectionFactory } from './connection/redis-connection.factory.js';
+import { BrokerMetadataAccessor } from './discovery/broker-metadata.accessor.js';
+import { HandlerContextFactory } from './discovery/handler-context.factory.js';
+import { HandlerExplorer } from './discovery/handler.explorer.js';
+import { HandlerRegistry } from './discovery/handler.registry.js';
+import { BrokerEvents } from './observability/broker-events.js';
+import { QueueDeadLetterService } from './queue/queue-dead-letter.service.js';
+import { QueueInspector } from './queue/queue.inspector.js';
+import { ConfigurableRedisBrokerModule, REDIS_BROKER_MODULE_OPTIONS } from './redis-broker.module-definition.js';
+import { resolveBrokerOptions, type RedisBrokerModuleOptions } from './redis-broker.options.js';
+import { ConsumerRunner } from './runtime/consumer.runner.js';
+
+/**
+ * Redis as a message broker for Nest: import once with `forRoot(options)` or
+ * `forRootAsync({ imports, inject, useFactory })`; it is global. Handlers
+ * decorated with `@QueueHandler` anywhere in the app start consuming once the
+ * app has bootstrapped (unless `producerOnly`), and stop gracefully on
+ * shutdown (call `app.enableShutdownHooks()` so SIGTERM triggers it).
+ * @publicApi
+ */
+@Module({
+  imports: [DiscoveryModule],
+  providers: [
+    {
+      provide: RESOLVED_BROKER_OPTIONS,
+      useFactory: (raw: RedisBrokerModuleOptions) => resolveBrokerOptions(raw),
+      inject: [REDIS_BROKER_MODULE_OPTIONS],
+    },
+    { provide: BrokerEvents, useFactory: () => new BrokerEvents() },
+    RedisConnectionFactory,
+    {
+      provide: BROKER_COMMAND_CONNECTION,
+      useFactory: (factory: RedisConnectionFactory) => factory.create('command', 'shared'),
+      inject: [RedisConnectionFactory],
+    },
+    BrokerClient,
+    QueueDeadLetterService,
+    QueueInspector,
+    BrokerMetadataAccessor,
+    HandlerContextFactory,
+    HandlerExplorer,
+    HandlerRegistry,
+    ConsumerRunner,
+  ],
+  exports: [
+    RESOLVED_BROKER_OPTIONS,
+    BROKER_COMMAND_CONNECTION,
+    BrokerEvents,
+    RedisConnectionFactory,
+    BrokerClient,
+    QueueDeadLetterService,
+    QueueInspector,
+    HandlerRegistry,
+    ConsumerRunner,
+  ],
+})
+export class RedisBrokerModule extends ConfigurableRedisBrokerModule {}

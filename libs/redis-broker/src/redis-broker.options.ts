@@ -1,0 +1,305 @@
+import { hostname } from 'node:os';
+import { randomBytes } from 'node:crypto';
+import type { ClusterNode, ClusterOptions, RedisOptions } from 'ioredis';
+import { InvalidBrokerOptionsError } from './errors/invalid-broker-options.error.js';
+import { messages } from './messages.js';
+
+/**
+ * Where Redis is. Give a `url` (`redis://`, `rediss://` for TLS, with
+ * `user:password@` for ACL users), plain ioredis `redis` options, or both (the
+ * options refine the URL); or `cluster` nodes for Redis Cluster.
+ * @publicApi
+ */
+export interface RedisConnectionOptions {
+  /** A Redis URL. Default `redis://127.0.0.1:6379` when neither `url`, `redis` nor `cluster` is given. */
+  url?: string;
+  /** ioredis options (host, port, username, password, tls, db, ...). */
+  redis?: RedisOptions;
+  /** Redis Cluster startup nodes and ioredis cluster options. Exclusive with `url`. */
+  cluster?: { nodes: ClusterNode[]; options?: ClusterOptions };
+}
+
+/**
+ * How retries are spaced: `fixed` waits `delayMs` every time; `exponential`
+ * waits `delayMs * 2^(attempt-1)`, capped at `maxDelayMs`, with full jitter
+ * when `jitter` is on.
+ * @publicApi
+ */
+export interface BackoffOptions {
+  /** Default `exponential`. */
+  type?: 'fixed' | 'exponential';
+  /** Base delay in ms. Default 1000. */
+  delayMs?: number;
+  /** Upper bound of one delay in ms. Default 60000. */
+  maxDelayMs?: number;
+  /** Randomise each delay in [delay/2, delay] so retries of a burst spread out. Default true. */
+  jitter?: boolean;
+}
+
+/**
+ * Options of one `@QueueHandler`. Every field falls back to the module's
+ * `queueDefaults`, then to the built-in defaults.
+ * @publicApi
+ */
+export interface QueueHandlerOptions {
+  /**
+   * `reliable` (default): each message is moved atomically (`BLMOVE`) into this
+   * consumer's processing list and removed only once handled, so a crash loses
+   * nothing (at-least-once). `fast`: the design notes' `BRPOP` loop; a message
+   * is gone from Redis once popped, so a crash loses what was in flight
+   * (at-most-once).
+   */
+  mode?: 'reliable' | 'fast';
+  /** Handlers running at once in this process. Default 1. */
+  concurrency?: number;
+  /**
+   * Most messages this process holds at once (running plus waiting), and so
+   * the most fetched in one round trip. Default 0, meaning `concurrency`; a
+   * smaller value than `concurrency` counts as `concurrency`.
+   */
+  prefetch?: number;
+  /** Deliveries before a failing message goes to the dead-letter list. Default 3. */
+  maxAttempts?: number;
+  /** Spacing of retries. */
+  backoff?: BackoffOptions;
+  /** `json` (default): the payload is `JSON.parse`d, unparsable text is dead-lettered. `raw`: the handler gets the string as it is. */
+  parse?: 'json' | 'raw';
+  /** Largest message accepted, in bytes; a larger one is dead-lettered unread. Default 1 MiB. */
+  maxMessageBytes?: number;
+  /** Longest a blocking pop waits before looping, in ms. Default 2000. */
+  blockTimeoutMs?: number;
+  /** Reliable mode: after a message's consumer died this many times while running it, it is quarantined as poison. Default 3. */
+  maxDeaths?: number;
+}
+
+/**
+ * Options of `RedisBrokerModule.forRoot()` / `forRootAsync()`.
+ * @publicApi
+ */
+export interface RedisBrokerModuleOptions {
+  /** Where Redis is. Default `redis://127.0.0.1:6379`. */
+  connection?: RedisConnectionOptions;
+  /** Prepended to every key and channel the broker uses. Default `''` (plain names, as plain clients use them). */
+  keyPrefix?: string;
+  /** An app that only produces (an HTTP API that enqueues) sets this: no handler is started. Default false. */
+  producerOnly?: boolean;
+  /** How long shutdown waits for running handlers before handing their messages back. Default 10000 ms. */
+  shutdownTimeoutMs?: number;
+  /** Identifies this process among consumers. Default `hostname:pid:random`. */
+  instanceId?: string;
+  /** Defaults for every `@QueueHandler` of the app. */
+  queueDefaults?: QueueHandlerOptions;
+  /** How often a reliable consumer proves it is alive. Default 5000 ms. */
+  heartbeatIntervalMs?: number;
+  /** A consumer silent this long is dead: its processing list goes back to the queue. Default 30000 ms. */
+  consumerTtlMs?: number;
+  /** Longest wait between two checks for due delayed or retried messages. Default 1000 ms. */
+  delayedPollMs?: number;
+  /** Cap of each dead-letter list (oldest dropped first); 0 keeps everything. Default 0. */
+  deadLetterMaxEntries?: number;
+}
+
+/** Handler options with every default applied. */
+export type ResolvedQueueHandlerOptions = Required<Omit<QueueHandlerOptions, 'backoff'>> & {
+  backoff: Required<BackoffOptions>;
+};
+
+/** Module options with every default applied. */
+export interface ResolvedBrokerOptions {
+  connection: RedisConnectionOptions;
+  keyPrefix: string;
+  producerOnly: boolean;
+  shutdownTimeoutMs: number;
+  instanceId: string;
+  queueDefaults: ResolvedQueueHandlerOptions;
+  heartbeatIntervalMs: number;
+  consumerTtlMs: number;
+  delayedPollMs: number;
+  deadLetterMaxEntries: number;
+}
+
+/** Every default of the library, in one object. */
+export const BROKER_DEFAULTS = {
+  url: 'redis://127.0.0.1:6379',
+  keyPrefix: '',
+  producerOnly: false,
+  shutdownTimeoutMs: 10_000,
+  heartbeatIntervalMs: 5_000,
+  consumerTtlMs: 30_000,
+  delayedPollMs: 1_000,
+  deadLetterMaxEntries: 0,
+  delayedPromoteBatch: 500,
+  deadLetterRequeueBatch: 500,
+  fetchErrorBackoffMs: { initial: 100, max: 5_000 },
+  logThrottleMs: 10_000,
+  queue: {
+    mode: 'reliable',
+    concurrency: 1,
+    prefetch: 0,
+    maxAttempts: 3,
+    backoff: { type: 'exponential', delayMs: 1_000, maxDelayMs: 60_000, jitter: true },
+    parse: 'json',
+    maxMessageBytes: 1024 * 1024,
+    blockTimeoutMs: 2_000,
+    maxDeaths: 3,
+  },
+} as const;
+
+const MODULE_KEYS = [
+  'connection', 'keyPrefix', 'producerOnly', 'shutdownTimeoutMs', 'instanceId', 'queueDefaults',
+  'heartbeatIntervalMs', 'consumerTtlMs', 'delayedPollMs', 'deadLetterMaxEntries',
+] as const;
+const CONNECTION_KEYS = ['url', 'redis', 'cluster'] as const;
+const QUEUE_KEYS = [
+  'mode', 'concurrency', 'prefetch', 'maxAttempts', 'backoff', 'parse', 'maxMessageBytes', 'blockTimeoutMs', 'maxDeaths',
+] as const;
+const BACKOFF_KEYS = ['type', 'delayMs', 'maxDelayMs', 'jitter'] as const;
+
+/** Validates module options and applies defaults; throws `InvalidBrokerOptionsError` naming the option. */
+export function resolveBrokerOptions(raw: RedisBrokerModuleOptions | undefined): ResolvedBrokerOptions {
+  const options = raw ?? {};
+  expectRecord('options', options);
+  rejectUnknown('', options, MODULE_KEYS);
+  const connection = resolveConnection(options.connection);
+  const keyPrefix = options.keyPrefix ?? BROKER_DEFAULTS.keyPrefix;
+  if (typeof keyPrefix !== 'string' || /[{}\s]/.test(keyPrefix) || keyPrefix.length > 64) {
+    fail('keyPrefix', keyPrefix, 'a string of at most 64 characters without braces or white space');
+  }
+  const producerOnly = bool('producerOnly', options.producerOnly, BROKER_DEFAULTS.producerOnly);
+  const instanceId = options.instanceId ?? `${hostname()}:${process.pid}:${randomBytes(3).toString('hex')}`;
+  if (typeof instanceId !== 'string' || !/^[\w.:@-]{1,128}$/.test(instanceId)) {
+    fail('instanceId', instanceId, 'letters, digits and . : @ _ - (1 to 128 characters)');
+  }
+  const heartbeatIntervalMs = int('heartbeatIntervalMs', options.heartbeatIntervalMs, BROKER_DEFAULTS.heartbeatIntervalMs, 10);
+  const consumerTtlMs = int('consumerTtlMs', options.consumerTtlMs, BROKER_DEFAULTS.consumerTtlMs, 20);
+  if (consumerTtlMs <= heartbeatIntervalMs) {
+    fail('consumerTtlMs', consumerTtlMs, `a number of ms greater than heartbeatIntervalMs (${heartbeatIntervalMs})`);
+  }
+  return {
+    connection,
+    keyPrefix,
+    producerOnly,
+    shutdownTimeoutMs: int('shutdownTimeoutMs', options.shutdownTimeoutMs, BROKER_DEFAULTS.shutdownTimeoutMs, 0),
+    instanceId,
+    queueDefaults: resolveQueueHandlerOptions('queueDefaults', options.queueDefaults, undefined),
+    heartbeatIntervalMs,
+    consumerTtlMs,
+    delayedPollMs: int('delayedPollMs', options.delayedPollMs, BROKER_DEFAULTS.delayedPollMs, 10),
+    deadLetterMaxEntries: int('deadLetterMaxEntries', options.deadLetterMaxEntries, BROKER_DEFAULTS.deadLetterMaxEntries, 0),
+  };
+}
+
+/**
+ * Validates one handler's queue options over `base` (the module's resolved
+ * defaults; the built-in ones when absent). `path` names the options in errors.
+ */
+export function resolveQueueHandlerOptions(
+  path: string,
+  raw: QueueHandlerOptions | undefined,
+  base: ResolvedQueueHandlerOptions | undefined,
+): ResolvedQueueHandlerOptions {
+  const options = raw ?? {};
+  expectRecord(path, options);
+  rejectUnknown(`${path}.`, options, QUEUE_KEYS);
+  const d = base ?? { ...BROKER_DEFAULTS.queue, backoff: { ...BROKER_DEFAULTS.queue.backoff } };
+  const mode = oneOf(`${path}.mode`, options.mode, d.mode, ['reliable', 'fast'] as const);
+  const concurrency = int(`${path}.concurrency`, options.concurrency, d.concurrency, 1, 10_000);
+  const prefetch = int(`${path}.prefetch`, options.prefetch, d.prefetch, 0, 100_000);
+  if (options.prefetch !== undefined && prefetch !== 0 && prefetch < concurrency) {
+    fail(`${path}.prefetch`, prefetch, `0 (same as concurrency) or a whole number ≥ concurrency (${concurrency})`);
+  }
+  const backoffRaw = options.backoff ?? {};
+  expectRecord(`${path}.backoff`, backoffRaw);
+  rejectUnknown(`${path}.backoff.`, backoffRaw, BACKOFF_KEYS);
+  const delayMs = int(`${path}.backoff.delayMs`, backoffRaw.delayMs, d.backoff.delayMs, 0);
+  const backoff = {
+    type: oneOf(`${path}.backoff.type`, backoffRaw.type, d.backoff.type, ['fixed', 'exponential'] as const),
+    delayMs,
+    maxDelayMs: int(`${path}.backoff.maxDelayMs`, backoffRaw.maxDelayMs, Math.max(d.backoff.maxDelayMs, delayMs), delayMs),
+    jitter: bool(`${path}.backoff.jitter`, backoffRaw.jitter, d.backoff.jitter),
+  };
+  return {
+    mode,
+    concurrency,
+    prefetch,
+    maxAttempts: int(`${path}.maxAttempts`, options.maxAttempts, d.maxAttempts, 1, 1_000_000),
+    backoff,
+    parse: oneOf(`${path}.parse`, options.parse, d.parse, ['json', 'raw'] as const),
+    maxMessageBytes: int(`${path}.maxMessageBytes`, options.maxMessageBytes, d.maxMessageBytes, 1, 512 * 1024 * 1024),
+    blockTimeoutMs: int(`${path}.blockTimeoutMs`, options.blockTimeoutMs, d.blockTimeoutMs, 10, 600_000),
+    maxDeaths: int(`${path}.maxDeaths`, options.maxDeaths, d.maxDeaths, 1, 1_000),
+  };
+}
+
+/** The effective prefetch window of resolved handler options. */
+export function prefetchWindow(options: ResolvedQueueHandlerOptions): number {
+  return Math.max(options.prefetch, options.concurrency);
+}
+
+function resolveConnection(raw: RedisConnectionOptions | undefined): RedisConnectionOptions {
+  const connection = raw ?? {};
+  expectRecord('connection', connection);
+  rejectUnknown('connection.', connection, CONNECTION_KEYS);
+  if (connection.url !== undefined) {
+    if (typeof connection.url !== 'string' || !/^rediss?:\/\/[^\s]+$/.test(connection.url)) {
+      fail('connection.url', redactUrl(String(connection.url)), 'a redis:// or rediss:// URL');
+    }
+  }
+  if (connection.redis !== undefined) expectRecord('connection.redis', connection.redis);
+  if (connection.cluster !== undefined) {
+    expectRecord('connection.cluster', connection.cluster);
+    if (connection.url !== undefined) {
+      fail('connection.cluster', '(with connection.url)', 'either connection.url or connection.cluster, not both');
+    }
+    const nodes: unknown = connection.cluster.nodes;
+    if (!Array.isArray(nodes) || nodes.length === 0) {
+      fail('connection.cluster.nodes', nodes, 'a non-empty array of { host, port } or "host:port"');
+    }
+  }
+  if (connection.url === undefined && connection.redis === undefined && connection.cluster === undefined) {
+    return { url: BROKER_DEFAULTS.url };
+  }
+  return connection;
+}
+
+/** Hides the password of a Redis URL, for logs and error messages. */
+export function redactUrl(url: string): string {
+  return url.replace(/^(rediss?:\/\/)([^@/]*@)/, (_m, scheme: string, auth: string) => {
+    const user = auth.slice(0, -1).split(':')[0];
+    return `${scheme}${user ? `${user}:` : ''}***@`;
+  });
+}
+
+function expectRecord(path: string, value: unknown): void {
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) fail(path, value, 'an object');
+}
+
+function rejectUnknown(prefix: string, value: object, known: readonly string[]): void {
+  for (const key of Object.keys(value)) {
+    if (!known.includes(key)) throw new InvalidBrokerOptionsError(messages.unknownOption(prefix + key, known));
+  }
+}
+
+function int(path: string, value: unknown, fallback: number, min: number, max = Number.MAX_SAFE_INTEGER): number {
+  if (value === undefined) return fallback;
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
+    fail(path, value, `a whole number from ${min} to ${max}`);
+  }
+  return value;
+}
+
+function bool(path: string, value: unknown, fallback: boolean): boolean {
+  if (value === undefined) return fallback;
+  if (typeof value !== 'boolean') fail(path, value, 'true or false');
+  return value;
+}
+
+function oneOf<T extends string>(path: string, value: unknown, fallback: T, accepted: readonly T[]): T {
+  if (value === undefined) return fallback;
+  if (typeof value !== 'string' || !accepted.includes(value as T)) fail(path, value, accepted.map((a) => `"${a}"`).join(' or '));
+  return value as T;
+}
+
+function fail(path: string, value: unknown, accepted: string): never {
+  throw new InvalidBrokerOptionsError(messages.invalidOption(path, value, accepted));
+}

@@ -1,0 +1,113 @@
+import { Logger } from '@nestjs/common';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { messages } from '../messages.js';
+import { BROKER_DEFAULTS } from '../redis-broker.options.js';
+import { ConcurrencyLimiter } from './concurrency.limiter.js';
+import type { ConsumerHealth, MessageSource } from './message-source.js';
+
+/** How one loop runs its messages. */
+export interface ConsumerLoopOptions<M> {
+  /** Most messages held at once (running + waiting). */
+  window: number;
+  concurrency: number;
+  blockTimeoutMs: number;
+  /** Runs one message to its settlement; must not reject. */
+  process: (message: M) => Promise<void>;
+  /** Whether a message must run alone. */
+  isSolo?: (message: M) => boolean;
+}
+
+/**
+ * fetch (blocking, bounded) → dispatch → settle, until stopped. Fetch errors
+ * back off exponentially up to a cap while ioredis reconnects; the loop never
+ * exits on an error, only on `stop`.
+ */
+export class ConsumerLoop<M> {
+  private readonly logger = new Logger(ConsumerLoop.name);
+  private readonly limiter: ConcurrencyLimiter;
+  private readonly abort = new AbortController();
+  private stopping = false;
+  private running: Promise<void> | undefined;
+  private state: ConsumerHealth['state'] = 'starting';
+  private lastFetchAt = Date.now();
+  private failing = false;
+
+  constructor(
+    private readonly source: MessageSource<M>,
+    private readonly options: ConsumerLoopOptions<M>,
+  ) {
+    this.limiter = new ConcurrencyLimiter(options.concurrency);
+  }
+
+  async start(): Promise<void> {
+    await this.source.start();
+    this.state = 'running';
+    this.lastFetchAt = Date.now();
+    this.running = this.run();
+  }
+
+  async stop(deadline: number): Promise<void> {
+    if (this.state === 'stopped') return;
+    this.state = 'stopping';
+    this.stopping = true;
+    this.abort.abort();
+    this.source.interrupt();
+    await this.running;
+    const idle = await this.limiter.whenIdle(deadline);
+    if (!idle) {
+      this.logger.warn(messages.shutdownTimeout(this.source.description, this.limiter.active, Math.max(0, deadline - Date.now())));
+    }
+    await this.source.stop();
+    this.state = 'stopped';
+  }
+
+  health(): ConsumerHealth {
+    return {
+      description: this.source.description,
+      state: this.state,
+      lastFetchAt: this.lastFetchAt,
+      blockTimeoutMs: this.options.blockTimeoutMs,
+      failing: this.failing,
+      inFlight: this.limiter.size,
+    };
+  }
+
+  private async run(): Promise<void> {
+    const { window, process, isSolo } = this.options;
+    const backoff = BROKER_DEFAULTS.fetchErrorBackoffMs;
+    let failures = 0;
+    while (!this.stopping) {
+      if (this.limiter.size >= window) {
+        await this.limiter.whenBelow(window);
+        // Waiting for capacity is not being stuck.
+        this.lastFetchAt = Date.now();
+        continue;
+      }
+      let batch: M[];
+      try {
+        batch = await this.source.fetch(window - this.limiter.size);
+        failures = 0;
+        this.failing = false;
+      } catch (error) {
+        if (this.stopping) break;
+        failures += 1;
+        this.failing = true;
+        const delay = Math.min(backoff.initial * 2 ** (failures - 1), backoff.max);
+        if (failures === 1 || failures % 10 === 0) {
+          this.logger.error(messages.loopError(this.source.description, errorText(error), delay));
+        }
+        await sleep(delay, undefined, { signal: this.abort.signal }).catch(() => undefined);
+        continue;
+      }
+      this.lastFetchAt = Date.now();
+      // Messages that arrive while stopping are still run: in fast mode they
+      // exist nowhere else.
+      for (const message of batch) this.limiter.submit(() => process(message), isSolo?.(message) ?? false);
+    }
+  }
+}
+
+/** The message of an unknown thrown value. */
+export function errorText(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}

@@ -1,0 +1,62 @@
+import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnModuleDestroy } from '@nestjs/common';
+import { BROKER_COMMAND_CONNECTION, RESOLVED_BROKER_OPTIONS } from '../constants.js';
+import { RedisConnectionFactory, type RedisClient } from '../connection/redis-connection.factory.js';
+import type { HandlerDescriptor } from '../discovery/handler-descriptor.js';
+import { HandlerExplorer } from '../discovery/handler.explorer.js';
+import { HandlerRegistry } from '../discovery/handler.registry.js';
+import { BrokerEvents } from '../observability/broker-events.js';
+import { QueueConsumer } from '../queue/queue.consumer.js';
+import type { ResolvedBrokerOptions } from '../redis-broker.options.js';
+import type { BrokerConsumer, ConsumerHealth } from './message-source.js';
+
+/**
+ * Starts one consumer per discovered handler once the app has bootstrapped,
+ * and stops them all on shutdown with a single deadline: stop fetching, let
+ * running handlers finish until the deadline, hand back the rest. Connections
+ * are closed afterwards by the connection factory, the command one last.
+ */
+@Injectable()
+export class ConsumerRunner implements OnApplicationBootstrap, OnModuleDestroy {
+  private readonly logger = new Logger(ConsumerRunner.name);
+  private readonly consumers: BrokerConsumer[] = [];
+  private shuttingDown = false;
+
+  constructor(
+    private readonly explorer: HandlerExplorer,
+    private readonly registry: HandlerRegistry,
+    private readonly factory: RedisConnectionFactory,
+    private readonly events: BrokerEvents,
+    @Inject(BROKER_COMMAND_CONNECTION) private readonly command: RedisClient,
+    @Inject(RESOLVED_BROKER_OPTIONS) private readonly options: ResolvedBrokerOptions,
+  ) {}
+
+  async onApplicationBootstrap(): Promise<void> {
+    for (const descriptor of this.explorer.explore()) this.registry.add(descriptor);
+    if (this.options.producerOnly) return;
+    for (const descriptor of this.registry.all()) this.consumers.push(this.createConsumer(descriptor));
+    await Promise.all(this.consumers.map((consumer) => consumer.start()));
+    if (this.consumers.length > 0) {
+      this.logger.log(`Consuming ${this.consumers.map((c) => c.description).join(', ')} on ${this.factory.describeTarget()}`);
+    }
+  }
+
+  async onModuleDestroy(): Promise<void> {
+    this.shuttingDown = true;
+    const deadline = Date.now() + this.options.shutdownTimeoutMs;
+    await Promise.all(this.consumers.map((consumer) => consumer.stop(deadline)));
+  }
+
+  /** True from the moment shutdown begins. */
+  get isShuttingDown(): boolean {
+    return this.shuttingDown;
+  }
+
+  /** Liveness of every consumer, for health checks. */
+  health(): ConsumerHealth[] {
+    return this.consumers.map((consumer) => consumer.health());
+  }
+
+  private createConsumer(descriptor: HandlerDescriptor): BrokerConsumer {
+    return new QueueConsumer(descriptor, this.factory, this.command, this.options, this.events);
+  }
+}

@@ -1,0 +1,2 @@
+export { startRedisServer, freePort, RedisServerHandle, type RedisServerOptions } from './redis-server.js';
+export { waitFor, waitForQueuesIdle } from './wait.js';

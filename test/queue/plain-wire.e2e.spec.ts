@@ -1,0 +1,57 @@
+import { Injectable, type INestApplicationContext } from '@nestjs/common';
+import { Redis } from 'ioredis';
+import { BrokerClient, Ctx, Payload, QueueHandler, type QueueMessageContext } from 'nest-redis-broker';
+import { startRedisServer, waitFor, type RedisServerHandle } from 'nest-redis-broker/testing';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { bootBroker } from '../support/broker-app.js';
+
+const received: { payload: unknown; ctx: QueueMessageContext }[] = [];
+
+@Injectable()
+class UserEventsHandler {
+  @QueueHandler('user-signups')
+  handle(@Payload() payload: unknown, @Ctx() ctx: QueueMessageContext): void {
+    received.push({ payload, ctx });
+  }
+}
+
+describe('list queues on the plain Redis wire format', () => {
+  let redis: RedisServerHandle;
+  let app: INestApplicationContext;
+  let plain: Redis;
+
+  beforeAll(async () => {
+    redis = await startRedisServer();
+    plain = new Redis(redis.url);
+    ({ app } = await bootBroker({ connection: { url: redis.url } }, [UserEventsHandler]));
+  });
+
+  afterAll(async () => {
+    await app?.close();
+    plain?.disconnect();
+    await redis?.stop();
+  });
+
+  it('delivers a JSON string LPUSHed by a plain client to the decorated handler', async () => {
+    await plain.lpush('user-signups', JSON.stringify({ userId: 'u1', plan: 'pro' }));
+    await waitFor(() => received.length === 1, { description: 'the handler to run' });
+    expect(received[0].payload).toEqual({ userId: 'u1', plan: 'pro' });
+    expect(received[0].ctx.queue).toBe('user-signups');
+    expect(received[0].ctx.attempt).toBe(1);
+    expect(received[0].ctx.raw).toBe('{"userId":"u1","plan":"pro"}');
+    expect(await plain.llen('user-signups')).toBe(0);
+  });
+
+  it('writes enqueued payloads as the same JSON a plain BRPOP client reads', async () => {
+    const client = app.get(BrokerClient);
+    await client.enqueue('reports', { reportId: 42, tags: ['a', 'b'] });
+    const popped = await plain.brpop('reports', 1);
+    expect(popped).toEqual(['reports', '{"reportId":42,"tags":["a","b"]}']);
+  });
+
+  it('keeps order across enqueueMany: the first payload is consumed first', async () => {
+    const client = app.get(BrokerClient);
+    await client.enqueueMany('ordered', [1, 2, 3]);
+    expect(await plain.rpop('ordered', 3)).toEqual(['1', '2', '3']);
+  });
+});

@@ -1,0 +1,34 @@
+import { fileURLToPath } from 'node:url';
+import swc from 'unplugin-swc';
+import { defineConfig } from 'vitest/config';
+
+// SWC, not esbuild: Nest's dependency injection and pipes need
+// emitDecoratorMetadata, which esbuild drops.
+export default defineConfig({
+  plugins: [
+    swc.vite({
+      jsc: {
+        parser: { syntax: 'typescript', decorators: true },
+        transform: { legacyDecorator: true, decoratorMetadata: true, useDefineForClassFields: false },
+        target: 'es2022',
+      },
+      module: { type: 'es6' },
+    }),
+  ],
+  resolve: {
+    // Tests import the library as users do, by package name, but run its
+    // TypeScript sources (child processes do the same with --conditions=source).
+    alias: [
+      { find: /^nest-redis-broker\/testing$/, replacement: fileURLToPath(new URL('./libs/redis-broker/src/testing/index.ts', import.meta.url)) },
+      { find: /^nest-redis-broker$/, replacement: fileURLToPath(new URL('./libs/redis-broker/src/index.ts', import.meta.url)) },
+    ],
+  },
+  test: {
+    include: ['test/**/*.spec.ts'],
+    testTimeout: 60_000,
+    hookTimeout: 60_000,
+    pool: 'forks',
+    maxWorkers: 2,
+    reporters: ['default'],
+  },
+});
