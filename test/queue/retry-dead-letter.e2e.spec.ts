@@ -57,7 +57,7 @@ describe('retries and the dead-letter list', () => {
       [1, 40],
       [2, 80],
     ]);
-    expect(stats!.dead).toBe(1);
+    expect(stats.dead).toBe(1);
     const [dead] = await app.get(QueueDeadLetterService).list('flaky');
     expect(dead).toMatchObject({
       queue: 'flaky',
@@ -73,12 +73,12 @@ describe('retries and the dead-letter list', () => {
     const deadLetters = app.get(QueueDeadLetterService);
     const [dead] = await deadLetters.list('flaky');
     healAfter = 1; // the handler works now
-    expect(await deadLetters.requeue('flaky', dead!.id)).toBe(true);
+    expect(await deadLetters.requeue('flaky', dead.id)).toBe(true);
     await waitFor(() => (attemptsSeen.get('a') ?? []).length === 4, { description: 'the requeued message to run' });
     expect(attemptsSeen.get('a')!.at(-1)).toBe(1);
     await waitForQueuesIdle(redis.url, ['flaky']);
     expect(await deadLetters.count('flaky')).toBe(0);
-    expect(await deadLetters.requeue('flaky', dead!.id)).toBe(false);
+    expect(await deadLetters.requeue('flaky', dead.id)).toBe(false);
   });
 
   it('sends a NonRetryableError straight to the dead-letter list', async () => {
