@@ -53,7 +53,7 @@ describe('reliable queues when worker processes die', () => {
     const keys = new QueueKeys('work', '');
     // The dead worker still holds messages in its processing list.
     const [deadConsumer] = await plain.zrange(keys.consumers, 0, -1);
-    expect(await plain.llen(keys.processing(deadConsumer!))).toBeGreaterThan(0);
+    expect(await plain.llen(keys.processing(deadConsumer))).toBeGreaterThan(0);
 
     const second = startWorker({ WORK_MS: '1', WORKER_CONCURRENCY: '4' });
     await second.ready;
@@ -87,10 +87,10 @@ describe('reliable queues when worker processes die', () => {
     expect([...Array(total).keys()].filter((i) => !unique.has(i))).toEqual([7]);
     expect(crashes).toBe(3);
     const [id] = await plain.zrange(keys.deadIndex, 0, -1);
-    const record = JSON.parse((await plain.hget(keys.deadRecords, id!))!) as { reason: string; error: string };
+    const record = JSON.parse((await plain.hget(keys.deadRecords, id))!) as { reason: string; error: string };
     expect(record.reason).toBe('poison');
     expect(record.error).toContain('died 3 times');
-    expect(await plain.hget(keys.deadMessages, id!)).toBe('{"id":7}');
+    expect(await plain.hget(keys.deadMessages, id)).toBe('{"id":7}');
   });
 
   it('exits on SIGTERM after finishing in-flight work, handing back what it had not started', async () => {

@@ -24,6 +24,8 @@ export { DuplicateHandlerError } from './errors/duplicate-handler.error.js';
 export { RedisServerUnavailableError } from './errors/redis-server-unavailable.error.js';
 export { RedisConnectionFactory, type RedisClient, type ConnectionRole } from './connection/redis-connection.factory.js';
 export { ConsumerRunner } from './runtime/consumer.runner.js';
+export { HandlerRegistry } from './discovery/handler.registry.js';
+export type { HandlerDescriptor, QueueHandlerDescriptor } from './discovery/handler-descriptor.js';
 export type { ConsumerHealth } from './runtime/message-source.js';
 export {
   BrokerEvents,

@@ -132,6 +132,7 @@ export const BROKER_DEFAULTS = {
   deadLetterRequeueBatch: 500,
   fetchErrorBackoffMs: { initial: 100, max: 5_000 },
   logThrottleMs: 10_000,
+  stopGraceMs: 2_000,
   queue: {
     mode: 'reliable',
     concurrency: 1,

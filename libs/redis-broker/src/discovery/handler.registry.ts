@@ -3,7 +3,11 @@ import { DuplicateHandlerError } from '../errors/duplicate-handler.error.js';
 import { messages } from '../messages.js';
 import type { HandlerDescriptor } from './handler-descriptor.js';
 
-/** Every handler discovered at bootstrap, keyed by what it consumes; a second claim throws. */
+/**
+ * Every handler discovered at bootstrap, keyed by what it consumes; a second
+ * claim of the same queue throws `DuplicateHandlerError`.
+ * @publicApi
+ */
 @Injectable()
 export class HandlerRegistry {
   private readonly byKey = new Map<string, HandlerDescriptor>();
