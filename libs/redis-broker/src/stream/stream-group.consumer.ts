@@ -33,21 +33,19 @@ export class StreamGroupConsumer implements BrokerConsumer {
     const consumer = descriptor.consumer ?? broker.instanceId;
     const readKeys = [keys.stream, keys.requeue(group)];
     const blocking = factory.create('blocking', `${descriptor.stream}/${group}`);
-    // The reader is created after the reclaimer but the reclaimer asks it
-    // what is held: the closure reads it once both exist.
-    let reader: StreamGroupReader | undefined;
-    const reclaimer = new PendingReclaimer(readKeys, group, consumer, command, {
+    // The reclaimer asks the reader what this process holds; the closure
+    // runs only once fetching has started, when both exist.
+    const reclaimer: PendingReclaimer = new PendingReclaimer(readKeys, group, consumer, command, {
       claimIdleMs: options.claimIdleMs,
       reclaimIntervalMs: options.reclaimIntervalMs,
       backoff: options.backoff,
       batch: BROKER_DEFAULTS.streamReclaimBatch,
-    }, (key, id) => reader?.isHeld(key, id) ?? false);
-    reader = new StreamGroupReader(
+    }, (key, id): boolean => reader.isHeld(key, id));
+    const reader: StreamGroupReader = new StreamGroupReader(
       { name: descriptor.stream, keys: readKeys, group, consumer, startId: options.startId, blockTimeoutMs: options.blockTimeoutMs },
       blocking, command, reclaimer, () => factory.close(blocking),
     );
-    const source = reader;
-    this.description = source.description;
+    this.description = reader.description;
     const processor = new StreamMessageProcessor({
       stream: descriptor.stream,
       group,
@@ -57,10 +55,10 @@ export class StreamGroupConsumer implements BrokerConsumer {
       options,
       settler: new StreamSettler(keys, group, consumer, command, broker.deadLetterMaxEntries),
       events,
-      release: (entry) => source.forget(entry),
+      release: (entry) => reader.forget(entry),
       retryScheduled: (entry, delayMs) => reclaimer.scheduleRetry(entry, delayMs),
     });
-    this.loop = new ConsumerLoop(source, {
+    this.loop = new ConsumerLoop(reader, {
       window: prefetchWindow(options),
       concurrency: options.concurrency,
       blockTimeoutMs: options.blockTimeoutMs,
