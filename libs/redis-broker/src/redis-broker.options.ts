@@ -2,6 +2,7 @@ import { hostname } from 'node:os';
 import { randomBytes } from 'node:crypto';
 import type { ClusterNode, ClusterOptions, RedisOptions } from 'ioredis';
 import { InvalidBrokerOptionsError } from './errors/invalid-broker-options.error.js';
+import { assertValidName } from './keys.js';
 import { messages } from './messages.js';
 
 /**
@@ -375,7 +376,10 @@ function resolveStreamTrims(raw: Record<string, StreamTrimOptions> | undefined):
   const streams = raw ?? {};
   expectRecord('streams', streams);
   const out: Record<string, StreamTrimOptions> = {};
-  for (const [name, trim] of Object.entries(streams)) out[name] = resolveStreamTrim(`streams.${name}`, trim);
+  for (const [name, trim] of Object.entries(streams)) {
+    assertValidName('stream', name);
+    out[name] = resolveStreamTrim(`streams.${name}`, trim);
+  }
   return out;
 }
 
