@@ -28,7 +28,7 @@ class OrderConsumer {
   }
 
   @StreamConsumer({ stream: 'signups', group: 'mailer' })
-  welcome(@Payload(new ValidationPipe({ validateCustomDecorators: true })) dto: SignupDto): void {
+  welcome(@Payload(new ValidationPipe()) dto: SignupDto): void {
     validated.push(dto.email);
   }
 
