@@ -30,6 +30,14 @@ export const messages = {
     `Consumer ${consumer} of queue ${queue} stopped heart-beating: ${returned} message(s) returned to the queue, ${quarantined} quarantined as poison.`,
   recovered: (queue: string, count: number) =>
     `Recovered ${count} message(s) of queue ${queue} that were moved to this consumer while its connection was lost.`,
+  streamGroupMissing: (stream: string, group: string, startId: string) =>
+    `Consumer group "${group}" of stream "${stream}" is gone (deleted, or Redis restarted without persistence); recreating it from "${startId}". Entries pending in the old group are lost to it.`,
+  streamTakenOver: (key: string, group: string, consumer: string, count: number, idleMs: number) =>
+    `Consumer ${consumer} of group "${group}" took over ${count} entr${count === 1 ? 'y' : 'ies'} of ${key} pending for more than ${idleMs} ms (their consumer is presumed dead).`,
+  streamSettleError: (source: string, id: string, error: string) =>
+    `Could not settle entry ${id} of ${source}: ${error}. It stays pending and is reclaimed later.`,
+  streamDeadLettered: (source: string, id: string, reason: string, error: string) =>
+    `Entry ${id} of ${source} copied to the dead-letter stream and acknowledged (${reason}): ${error}`,
   redisServerMissing: (binary: string) =>
     `Cannot start "${binary}": it is not installed or not on PATH. Install it (Debian/Ubuntu: apt-get install -y redis-server; macOS: brew install redis) or set REDIS_URL to an existing Redis.`,
 } as const;

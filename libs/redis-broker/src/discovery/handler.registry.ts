@@ -13,7 +13,7 @@ export class HandlerRegistry {
   private readonly byKey = new Map<string, HandlerDescriptor>();
 
   add(descriptor: HandlerDescriptor): void {
-    const key = `queue:${descriptor.queue}`;
+    const key = descriptor.kind === 'queue' ? `queue:${descriptor.queue}` : `stream:${descriptor.stream}:${descriptor.group}`;
     const existing = this.byKey.get(key);
     if (existing) {
       throw new DuplicateHandlerError(messages.duplicateHandler(key, existing.target, descriptor.target));
@@ -26,6 +26,11 @@ export class HandlerRegistry {
   }
 
   queues(): string[] {
-    return this.all().filter((d) => d.kind === 'queue').map((d) => d.queue);
+    return this.all().flatMap((d) => (d.kind === 'queue' ? [d.queue] : []));
+  }
+
+  /** Every consumed stream with its group. */
+  streamGroups(): { stream: string; group: string }[] {
+    return this.all().flatMap((d) => (d.kind === 'stream' ? [{ stream: d.stream, group: d.group }] : []));
   }
 }
