@@ -1,0 +1,137 @@
+import { Injectable, type INestApplicationContext } from '@nestjs/common';
+import { Cluster } from 'ioredis';
+import {
+  BrokerClient, ConsumerRunner, InvalidBrokerOptionsError, Payload, QueueDeadLetterService, QueueHandler, QueueInspector,
+  QueueKeys, StreamConsumer, StreamDeadLetterService, StreamInspector, type QueueMessageContext,
+} from 'nest-redis-broker';
+import { waitFor } from 'nest-redis-broker/testing';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { bootBroker } from '../support/broker-app.js';
+import { masterPortOf, startRedisCluster, type RedisClusterHandle } from '../support/redis-cluster.js';
+
+// Queue names whose slots (344, 7593, 13129) fall on the three masters of a fresh 3-master cluster.
+const QUEUES = ['c-orders', 'c-jobs', 'c-tasks'];
+const handled = new Map<string, number[]>();
+const streamSeen: string[] = [];
+const failing = new Map<string, number>();
+
+function record(queue: string, id: number): void {
+  handled.set(queue, [...(handled.get(queue) ?? []), id]);
+}
+
+@Injectable()
+class ClusterHandlers {
+  @QueueHandler('c-orders', { concurrency: 4 })
+  orders(payload: { id: number }): void { record('c-orders', payload.id); }
+
+  @QueueHandler('c-jobs', { concurrency: 2, prefetch: 8 })
+  mails(payload: { id: number }): void { record('c-jobs', payload.id); }
+
+  @QueueHandler('c-tasks', { mode: 'fast', concurrency: 2, blockTimeoutMs: 200 })
+  bills(payload: { id: number }): void { record('c-tasks', payload.id); }
+
+  @QueueHandler('c-flaky', { maxAttempts: 2, backoff: { type: 'fixed', delayMs: 20, jitter: false } })
+  flaky(payload: { id: number }, ctx: QueueMessageContext): void {
+    failing.set(`q${payload.id}`, ctx.attempt);
+    throw new Error(`flaky ${payload.id} fails on attempt ${ctx.attempt}`);
+  }
+
+  @StreamConsumer({ stream: 'c-events', group: 'g1', concurrency: 2, reclaimIntervalMs: 50, maxDeliveries: 2, backoff: { type: 'fixed', delayMs: 20, jitter: false } })
+  events(@Payload('n') n: string): void {
+    if (n === 'bad') throw new Error('bad entry');
+    streamSeen.push(n);
+  }
+}
+
+describe('the broker on a real 3-master Redis Cluster', () => {
+  let cluster: RedisClusterHandle;
+  let app: INestApplicationContext;
+  let plain: Cluster;
+
+  beforeAll(async () => {
+    cluster = await startRedisCluster();
+    plain = new Cluster(cluster.nodes);
+    ({ app } = await bootBroker(
+      { connection: { cluster: { nodes: cluster.nodes } }, delayedPollMs: 20, heartbeatIntervalMs: 100, consumerTtlMs: 1_000 },
+      [ClusterHandlers],
+    ));
+  });
+
+  afterAll(async () => {
+    await app?.close();
+    plain?.disconnect();
+    await cluster?.stop();
+  });
+
+  it('spreads queues over several masters while each queue keeps all its keys in one slot', async () => {
+    const masters = new Set(await Promise.all(QUEUES.map((q) => masterPortOf(cluster.nodes, q))));
+    expect(masters.size).toBe(3);
+    for (const queue of QUEUES) {
+      const keys = new QueueKeys(queue, '');
+      const slots = await Promise.all(
+        [keys.list, keys.consumers, keys.delayed, keys.attempts, keys.deadIndex, keys.processing('x')].map((k) => plain.call('CLUSTER', 'KEYSLOT', k)),
+      );
+      expect(new Set(slots).size).toBe(1);
+    }
+  });
+
+  it('consumes reliable, prefetching and fast queues on different masters, each message once', async () => {
+    const client = app.get(BrokerClient);
+    for (const queue of QUEUES) await client.enqueueMany(queue, Array.from({ length: 50 }, (_, id) => ({ id })));
+    // A plain LPUSH through a cluster client is consumed as well.
+    await plain.lpush('c-orders', JSON.stringify({ id: 50 }));
+    await waitFor(() => QUEUES.every((q) => (handled.get(q)?.length ?? 0) >= (q === 'c-orders' ? 51 : 50)), { timeoutMs: 20_000, description: 'all messages' });
+    for (const queue of QUEUES) {
+      const ids = handled.get(queue) ?? [];
+      expect(new Set(ids).size).toBe(ids.length);
+    }
+    const inspector = app.get(QueueInspector);
+    await waitFor(async () => (await inspector.stats('c-orders')).processing === 0, { description: 'acks' });
+    expect(await inspector.stats('c-orders')).toMatchObject({ waiting: 0, processing: 0, delayed: 0, dead: 0, consumers: 1 });
+  });
+
+  it('runs delayed and deduplicated enqueues, retries and dead letters through single-slot scripts', async () => {
+    const client = app.get(BrokerClient);
+    expect(await client.enqueue('c-jobs', { id: 100 }, { delayMs: 50, dedupKey: 'once' })).toBe(true);
+    expect(await client.enqueue('c-jobs', { id: 101 }, { dedupKey: 'once' })).toBe(false);
+    await waitFor(() => handled.get('c-jobs')?.includes(100) ?? false, { description: 'the delayed message' });
+    await client.enqueue('c-flaky', { id: 1 });
+    const dead = app.get(QueueDeadLetterService);
+    await waitFor(async () => (await dead.count('c-flaky')) === 1, { description: 'the dead letter' });
+    const [letter] = await dead.list('c-flaky');
+    expect(letter.reason).toBe('max-attempts');
+    expect(await dead.requeueAll('c-flaky')).toBe(1);
+    await waitFor(async () => (await dead.count('c-flaky')) === 1 && failing.get('q1') === 2, { description: 'the second death' });
+  });
+
+  it('consumes a stream with its consumer group and dead-letters a failing entry to a stream in the same slot', async () => {
+    const client = app.get(BrokerClient);
+    for (let n = 0; n < 20; n += 1) await client.append('c-events', { n: String(n) });
+    await client.append('c-events', { n: 'bad' });
+    const dead = app.get(StreamDeadLetterService);
+    await waitFor(async () => streamSeen.length === 20 && (await dead.count('c-events', 'g1')) === 1, { timeoutMs: 15_000, description: 'stream entries' });
+    expect(new Set(streamSeen).size).toBe(20);
+    const stats = await app.get(StreamInspector).stats('c-events');
+    expect(stats.groups[0]).toMatchObject({ group: 'g1', pending: 0 });
+  });
+
+  it('stops every consumer on close, fast mode included (no CLIENT UNBLOCK on Cluster)', async () => {
+    const runner = app.get(ConsumerRunner);
+    expect(runner.health().every((h) => h.state === 'running')).toBe(true);
+    await app.close();
+    expect(runner.health().every((h) => h.state === 'stopped')).toBe(true);
+  });
+
+  it('refuses at startup names and prefixes that would split a queue over slots (CROSSSLOT)', async () => {
+    const boot = (options: object) => bootBroker({ connection: { cluster: { nodes: cluster.nodes } }, ...options }, []);
+    await expect(boot({ keyPrefix: '{app}:' })).rejects.toThrow(InvalidBrokerOptionsError);
+    await expect(boot({ keyPrefix: '{app}:' })).rejects.toThrow(/keyPrefix.*braces/);
+    const client = (await boot({})).app;
+    try {
+      await expect(client.get(BrokerClient).enqueue('a{b}c', { id: 1 })).rejects.toThrow(/Invalid queue name "a\{b\}c".*braces/);
+      await expect(client.get(BrokerClient).append('s{x}', { n: '1' })).rejects.toThrow(/Invalid stream name/);
+    } finally {
+      await client.close();
+    }
+  });
+});
