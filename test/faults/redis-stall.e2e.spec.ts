@@ -1,0 +1,86 @@
+import { Injectable, type INestApplicationContext } from '@nestjs/common';
+import { Redis } from 'ioredis';
+import { BrokerClient, ConsumerRunner, Payload, QueueHandler, StreamConsumer } from 'nest-redis-broker';
+import { startRedisServer, waitFor, waitForQueuesIdle, waitForStreamGroupsIdle, type RedisServerHandle } from 'nest-redis-broker/testing';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { bootBroker } from '../support/broker-app.js';
+import { ledger, report } from '../support/ledger.js';
+
+const SENT = 200;
+const BLOCK_TIMEOUT_MS = 200;
+const STALL_MS = 1_500;
+const handledQueue: string[] = [];
+const handledStream: string[] = [];
+
+@Injectable()
+class StallHandlers {
+  @QueueHandler('stall-q', { concurrency: 4, blockTimeoutMs: BLOCK_TIMEOUT_MS })
+  queue(@Payload('id') id: number): void {
+    handledQueue.push(String(id));
+  }
+
+  @QueueHandler('stall-fast', { mode: 'fast', blockTimeoutMs: BLOCK_TIMEOUT_MS })
+  fast(@Payload('id') id: number): void {
+    handledQueue.push(`fast-${id}`);
+  }
+
+  @StreamConsumer({ stream: 'stall-s', group: 'g', concurrency: 4, blockTimeoutMs: BLOCK_TIMEOUT_MS, claimIdleMs: 5_000, reclaimIntervalMs: 100 })
+  stream(@Payload('n') n: string): void {
+    handledStream.push(n);
+  }
+}
+
+describe('Redis frozen (SIGSTOP) for longer than the blocking timeout, then resumed (SIGCONT)', () => {
+  let redis: RedisServerHandle;
+  let app: INestApplicationContext;
+  let plain: Redis;
+
+  beforeAll(async () => {
+    redis = await startRedisServer();
+    plain = new Redis(redis.url);
+    ({ app } = await bootBroker({ connection: { url: redis.url } }, [StallHandlers]));
+  });
+
+  afterAll(async () => {
+    redis?.resume();
+    await app?.close();
+    plain?.disconnect();
+    await redis?.stop();
+  });
+
+  it('every consumer loop recovers and handles what was sent before, during and after the stall', async () => {
+    const client = app.get(BrokerClient);
+    const sendAll = (from: number, to: number): Promise<unknown> => Promise.all(
+      Array.from({ length: to - from }, (_, i) => from + i).flatMap((n) => [
+        client.enqueue('stall-q', { id: n }), client.append('stall-s', { n: String(n) }),
+      ]),
+    );
+    await sendAll(0, SENT / 2);
+    await waitFor(() => handledQueue.length > 0 && handledStream.length > 0, { description: 'consumption to start' });
+    redis.pause();
+    // Sent while Redis is frozen: these wait in the sockets and ioredis' queues.
+    const duringStall = sendAll(SENT / 2, SENT);
+    const fastDuringStall = client.enqueue('stall-fast', { id: 1 });
+    await new Promise((resolve) => setTimeout(resolve, STALL_MS));
+    redis.resume();
+    await duringStall;
+    await fastDuringStall;
+    await waitForQueuesIdle(redis.url, ['stall-q', 'stall-fast'], { timeoutMs: 20_000 });
+    await waitForStreamGroupsIdle(redis.url, [{ stream: 'stall-s', group: 'g' }], { timeoutMs: 20_000 });
+    await waitFor(() => handledQueue.includes('fast-1'), { description: 'the fast-mode message' });
+    const queue = ledger(SENT, handledQueue.filter((n) => !n.startsWith('fast-')));
+    const stream = ledger(SENT, handledStream);
+    report('Redis SIGSTOP 1500 ms (block timeout 200 ms)', {
+      sent: SENT, queueMissing: queue.missing.length, queueDuplicates: queue.duplicates,
+      streamMissing: stream.missing.length, streamDuplicates: stream.duplicates,
+    });
+    expect(queue.missing).toEqual([]);
+    expect(stream.missing).toEqual([]);
+    expect(queue.duplicates).toBe(0);
+    expect(stream.duplicates).toBe(0);
+    // The loops fetch again: a message sent now is handled too.
+    await client.enqueue('stall-q', { id: SENT });
+    await waitFor(() => handledQueue.includes(String(SENT)), { description: 'a message sent after recovery' });
+    expect(app.get(ConsumerRunner).health().map((h) => h.state)).toEqual(['running', 'running', 'running']);
+  });
+});
