@@ -117,7 +117,7 @@ export class PendingReclaimer {
       }),
     );
     this.logger.warn(messages.streamTakenOver(key, this.group, this.consumer, taken.length, this.options.claimIdleMs));
-    return taken.map(([id, fields], i) => this.entry(key, id, fields, counts[i]));
+    return taken.map(([id, fields], i) => ({ ...this.entry(key, id, fields, counts[i]), takenOver: true }));
   }
 
   private entry(key: string, id: string, fields: string[], deliveries: number): StreamEntry {

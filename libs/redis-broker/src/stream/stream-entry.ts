@@ -9,6 +9,8 @@ export interface StreamEntry {
   deliveries: number;
   /** Whether it came from the group's requeue stream (a dead entry put back). */
   requeued: boolean;
+  /** Whether it was taken over from a consumer presumed dead (it may be what killed that consumer). */
+  takenOver?: boolean;
 }
 
 /** A stream entry as ioredis returns it: `[id, [field, value, ...]]`. */

@@ -63,6 +63,9 @@ export class StreamGroupConsumer implements BrokerConsumer {
       concurrency: options.concurrency,
       blockTimeoutMs: options.blockTimeoutMs,
       process: (entry) => processor.process(entry),
+      // An entry whose consumer died may be what killed it: it runs alone, so
+      // a poison entry takes no running neighbour down with the next process.
+      isSolo: (entry) => entry.takenOver === true,
     });
   }
 

@@ -1,0 +1,135 @@
+import { Redis } from 'ioredis';
+import { BROKER_DEFAULTS, QueueKeys, StreamKeys } from 'nest-redis-broker';
+import { startRedisServer, waitFor, waitForQueuesIdle, waitForStreamGroupsIdle, type RedisServerHandle } from 'nest-redis-broker/testing';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { ledger, report } from '../support/ledger.js';
+import { spawnFixture, type FixtureProcess } from '../support/processes.js';
+
+const WINDOW = 4;
+const SHUTDOWN_TIMEOUT_MS = 500;
+
+describe('a poison message and SIGTERM under load, with worker processes', () => {
+  let redis: RedisServerHandle;
+  let plain: Redis;
+  const workers: FixtureProcess[] = [];
+  let started = 0;
+
+  beforeAll(async () => {
+    redis = await startRedisServer();
+    plain = new Redis(redis.url);
+  });
+
+  beforeEach(async () => {
+    await plain.flushall();
+  });
+
+  afterEach(async () => {
+    for (const w of workers.splice(0)) {
+      w.child.kill('SIGKILL');
+      await w.exited;
+    }
+  });
+
+  afterAll(async () => {
+    plain?.disconnect();
+    await redis?.stop();
+  });
+
+  function startWorker(kind: 'queue' | 'stream', env: Record<string, string> = {}): FixtureProcess {
+    started += 1;
+    const worker = spawnFixture('fault-worker', {
+      REDIS_URL: redis.url, KIND: kind, NAME: 'pf', CONSUMER: `consumer-${started}`, CONCURRENCY: String(WINDOW),
+      CONSUMER_TTL_MS: '1000', HEARTBEAT_MS: '200', CLAIM_IDLE_MS: '1000', SHUTDOWN_TIMEOUT_MS: String(SHUTDOWN_TIMEOUT_MS), ...env,
+    });
+    workers.push(worker);
+    return worker;
+  }
+
+  const alive = (): FixtureProcess[] => workers.filter((w) => w.child.exitCode === null && w.child.signalCode === null);
+
+  /** Keeps one worker running (restarting it each time the poison kills it) until `done`; resolves to the crashes. */
+  async function superviseUntil(kind: 'queue' | 'stream', done: () => Promise<boolean>): Promise<number> {
+    let crashes = 0;
+    await waitFor(
+      async () => {
+        if (alive().length === 0) {
+          if (workers.length > 0) crashes += 1;
+          startWorker(kind, { CRASH_ON: '7', WORK_MS: '5', MAX_DEATHS: '3', MAX_DELIVERIES: '3' });
+        }
+        return done();
+      },
+      { timeoutMs: 30_000, intervalMs: 100, description: 'the poison message to be quarantined' },
+    );
+    return crashes;
+  }
+
+  it('list queue: the message that kills its worker is quarantined after 3 deaths; the other 59 flow', async () => {
+    const sent = 60;
+    await plain.lpush('pf', ...Array.from({ length: sent }, (_, id) => JSON.stringify({ id })));
+    const keys = new QueueKeys('pf', '');
+    const crashes = await superviseUntil('queue', async () => (await plain.zcard(keys.deadIndex)) === 1 && (await plain.llen('pf')) === 0);
+    await waitForQueuesIdle(redis.url, ['pf'], { timeoutMs: 30_000 });
+    const result = ledger(sent, await plain.lrange('handled:pf', 0, -1));
+    report('queue poison', { sent, crashes, missing: result.missing.join(','), duplicates: result.duplicates });
+    expect(result.missing).toEqual([7]);
+    expect(crashes).toBe(3);
+    expect(result.duplicates).toBeLessThanOrEqual(WINDOW - 1);
+    const [id] = await plain.zrange(keys.deadIndex, '0', '-1');
+    expect(JSON.parse((await plain.hget(keys.deadRecords, id))!)).toMatchObject({ reason: 'poison' });
+    expect(await plain.hget(keys.deadMessages, id)).toBe('{"id":7}');
+  });
+
+  it('stream group: the entry that kills its consumer is dead-lettered after 3 deliveries; the other 59 flow', async () => {
+    const sent = 60;
+    for (let n = 0; n < sent; n += 1) await plain.xadd('pf', '*', 'n', String(n));
+    const dead = new StreamKeys('pf', '').deadLetter('workers');
+    const crashes = await superviseUntil('stream', async () => (await plain.xlen(dead)) === 1);
+    await waitForStreamGroupsIdle(redis.url, [{ stream: 'pf', group: 'workers' }], { timeoutMs: 30_000 });
+    const result = ledger(sent, await plain.lrange('handled:pf', 0, -1));
+    report('stream poison', { sent, crashes, missing: result.missing.join(','), duplicates: result.duplicates });
+    expect(result.missing).toEqual([7]);
+    expect(crashes).toBe(3);
+    // Entries running beside the poison when it struck run again after the takeover.
+    expect(result.duplicates).toBeLessThanOrEqual(crashes * (WINDOW - 1));
+    const [[, fields]] = await plain.xrange(dead, '-', '+');
+    const record = Object.fromEntries(fields.flatMap((_, i) => (i % 2 === 0 ? [[fields[i], fields[i + 1]]] : [])));
+    expect(record).toMatchObject({ reason: 'max-deliveries', fields: '["n","7"]' });
+  });
+
+  for (const kind of ['queue', 'stream'] as const) {
+    it(`${kind}: SIGTERM under load exits within the shutdown deadline and the next worker handles the rest, none lost`, async () => {
+      // Handlers (1000 ms) outlive the shutdown deadline (500 ms): the worst case, messages are handed back.
+      const first = startWorker(kind, { WORK_MS: '1000' });
+      await first.ready;
+      let sent = 0;
+      let producing = true;
+      const producer = (async () => {
+        while (producing) {
+          if (kind === 'queue') await plain.lpush('pf', JSON.stringify({ id: sent }));
+          else await plain.xadd('pf', '*', 'n', String(sent));
+          sent += 1;
+          await new Promise((resolve) => setTimeout(resolve, 5));
+        }
+      })();
+      await waitFor(async () => (await plain.llen('handled:pf')) >= 4, { description: 'work under way' });
+      const signalledAt = Date.now();
+      first.child.kill('SIGTERM');
+      let exitedAt = 0;
+      void first.exited.then(() => (exitedAt = Date.now()));
+      // The deadline, plus the hand-back grace, plus process teardown.
+      const bound = SHUTDOWN_TIMEOUT_MS + BROKER_DEFAULTS.stopGraceMs;
+      await waitFor(() => exitedAt > 0, { timeoutMs: bound + 1_000, description: 'the worker to exit after SIGTERM' });
+      expect(await first.exited).toBe('SIGTERM');
+      producing = false;
+      await producer;
+      startWorker(kind, { WORK_MS: '1' });
+      if (kind === 'queue') await waitForQueuesIdle(redis.url, ['pf'], { timeoutMs: 30_000 });
+      else await waitForStreamGroupsIdle(redis.url, [{ stream: 'pf', group: 'workers' }], { timeoutMs: 30_000 });
+      const result = ledger(sent, await plain.lrange('handled:pf', 0, -1));
+      report(`${kind} SIGTERM under load`, { sent, exitMs: exitedAt - signalledAt, missing: result.missing.length, duplicates: result.duplicates });
+      expect(result.missing).toEqual([]);
+      expect(result.unexpected).toEqual([]);
+      expect(result.duplicates).toBeLessThanOrEqual(WINDOW);
+    });
+  }
+});
