@@ -398,9 +398,10 @@ function resolveConnection(raw: RedisConnectionOptions | undefined): RedisConnec
       fail('connection.url', redactUrl(String(connection.url)), 'a redis:// or rediss:// URL');
     }
   }
-  if (connection.redis !== undefined) expectRecord('connection.redis', connection.redis);
+  // Connection values may hold credentials: a wrong one is described, never echoed.
+  if (connection.redis !== undefined) expectRecord('connection.redis', connection.redis, HIDDEN);
   if (connection.cluster !== undefined) {
-    expectRecord('connection.cluster', connection.cluster);
+    expectRecord('connection.cluster', connection.cluster, HIDDEN);
     if (connection.url !== undefined) {
       fail('connection.cluster', '(with connection.url)', 'either connection.url or connection.cluster, not both');
     }
@@ -415,16 +416,19 @@ function resolveConnection(raw: RedisConnectionOptions | undefined): RedisConnec
   return connection;
 }
 
-/** Hides the password of a Redis URL, for logs and error messages. */
+/** Hides the password of a URL (any scheme, so a mistyped one is hidden too), for logs and error messages. */
 export function redactUrl(url: string): string {
-  return url.replace(/^(rediss?:\/\/)([^@/]*@)/, (_m, scheme: string, auth: string) => {
+  return url.replace(/^([a-z][a-z0-9+.-]*:\/\/)([^@/]*@)/i, (_m, scheme: string, auth: string) => {
     const user = auth.slice(0, -1).split(':')[0];
     return `${scheme}${user ? `${user}:` : ''}***@`;
   });
 }
 
-function expectRecord(path: string, value: unknown): void {
-  if (value === null || typeof value !== 'object' || Array.isArray(value)) fail(path, value, 'an object');
+/** Shown instead of a connection value in errors, which may carry a password. */
+const HIDDEN = '(value hidden: it may hold credentials)';
+
+function expectRecord(path: string, value: unknown, shown: unknown = value): void {
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) fail(path, shown, 'an object');
 }
 
 function rejectUnknown(prefix: string, value: object, known: readonly string[]): void {

@@ -2,8 +2,9 @@ import type { RedisClient, RedisConnectionFactory } from '../connection/redis-co
 import type { QueueHandlerDescriptor } from '../discovery/handler-descriptor.js';
 import { QueueKeys } from '../keys.js';
 import type { BrokerEvents } from '../observability/broker-events.js';
-import { prefetchWindow, type ResolvedBrokerOptions } from '../redis-broker.options.js';
+import { BROKER_DEFAULTS, prefetchWindow, type ResolvedBrokerOptions } from '../redis-broker.options.js';
 import { ConsumerLoop } from '../runtime/consumer.loop.js';
+import { settledBy } from '../runtime/deadline.js';
 import type { BrokerConsumer, ConsumerHealth } from '../runtime/message-source.js';
 import { DelayedSetPromoter } from './delayed-set.promoter.js';
 import { FastListFetcher } from './fast-list.fetcher.js';
@@ -83,11 +84,14 @@ export class QueueConsumer implements BrokerConsumer {
   }
 
   async stop(deadline: number): Promise<void> {
-    await this.promoter.stop();
+    // A promote or heartbeat stuck on a Redis that is down must not hold
+    // shutdown past the deadline (plus the hand-back grace).
+    const grace = deadline + BROKER_DEFAULTS.stopGraceMs;
+    await settledBy(this.promoter.stop(), grace);
     await this.loop.stop(deadline);
     // The heartbeat runs until the loop has stopped: a consumer still
     // finishing its messages must not look dead to the other processes.
-    await this.reaper?.stop();
+    if (this.reaper) await settledBy(this.reaper.stop(), grace);
   }
 
   health(): ConsumerHealth {

@@ -3,6 +3,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { messages } from '../messages.js';
 import { BROKER_DEFAULTS } from '../redis-broker.options.js';
 import { ConcurrencyLimiter } from './concurrency.limiter.js';
+import { settledBy } from './deadline.js';
 import type { ConsumerHealth, MessageSource } from './message-source.js';
 
 /** How one loop runs its messages. */
@@ -53,7 +54,11 @@ export class ConsumerLoop<M> {
     this.stopping = true;
     this.abort.abort();
     this.source.interrupt();
-    await this.running;
+    // A fetch waiting on a Redis that is down (a command in ioredis' offline
+    // queue) must not hold shutdown: it fails once the connections close.
+    if (this.running && !(await settledBy(this.running, deadline + BROKER_DEFAULTS.stopGraceMs))) {
+      this.logger.warn(messages.fetchStopTimeout(this.source.description));
+    }
     // Messages fetched but not started go back now rather than run during shutdown.
     const unstarted = this.limiter.takeWaiting();
     if (unstarted.length > 0) await this.source.handBack(unstarted);

@@ -1,0 +1,20 @@
+/**
+ * The least-privilege ACL of docs/security.md for an app with
+ * `keyPrefix: 'app:'`, as `ACL SETUSER` arguments after the user name. Every
+ * command the broker sends is listed, including those its Lua scripts run
+ * (scripts execute with the caller's permissions).
+ */
+export const BROKER_ACL_RULES = [
+  'on', '>s3cret-broker-pw', 'resetkeys', '~app:*', '~{app:*', 'resetchannels', '&app:*', '-@all',
+  // Connection set-up by ioredis, EVALSHA/EVAL for the scripts, MULTI for the stats snapshot.
+  '+hello', '+auth', '+ping', '+info', '+select', '+quit', '+client|id', '+client|setname', '+client|unblock',
+  '+evalsha', '+eval', '+multi', '+exec',
+  // List queues.
+  '+lpush', '+rpush', '+llen', '+lrange', '+blmove', '+brpop', '+zcard', '+zrange', '+zrevrange', '+hget', '+hmget',
+  // Inside the queue scripts.
+  '+lmove', '+rpop', '+lpop', '+lrem', '+exists', '+set', '+del', '+time', '+hset', '+hdel', '+hexists', '+hincrby',
+  '+zadd', '+zrem', '+zscore', '+zrangebyscore', '+zremrangebyrank',
+  // Streams (and inside their scripts).
+  '+xadd', '+xgroup|create', '+xreadgroup', '+xack', '+xclaim', '+xautoclaim', '+xpending', '+xinfo|stream', '+xinfo|groups',
+  '+xinfo|consumers', '+xlen', '+xrange', '+xrevrange', '+xdel',
+] as const;
