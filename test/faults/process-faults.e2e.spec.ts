@@ -6,6 +6,8 @@ import { ledger, report } from '../support/ledger.js';
 import { spawnFixture, type FixtureProcess } from '../support/processes.js';
 
 const WINDOW = 4;
+// Poison scenarios boot one worker process per crash; boots are slow on a loaded 2-core machine.
+const POISON_TIMEOUT_MS = 120_000;
 const SHUTDOWN_TIMEOUT_MS = 500;
 
 describe('a poison message and SIGTERM under load, with worker processes', () => {
@@ -58,7 +60,7 @@ describe('a poison message and SIGTERM under load, with worker processes', () =>
         }
         return done();
       },
-      { timeoutMs: 30_000, intervalMs: 100, description: 'the poison message to be quarantined' },
+      { timeoutMs: 75_000, intervalMs: 100, description: 'the poison message to be quarantined' },
     );
     return crashes;
   }
@@ -77,7 +79,7 @@ describe('a poison message and SIGTERM under load, with worker processes', () =>
     const [id] = await plain.zrange(keys.deadIndex, '0', '-1');
     expect(JSON.parse((await plain.hget(keys.deadRecords, id))!)).toMatchObject({ reason: 'poison' });
     expect(await plain.hget(keys.deadMessages, id)).toBe('{"id":7}');
-  });
+  }, POISON_TIMEOUT_MS);
 
   it('stream group: the entry that kills its consumer is dead-lettered after 3 deliveries; the other 59 flow', async () => {
     const sent = 60;
@@ -94,7 +96,7 @@ describe('a poison message and SIGTERM under load, with worker processes', () =>
     const [[, fields]] = await plain.xrange(dead, '-', '+');
     const record = Object.fromEntries(fields.flatMap((_, i) => (i % 2 === 0 ? [[fields[i], fields[i + 1]]] : [])));
     expect(record).toMatchObject({ reason: 'max-deliveries', fields: '["n","7"]' });
-  });
+  }, POISON_TIMEOUT_MS);
 
   for (const kind of ['queue', 'stream'] as const) {
     it(`${kind}: SIGTERM under load exits within the shutdown deadline and the next worker handles the rest, none lost`, async () => {

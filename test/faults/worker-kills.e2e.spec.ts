@@ -7,6 +7,8 @@ import { spawnFixture, type FixtureProcess } from '../support/processes.js';
 const SENT = 400;
 const KILLS = 5;
 const WINDOW = 4;
+// Seven worker processes boot per scenario; boots are slow on a loaded 2-core machine.
+const KILL_TEST_TIMEOUT_MS = 120_000;
 
 describe('worker processes SIGKILLed again and again while consuming', () => {
   let redis: RedisServerHandle;
@@ -81,7 +83,7 @@ describe('worker processes SIGKILLed again and again while consuming', () => {
     expect(result.duplicates).toBeLessThanOrEqual(KILLS * WINDOW);
     // The kills hit work in flight: the reaper returned what the dead held.
     expect(returned).toBeGreaterThan(0);
-  });
+  }, KILL_TEST_TIMEOUT_MS);
 
   it('stream consumer group: loses none of 400 entries over 5 SIGKILLs; repeats stay within 4 per kill', async () => {
     for (let n = 0; n < SENT; n += 1) await plain.xadd('kills', '*', 'n', String(n));
@@ -97,5 +99,5 @@ describe('worker processes SIGKILLed again and again while consuming', () => {
     expect(result.unexpected).toEqual([]);
     expect(result.duplicates).toBeLessThanOrEqual(KILLS * WINDOW);
     expect(takenOver).toBeGreaterThan(0);
-  });
+  }, KILL_TEST_TIMEOUT_MS);
 });
