@@ -3,6 +3,7 @@ export { REDIS_BROKER_MODULE_OPTIONS } from './redis-broker.module-definition.js
 export {
   BROKER_DEFAULTS,
   type BackoffOptions,
+  type ChannelListenerOptions,
   type QueueHandlerOptions,
   type RedisBrokerModuleOptions,
   type RedisConnectionOptions,
@@ -18,6 +19,12 @@ export { QueueDeadLetterService, type QueueDeadLetter } from './queue/queue-dead
 export type { QueueDeadLetterRecord, DeadLetterReason } from './queue/queue.settler.js';
 export { QueueInspector, type QueueStats } from './queue/queue.inspector.js';
 export { QueueKeys } from './keys.js';
+export { OnChannel, type OnChannelSpec } from './decorators/on-channel.decorator.js';
+export { ChannelMessageContext } from './pubsub/channel-message.context.js';
+export type { ChannelSelector } from './pubsub/channel-target.js';
+export type { ChannelListener, ChannelListenerStats } from './pubsub/channel.dispatcher.js';
+export type { PublishOptions } from './pubsub/channel.publisher.js';
+export { ChannelSubscriptionService, type RuntimeSubscriptionOptions } from './pubsub/channel-subscription.service.js';
 export { NonRetryableError } from './errors/non-retryable.error.js';
 export { InvalidBrokerOptionsError } from './errors/invalid-broker-options.error.js';
 export { DuplicateHandlerError } from './errors/duplicate-handler.error.js';

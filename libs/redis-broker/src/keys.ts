@@ -69,3 +69,21 @@ export class QueueKeys {
     return `{${this.list}}:dedup:${dedupKey}`;
   }
 }
+
+/**
+ * The Redis channel of a pub/sub channel name: the key prefix plus the name,
+ * so `PUBLISH <prefix><name> ...` from any client reaches its listeners.
+ */
+export function channelName(prefix: string, channel: string): string {
+  assertValidName('channel', channel);
+  return `${prefix}${channel}`;
+}
+
+/**
+ * The Redis glob pattern of a channel pattern: the key prefix with its glob
+ * characters escaped (so it only matches itself), then the pattern.
+ */
+export function channelPattern(prefix: string, pattern: string): string {
+  assertValidName('channel pattern', pattern);
+  return `${prefix.replace(/[*?[\]\\]/g, '\\$&')}${pattern}`;
+}

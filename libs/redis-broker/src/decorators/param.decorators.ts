@@ -38,7 +38,8 @@ export function Payload(property?: string | ParamPipe, ...pipes: ParamPipe[]): P
 
 /**
  * Injects the message context: for queues a {@link QueueMessageContext} (id,
- * queue, attempt, raw text, consumer).
+ * queue, attempt, raw text, consumer); for channels a
+ * {@link ChannelMessageContext} (channel, pattern, sharded, raw text, receive time).
  * @publicApi
  */
 export function Ctx(): ParameterDecorator {

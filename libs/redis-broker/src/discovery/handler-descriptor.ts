@@ -1,4 +1,5 @@
-import type { ResolvedQueueHandlerOptions } from '../redis-broker.options.js';
+import type { ChannelTarget } from '../pubsub/channel-target.js';
+import type { ResolvedChannelListenerOptions, ResolvedQueueHandlerOptions } from '../redis-broker.options.js';
 
 /** Calls a discovered handler through Nest's enhancer pipeline (guards, interceptors, pipes, filters). */
 export type HandlerInvoker = (payload: unknown, context: object) => Promise<unknown>;
@@ -13,5 +14,15 @@ export interface QueueHandlerDescriptor {
   invoke: HandlerInvoker;
 }
 
+/** An `@OnChannel` method found at bootstrap. Several may share a channel (fan-out). */
+export interface ChannelHandlerDescriptor {
+  kind: 'channel';
+  channel: ChannelTarget;
+  options: ResolvedChannelListenerOptions;
+  /** `Class@method`, for logs and metrics. */
+  target: string;
+  invoke: HandlerInvoker;
+}
+
 /** Every kind of handler the explorer can find. */
-export type HandlerDescriptor = QueueHandlerDescriptor;
+export type HandlerDescriptor = QueueHandlerDescriptor | ChannelHandlerDescriptor;
