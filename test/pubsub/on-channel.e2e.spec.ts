@@ -80,7 +80,6 @@ describe('@OnChannel listeners', () => {
     plain = new Redis(redis.url);
     ({ app, logger } = await bootBroker({ connection: { url: redis.url } }, [GreetingListener, SecondGreetingListener, FlakyListeners]));
     app.get(BrokerEvents).on('failed', (event) => failures.push(event));
-    await app.init();
   });
 
   afterAll(async () => {

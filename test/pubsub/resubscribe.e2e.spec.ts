@@ -56,7 +56,6 @@ describe('resubscription after a lost connection', () => {
     admin = new Redis(redis.url, { maxRetriesPerRequest: null });
     admin.on('error', () => undefined);
     ({ app } = await bootBroker({ connection: { url: redis.url } }, [RecoveringListeners]));
-    await app.init();
   });
 
   afterAll(async () => {
@@ -72,7 +71,7 @@ describe('resubscription after a lost connection', () => {
   it('resubscribes every channel, pattern and sharded channel after CLIENT KILL TYPE pubsub', async () => {
     const before = subscriberLines((await admin.client('LIST')) as string);
     expect(before).toHaveLength(2);
-    expect(Number(await admin.client('KILL', 'TYPE', 'pubsub'))).toBe(2);
+    expect(await admin.call('CLIENT', 'KILL', 'TYPE', 'pubsub')).toBe(2);
     await publishUntilAllReceive(app.get(BrokerClient), 'r1');
     const after = subscriberLines((await admin.client('LIST')) as string);
     expect(after.find((l) => l.includes('nrb:subscriber:channels '))).toMatch(/ sub=1 psub=1 ssub=0 /);
@@ -93,7 +92,7 @@ describe('resubscription after a lost connection', () => {
     const unsubscribe = await subscriptions.subscribe({ channel: 'audit', sharded: true }, (payload) => got.push(payload));
     const temporary = await subscriptions.subscribe('short-lived', () => undefined);
     await temporary();
-    await admin.client('KILL', 'TYPE', 'pubsub');
+    await admin.call('CLIENT', 'KILL', 'TYPE', 'pubsub');
     await waitFor(
       async () => {
         if (got.length === 0) await app.get(BrokerClient).publish('audit', 'after-kill', { sharded: true }).catch(() => 0);

@@ -77,7 +77,6 @@ describe('a slow channel handler under a burst', () => {
     app.get(BrokerEvents).on('dropped', (event) => {
       if (event.kind === 'channel') droppedEvents += event.count;
     });
-    await app.init();
     stalled = await stalledSubscriber(redis.port);
   });
 

@@ -14,8 +14,8 @@ export interface OnChannelMetadata {
  * @publicApi
  */
 export type OnChannelSpec =
-  | ({ channel: string; sharded?: boolean } & ChannelListenerOptions)
-  | ({ pattern: string } & ChannelListenerOptions);
+  | ({ channel: string; sharded?: boolean; pattern?: never } & ChannelListenerOptions)
+  | ({ pattern: string; channel?: never; sharded?: never } & ChannelListenerOptions);
 
 /**
  * Listens to a Redis pub/sub channel (with the module's `keyPrefix`): every

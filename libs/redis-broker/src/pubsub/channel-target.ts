@@ -8,7 +8,10 @@ import { messages } from '../messages.js';
  * Names are given without the module's `keyPrefix`.
  * @publicApi
  */
-export type ChannelSelector = string | { channel: string; sharded?: boolean } | { pattern: string };
+export type ChannelSelector =
+  | string
+  | { channel: string; sharded?: boolean; pattern?: never }
+  | { pattern: string; channel?: never; sharded?: never };
 
 /** How a subscription reaches Redis. */
 export type ChannelKind = 'channel' | 'pattern' | 'sharded';
