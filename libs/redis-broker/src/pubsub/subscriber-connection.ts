@@ -20,12 +20,14 @@ interface Subscription {
  * pattern is subscribed once however many listeners share it, and each
  * delivery is handed to every listener's dispatcher once.
  *
- * ioredis resubscribes by itself after a reconnect (`autoResubscribe`), but
- * it forgets everything once an unsubscribe reply reports 0 subscriptions,
- * and Redis counts sharded and plain subscriptions separately. So after
- * every reconnect this connection subscribes its whole table again itself
- * (subscribing twice to the same channel is harmless in Redis), and sharded
- * channels live on a connection of their own (see `ChannelSubscriber`).
+ * ioredis resubscribes by itself after a reconnect (`autoResubscribe`), from
+ * its own bookkeeping. That bookkeeping is emptied whenever an unsubscribe
+ * reply reports 0 subscriptions — and Redis counts plain and sharded
+ * subscriptions apart — and Cluster slot moves edit it too. So sharded
+ * channels live on a connection of their own (see `ChannelSubscriber`), and
+ * after every reconnect this connection also subscribes its own table again:
+ * the table, not ioredis' state, is the truth (subscribing twice to one
+ * channel is harmless in Redis: it still delivers each message once).
  */
 export class SubscriberConnection {
   private readonly logger = new Logger(SubscriberConnection.name);
