@@ -9,6 +9,7 @@ import { toChannelTarget } from '../pubsub/channel-target.js';
 import {
   resolveChannelListenerOptions,
   resolveQueueHandlerOptions,
+  resolveStreamConsumerOptions,
   type ResolvedBrokerOptions,
 } from '../redis-broker.options.js';
 import { BrokerMetadataAccessor } from './broker-metadata.accessor.js';
@@ -54,8 +55,9 @@ export class HandlerExplorer {
       const method = (prototype as Record<string, (...args: unknown[]) => unknown>)[methodName];
       if (typeof method !== 'function') continue;
       const queueMeta = this.accessor.queueHandler(method);
+      const streamMeta = this.accessor.streamConsumer(method);
       const channelMeta = this.accessor.onChannel(method);
-      if (!queueMeta && !channelMeta) continue;
+      if (!queueMeta && !streamMeta && !channelMeta) continue;
       const target = `${className}@${methodName}`;
       if (!wrapper.isDependencyTreeStatic()) {
         this.logger.warn(messages.requestScopedHandler(target));
@@ -68,6 +70,20 @@ export class HandlerExplorer {
             kind: 'queue',
             queue: queueMeta.queue,
             options: resolveQueueHandlerOptions(target, queueMeta.options, this.options.queueDefaults),
+            target,
+            invoke: this.contextFactory.create(instance, methodName),
+          });
+        }
+        if (streamMeta) {
+          assertValidName('stream', streamMeta.stream);
+          assertValidName('group', streamMeta.group);
+          if (streamMeta.consumer !== undefined) assertValidName('consumer', streamMeta.consumer);
+          found.push({
+            kind: 'stream',
+            stream: streamMeta.stream,
+            group: streamMeta.group,
+            consumer: streamMeta.consumer,
+            options: resolveStreamConsumerOptions(target, streamMeta.options, this.options.streamDefaults),
             target,
             invoke: this.contextFactory.create(instance, methodName),
           });

@@ -5,8 +5,10 @@ import type { HandlerDescriptor } from './handler-descriptor.js';
 
 /**
  * Every handler discovered at bootstrap, keyed by what it consumes; a second
- * claim of a queue throws. Channel handlers fan out: any number may listen to
- * one channel, so they are keyed by channel and handler.
+ * claim of the same queue (or stream group) throws `DuplicateHandlerError`.
+ * Channel handlers fan out: any number may listen to one channel, so they
+ * are keyed by channel and handler.
+ * @publicApi
  */
 @Injectable()
 export class HandlerRegistry {
@@ -16,7 +18,9 @@ export class HandlerRegistry {
     const key =
       descriptor.kind === 'channel'
         ? `channel:${descriptor.channel.kind}:${descriptor.channel.name}:${descriptor.target}`
-        : `queue:${descriptor.queue}`;
+        : descriptor.kind === 'queue'
+          ? `queue:${descriptor.queue}`
+          : `stream:${descriptor.stream}:${descriptor.group}`;
     const existing = this.byKey.get(key);
     if (existing) {
       throw new DuplicateHandlerError(messages.duplicateHandler(key, existing.target, descriptor.target));
@@ -29,6 +33,11 @@ export class HandlerRegistry {
   }
 
   queues(): string[] {
-    return this.all().filter((d) => d.kind === 'queue').map((d) => d.queue);
+    return this.all().flatMap((d) => (d.kind === 'queue' ? [d.queue] : []));
+  }
+
+  /** Every consumed stream with its group. */
+  streamGroups(): { stream: string; group: string }[] {
+    return this.all().flatMap((d) => (d.kind === 'stream' ? [{ stream: d.stream, group: d.group }] : []));
   }
 }
