@@ -4,6 +4,7 @@ import type { BrokerEvents } from '../observability/broker-events.js';
 import { BROKER_DEFAULTS, type ResolvedChannelListenerOptions } from '../redis-broker.options.js';
 import { errorText } from '../runtime/consumer.loop.js';
 import type { ChannelMessageContext } from './channel-message.context.js';
+import { CHANNEL_PAYLOAD_PARSERS } from './channel-payload.parsers.js';
 import { RingBuffer } from './ring-buffer.js';
 
 /**
@@ -73,7 +74,7 @@ export class ChannelDispatcher {
     private readonly options: ResolvedChannelListenerOptions,
     private readonly events: BrokerEvents,
   ) {
-    this.parse = PARSERS[options.parse];
+    this.parse = CHANNEL_PAYLOAD_PARSERS[options.parse];
   }
 
   /** Takes one delivery; never throws, never waits. */
@@ -242,20 +243,3 @@ export class ChannelDispatcher {
     }
   };
 }
-
-/** First characters a JSON text can start with (after optional white space). */
-const JSON_START = /^[\s]*[{["\d\-tfn]/;
-
-const PARSERS: Record<ResolvedChannelListenerOptions['parse'], (raw: string) => unknown> = {
-  raw: (raw) => raw,
-  json: (raw) => JSON.parse(raw) as unknown,
-  // Plain words (`PUBLISH hello world`) skip the throw-and-catch of a failed parse.
-  auto: (raw) => {
-    if (!JSON_START.test(raw)) return raw;
-    try {
-      return JSON.parse(raw) as unknown;
-    } catch {
-      return raw;
-    }
-  },
-};
