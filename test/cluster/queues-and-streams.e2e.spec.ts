@@ -1,7 +1,7 @@
 import { Injectable, type INestApplicationContext } from '@nestjs/common';
 import { Cluster } from 'ioredis';
 import {
-  BrokerClient, ConsumerRunner, InvalidBrokerOptionsError, Payload, QueueDeadLetterService, QueueHandler, QueueInspector,
+  BrokerClient, ChannelMessageContext, ConsumerRunner, Ctx, InvalidBrokerOptionsError, OnChannel, Payload, QueueDeadLetterService, QueueHandler, QueueInspector,
   QueueKeys, StreamConsumer, StreamDeadLetterService, StreamInspector, type QueueMessageContext,
 } from 'nest-redis-broker';
 import { waitFor } from 'nest-redis-broker/testing';
@@ -14,6 +14,7 @@ const QUEUES = ['c-orders', 'c-jobs', 'c-tasks'];
 const handled = new Map<string, number[]>();
 const streamSeen: string[] = [];
 const failing = new Map<string, number>();
+const channelSeen: string[] = [];
 
 function record(queue: string, id: number): void {
   handled.set(queue, [...(handled.get(queue) ?? []), id]);
@@ -35,6 +36,19 @@ class ClusterHandlers {
     failing.set(`q${payload.id}`, ctx.attempt);
     throw new Error(`flaky ${payload.id} fails on attempt ${ctx.attempt}`);
   }
+
+  @OnChannel('c-news')
+  news(@Payload('n') n: number, @Ctx() ctx: ChannelMessageContext): void { channelSeen.push(`plain:${ctx.channel}:${n}`); }
+
+  @OnChannel({ pattern: 'c-user.*' })
+  users(@Payload('n') n: number, @Ctx() ctx: ChannelMessageContext): void { channelSeen.push(`pattern:${ctx.channel}:${n}`); }
+
+  // Slots 4328 and 11295: two sharded channels on different shards.
+  @OnChannel({ channel: 'c-alerts', sharded: true })
+  alerts(@Payload('n') n: number, @Ctx() ctx: ChannelMessageContext): void { channelSeen.push(`sharded:${ctx.channel}:${n}:${ctx.sharded}`); }
+
+  @OnChannel({ channel: 'c-news', sharded: true })
+  shardedNews(@Payload('n') n: number, @Ctx() ctx: ChannelMessageContext): void { channelSeen.push(`sharded:${ctx.channel}:${n}:${ctx.sharded}`); }
 
   @StreamConsumer({ stream: 'c-events', group: 'g1', concurrency: 2, reclaimIntervalMs: 50, maxDeliveries: 2, backoff: { type: 'fixed', delayMs: 20, jitter: false } })
   events(@Payload('n') n: string): void {
@@ -113,6 +127,23 @@ describe('the broker on a real 3-master Redis Cluster', () => {
     expect(new Set(streamSeen).size).toBe(20);
     const stats = await app.get(StreamInspector).stats('c-events');
     expect(stats.groups[0]).toMatchObject({ group: 'g1', pending: 0 });
+  });
+
+  it('delivers plain, pattern and sharded channel messages (SSUBSCRIBE on the shard that owns each channel)', async () => {
+    expect(await masterPortOf(cluster.nodes, 'c-alerts')).not.toBe(await masterPortOf(cluster.nodes, 'c-news'));
+    const client = app.get(BrokerClient);
+    await client.publish('c-news', { n: 1 });
+    await client.publish('c-user.42', { n: 2 });
+    await client.publish('c-alerts', { n: 3 }, { sharded: true });
+    await client.publish('c-news', { n: 4 }, { sharded: true });
+    await waitFor(() => channelSeen.length >= 4, { description: 'four channel messages' }).catch((e) => { throw new Error(`${String(e)} seen: ${channelSeen.join(' ')}`); });
+    expect(channelSeen.sort()).toEqual(['pattern:c-user.42:2', 'plain:c-news:1', 'sharded:c-alerts:3:true', 'sharded:c-news:4:true']);
+    // One SSUBSCRIBE connection per shard that owns a subscribed channel.
+    const shardedSubscribers = await Promise.all(cluster.nodes.map(async ({ port }) => {
+      const list = String(await plain.nodes('all').find((n) => n.options.port === port)!.call('CLIENT', 'LIST'));
+      return list.split('\n').filter((line) => / ssub=[1-9]/.test(line)).length;
+    }));
+    expect(shardedSubscribers.filter((n) => n > 0)).toHaveLength(2);
   });
 
   it('stops every consumer on close, fast mode included (no CLIENT UNBLOCK on Cluster)', async () => {
