@@ -1,7 +1,7 @@
 import { Injectable, type INestApplicationContext } from '@nestjs/common';
 import { Redis } from 'ioredis';
 import {
-  BrokerClient, NonRetryableError, Payload, QueueDeadLetterService, QueueHandler, QueueInspector, StreamConsumer,
+  BrokerClient, NonRetryableError, OnChannel, Payload, QueueDeadLetterService, QueueHandler, QueueInspector, StreamConsumer,
   StreamDeadLetterService, StreamInspector, type RedisBrokerModuleOptions,
 } from 'nest-redis-broker';
 import { startRedisServer, waitFor, type RedisServerHandle } from 'nest-redis-broker/testing';
@@ -25,6 +25,15 @@ class AclHandlers {
   refused(@Payload('id') id: number): void {
     throw id === 0 ? new NonRetryableError('refused') : new Error('flaky');
   }
+
+  @OnChannel('news')
+  news(@Payload('n') n: number): void { seen.push(`c${n}`); }
+
+  @OnChannel({ pattern: 'user.*' })
+  user(@Payload('n') n: number): void { seen.push(`p${n}`); }
+
+  @OnChannel({ channel: 'alerts', sharded: true })
+  alert(@Payload('n') n: number): void { seen.push(`sh${n}`); }
 
   @StreamConsumer({ stream: 'events', group: 'g', reclaimIntervalMs: 50, maxDeliveries: 2, backoff: { type: 'fixed', delayMs: 10, jitter: false } })
   events(@Payload('n') n: string): void {
@@ -52,7 +61,10 @@ async function exerciseEverything(app: INestApplicationContext, logger: Capturin
   await client.enqueue('refused', { id: 1 });
   await client.append('events', { n: '1' });
   await client.appendMany('events', [{ n: '2' }, { n: 'bad' }]);
-  await waitFor(() => ['q1', 'q2', 'q3', 'q4', 'q5', 'f1', 's1', 's2'].every((s) => seen.includes(s)), { description: 'every handler to run' });
+  await client.publish('news', { n: 1 });
+  await client.publish('user.7', { n: 2 });
+  await client.publish('alerts', { n: 3 }, { sharded: true });
+  await waitFor(() => ['q1', 'q2', 'q3', 'q4', 'q5', 'f1', 's1', 's2', 'c1', 'p2', 'sh3'].every((s) => seen.includes(s)), { description: 'every handler to run' });
   const queueDead = app.get(QueueDeadLetterService);
   const streamDead = app.get(StreamDeadLetterService);
   await waitFor(async () => (await queueDead.count('refused')) === 2 && (await streamDead.count('events', 'g')) === 1, { description: 'dead letters' });

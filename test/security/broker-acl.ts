@@ -5,7 +5,10 @@
  * (scripts execute with the caller's permissions).
  */
 export const BROKER_ACL_RULES = [
-  'on', '>s3cret-broker-pw', 'resetkeys', '~app:*', '~{app:*', 'resetchannels', '&app:*', '-@all',
+  'on', '>s3cret-broker-pw', 'resetkeys', '~app:*', '~{app:*', 'resetchannels', '&app:*',
+  // PSUBSCRIBE is allowed only for patterns listed literally: one per @OnChannel({ pattern }).
+  '&app:user.*',
+  '-@all',
   // Connection set-up by ioredis, EVALSHA/EVAL for the scripts, MULTI for the stats snapshot.
   '+hello', '+auth', '+ping', '+info', '+select', '+quit', '+client|id', '+client|setname', '+client|unblock',
   '+evalsha', '+eval', '+multi', '+exec',
@@ -17,4 +20,6 @@ export const BROKER_ACL_RULES = [
   // Streams (and inside their scripts).
   '+xadd', '+xgroup|create', '+xreadgroup', '+xack', '+xclaim', '+xautoclaim', '+xpending', '+xinfo|stream', '+xinfo|groups',
   '+xinfo|consumers', '+xlen', '+xrange', '+xrevrange', '+xdel',
+  // Pub/sub (channels under the prefix only, by the & pattern above).
+  '+publish', '+spublish', '+subscribe', '+psubscribe', '+ssubscribe', '+unsubscribe', '+punsubscribe', '+sunsubscribe',
 ] as const;
