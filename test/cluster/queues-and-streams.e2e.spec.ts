@@ -157,6 +157,11 @@ describe('the broker on a real 3-master Redis Cluster', () => {
     const boot = (options: object) => bootBroker({ connection: { cluster: { nodes: cluster.nodes } }, ...options }, []);
     await expect(boot({ keyPrefix: '{app}:' })).rejects.toThrow(InvalidBrokerOptionsError);
     await expect(boot({ keyPrefix: '{app}:' })).rejects.toThrow(/keyPrefix.*braces/);
+    // ioredis' keyPrefix would sit outside the hash tags: 'a{' makes "a{q" and "a{{q}:consumers" hash differently.
+    await expect(bootBroker({ connection: { cluster: { nodes: cluster.nodes, options: { keyPrefix: 'a{' } } } }, []))
+      .rejects.toThrow(/connection.cluster.options.keyPrefix.*set the module option keyPrefix instead/);
+    await expect(bootBroker({ connection: { cluster: { nodes: cluster.nodes, options: { redisOptions: { keyPrefix: 'a{' } } } } }, []))
+      .rejects.toThrow(/connection.cluster.options.redisOptions.keyPrefix/);
     const client = (await boot({})).app;
     try {
       await expect(client.get(BrokerClient).enqueue('a{b}c', { id: 1 })).rejects.toThrow(/Invalid queue name "a\{b\}c".*braces/);

@@ -481,6 +481,15 @@ function resolveConnection(raw: RedisConnectionOptions | undefined): RedisConnec
       fail('connection.cluster.nodes', nodes, 'a non-empty array of { host, port } or "host:port"');
     }
   }
+  // ioredis' own keyPrefix would sit outside the broker's hash tags (and
+  // could split a queue's keys over slots: CROSSSLOT on Cluster).
+  for (const [path, value] of [
+    ['connection.redis.keyPrefix', connection.redis?.keyPrefix],
+    ['connection.cluster.options.keyPrefix', connection.cluster?.options?.keyPrefix],
+    ['connection.cluster.options.redisOptions.keyPrefix', connection.cluster?.options?.redisOptions?.keyPrefix],
+  ] as const) {
+    if (value !== undefined) fail(path, value, 'no value: set the module option keyPrefix instead, which keeps every queue in one Cluster slot');
+  }
   if (connection.url === undefined && connection.redis === undefined && connection.cluster === undefined) {
     return { url: BROKER_DEFAULTS.url };
   }
