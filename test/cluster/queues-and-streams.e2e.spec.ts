@@ -7,6 +7,7 @@ import {
 import { waitFor } from 'nest-redis-broker/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bootBroker } from '../support/broker-app.js';
+import { report } from '../support/ledger.js';
 import { masterPortOf, startRedisCluster, type RedisClusterHandle } from '../support/redis-cluster.js';
 
 // Queue names whose slots (344, 7593, 13129) fall on the three masters of a fresh 3-master cluster.
@@ -144,6 +145,34 @@ describe('the broker on a real 3-master Redis Cluster', () => {
       return list.split('\n').filter((line) => / ssub=[1-9]/.test(line)).length;
     }));
     expect(shardedSubscribers.filter((n) => n > 0)).toHaveLength(2);
+  });
+
+  it('keeps a sharded listener receiving after its channel\'s slot moves to another master (resharding)', async () => {
+    const slot = Number(await plain.call('CLUSTER', 'KEYSLOT', 'c-alerts'));
+    const from = await masterPortOf(cluster.nodes, 'c-alerts');
+    const to = cluster.nodes.find((n) => n.port !== from)!.port;
+    const node = (port: number) => plain.nodes('master').find((n) => n.options.port === port)!;
+    const idOf = async (port: number) => String(await node(port).call('CLUSTER', 'MYID'));
+    const [fromId, toId] = [await idOf(from), await idOf(to)];
+    // The slot holds no key, so moving it is IMPORTING/MIGRATING then NODE on every master.
+    await node(to).call('CLUSTER', 'SETSLOT', slot, 'IMPORTING', fromId);
+    await node(from).call('CLUSTER', 'SETSLOT', slot, 'MIGRATING', toId);
+    for (const { port } of cluster.nodes) await node(port).call('CLUSTER', 'SETSLOT', slot, 'NODE', toId);
+    await waitFor(async () => (await masterPortOf(cluster.nodes, 'c-alerts')) === to, { description: 'the slot to move' });
+    const client = app.get(BrokerClient);
+    const before = channelSeen.length;
+    // At-most-once: publish until one arrives on the new owner, then the next ones must all arrive.
+    let n = 100;
+    await waitFor(async () => {
+      await client.publish('c-alerts', { n: n++ }, { sharded: true }).catch(() => 0);
+      return channelSeen.length > before;
+    }, { timeoutMs: 20_000, intervalMs: 200, description: 'a sharded message after the slot moved' });
+    const next = n;
+    report('sharded listener after resharding', { slot, from, to, publishesBeforeFirstDelivery: next - 100 });
+    for (let i = 0; i < 5; i += 1) await client.publish('c-alerts', { n: next + i }, { sharded: true });
+    await waitFor(() => channelSeen.filter((e) => e.startsWith('sharded:c-alerts:') && Number(e.split(':')[2]) >= next).length === 5, {
+      description: 'the next five sharded messages',
+    });
   });
 
   it('stops every consumer on close, fast mode included (no CLIENT UNBLOCK on Cluster)', async () => {
