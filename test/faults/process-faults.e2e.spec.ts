@@ -10,15 +10,17 @@ const WINDOW = 4;
 const POISON_TIMEOUT_MS = 120_000;
 const SHUTDOWN_TIMEOUT_MS = 500;
 
-describe('a poison message and SIGTERM under load, with worker processes', () => {
+describe('a poison message and SIGTERM (under load, and with Redis down), with worker processes', () => {
   let redis: RedisServerHandle;
   let plain: Redis;
   const workers: FixtureProcess[] = [];
   let started = 0;
 
   beforeAll(async () => {
-    redis = await startRedisServer();
+    // AOF: one scenario kills Redis and expects its data back.
+    redis = await startRedisServer({ appendOnly: true });
     plain = new Redis(redis.url);
+    plain.on('error', () => undefined);
   });
 
   beforeEach(async () => {
@@ -134,4 +136,28 @@ describe('a poison message and SIGTERM under load, with worker processes', () =>
       expect(result.duplicates).toBeLessThanOrEqual(WINDOW);
     });
   }
+
+  it('queue: SIGTERM while Redis is down exits in bounded time; once Redis is back, another worker handles everything', async () => {
+    const sent = 100;
+    await plain.lpush('pf', ...Array.from({ length: sent }, (_, id) => JSON.stringify({ id })));
+    const first = startWorker('queue', { WORK_MS: '20' });
+    await first.ready;
+    await waitFor(async () => (await plain.llen('handled:pf')) >= 8, { description: 'work under way' });
+    await redis.kill();
+    const signalledAt = Date.now();
+    first.child.kill('SIGTERM');
+    let exitedAt = 0;
+    void first.exited.then(() => (exitedAt = Date.now()));
+    // Waits on Redis are bounded by the deadline plus the stop grace, twice (fetch, then hand-back).
+    const bound = SHUTDOWN_TIMEOUT_MS + 2 * BROKER_DEFAULTS.stopGraceMs;
+    await waitFor(() => exitedAt > 0, { timeoutMs: bound + 2_000, description: 'the worker to exit although Redis is down' });
+    await redis.start();
+    await waitFor(() => plain.status === 'ready', { description: 'the plain client to reconnect' });
+    startWorker('queue', { WORK_MS: '1' });
+    await waitForQueuesIdle(redis.url, ['pf'], { timeoutMs: 30_000 });
+    const result = ledger(sent, await plain.lrange('handled:pf', 0, -1));
+    report('queue SIGTERM with Redis down', { sent, exitMs: exitedAt - signalledAt, missing: result.missing.length, duplicates: result.duplicates });
+    expect(result.missing).toEqual([]);
+    expect(result.duplicates).toBeLessThanOrEqual(WINDOW);
+  });
 });

@@ -97,6 +97,26 @@ describe('Redis SIGKILLed and restarted (AOF, appendfsync always) during product
     expect(app.get(ConsumerRunner).health().every((h) => h.state === 'running')).toBe(true);
   });
 
+  it('rejects an enqueue while Redis is down past the retry budget, and stores nothing for it', async () => {
+    const { app: producer } = await bootBroker({
+      connection: { url: redis.url, redis: { maxRetriesPerRequest: 1 } }, producerOnly: true,
+    }, []);
+    try {
+      const client = producer.get(BrokerClient);
+      await redis.kill();
+      await expect(client.enqueue('down-q', { id: 1 })).rejects.toThrow();
+      await expect(client.append('down-s', { n: '1' })).rejects.toThrow();
+      await redis.start();
+      await waitFor(() => plain.status === 'ready', { description: 'the plain client to reconnect' });
+      await client.enqueue('down-q', { id: 2 });
+      // Only the enqueue that resolved is stored: a rejected one is never written later behind the caller's back.
+      expect(await plain.lrange('down-q', 0, -1)).toEqual(['{"id":2}']);
+      expect(await plain.exists('down-s')).toBe(0);
+    } finally {
+      await producer.close();
+    }
+  });
+
   it('stream consumer group: every acknowledged append is handled after 2 restarts', async () => {
     handled.length = 0;
     const client = app.get(BrokerClient);
