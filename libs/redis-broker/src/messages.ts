@@ -28,6 +28,8 @@ export const messages = {
     `Consumer ${consumer} of queue ${queue} stopped heart-beating: ${returned} message(s) returned to the queue, ${quarantined} quarantined as poison.`,
   recovered: (queue: string, count: number) =>
     `Recovered ${count} message(s) of queue ${queue} that were moved to this consumer while its connection was lost.`,
+  metricsReadFailed: (error: string) =>
+    `Could not read queue counts from Redis for metrics: ${error}; the previous values are served.`,
   redisServerMissing: (binary: string) =>
     `Cannot start "${binary}": it is not installed or not on PATH. Install it (Debian/Ubuntu: apt-get install -y redis-server; macOS: brew install redis) or set REDIS_URL to an existing Redis.`,
 } as const;

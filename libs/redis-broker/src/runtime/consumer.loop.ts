@@ -31,6 +31,7 @@ export class ConsumerLoop<M> {
   private state: ConsumerHealth['state'] = 'starting';
   private lastFetchAt = Date.now();
   private failing = false;
+  private waitingForCapacity = false;
 
   constructor(
     private readonly source: MessageSource<M>,
@@ -69,6 +70,7 @@ export class ConsumerLoop<M> {
       blockTimeoutMs: this.options.blockTimeoutMs,
       failing: this.failing,
       inFlight: this.limiter.size,
+      waitingForCapacity: this.waitingForCapacity,
     };
   }
 
@@ -78,7 +80,9 @@ export class ConsumerLoop<M> {
     let failures = 0;
     while (!this.stopping) {
       if (this.limiter.size >= window) {
+        this.waitingForCapacity = true;
         await this.limiter.whenBelow(window);
+        this.waitingForCapacity = false;
         // Waiting for capacity is not being stuck.
         this.lastFetchAt = Date.now();
         continue;

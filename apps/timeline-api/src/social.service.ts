@@ -1,0 +1,64 @@
+import { Inject, Injectable, NotFoundException } from '@nestjs/common';
+import { BrokerClient } from 'nest-redis-broker';
+import { FANOUT_QUEUE, TimelineCache, TimelineStore, type FanoutMessage, type Post, type User } from '../../timeline-shared/src/index.js';
+
+/** Recipients per fan-out message: a post of a popular author becomes several messages. */
+const FANOUT_SLICE = 500;
+
+/**
+ * The write side of the API: users, follows and posts go to the database
+ * first (the source of truth), then the broker carries the consequences
+ * (fan-out to cached timelines).
+ */
+@Injectable()
+export class SocialService {
+  constructor(
+    @Inject(TimelineStore) private readonly store: TimelineStore,
+    @Inject(TimelineCache) private readonly cache: TimelineCache,
+    private readonly broker: BrokerClient,
+  ) {}
+
+  createUser(name: string): User | undefined {
+    return this.store.createUser(name);
+  }
+
+  user(id: number): User {
+    const user = this.store.findUser(id);
+    if (!user) throw new NotFoundException(`user ${id} not found`);
+    return user;
+  }
+
+  /** `true` when the follow is new; the follower's cached timeline is then stale. */
+  async follow(followerId: number, followeeId: number): Promise<boolean> {
+    this.user(followerId);
+    this.user(followeeId);
+    const created = this.store.follow(followerId, followeeId);
+    if (created) await this.invalidate(followerId);
+    return created;
+  }
+
+  /** `true` when there was a follow to remove. */
+  async unfollow(followerId: number, followeeId: number): Promise<boolean> {
+    this.user(followerId);
+    const removed = this.store.unfollow(followerId, followeeId);
+    if (removed) await this.invalidate(followerId);
+    return removed;
+  }
+
+  /** Stores the post, then queues its fan-out to the author's and every follower's cached timeline. */
+  async createPost(authorId: number, body: string): Promise<Post> {
+    this.user(authorId);
+    const post = this.store.createPost(authorId, body);
+    const recipients = [authorId, ...this.store.followerIds(authorId)];
+    const messages: FanoutMessage[] = [];
+    for (let i = 0; i < recipients.length; i += FANOUT_SLICE) {
+      messages.push({ postId: post.id, authorId, recipientIds: recipients.slice(i, i + FANOUT_SLICE) });
+    }
+    await this.broker.enqueueMany(FANOUT_QUEUE, messages);
+    return post;
+  }
+
+  private async invalidate(userId: number): Promise<void> {
+    await this.cache.invalidate(userId);
+  }
+}

@@ -1,0 +1,42 @@
+import { Inject, Module, type DynamicModule, type OnApplicationShutdown } from '@nestjs/common';
+import { BrokerClient, RedisBrokerModule } from 'nest-redis-broker';
+import { FANOUT_QUEUE, OperationsModule, TimelineCache, TimelineStore, type TimelineConfig } from '../../timeline-shared/src/index.js';
+import { TIMELINE_CONFIG } from './api.tokens.js';
+import { SocialService } from './social.service.js';
+import { TimelineReader } from './timeline-reader.service.js';
+import { UsersController } from './users.controller.js';
+
+/**
+ * The timeline HTTP API. It only produces messages (`producerOnly`): the
+ * worker, deployed separately, consumes them.
+ */
+@Module({})
+export class TimelineApiModule implements OnApplicationShutdown {
+  constructor(@Inject(TimelineStore) private readonly store: TimelineStore) {}
+
+  static forRoot(config: TimelineConfig): DynamicModule {
+    return {
+      module: TimelineApiModule,
+      imports: [
+        RedisBrokerModule.forRoot({ connection: { url: config.redisUrl }, producerOnly: true, shutdownTimeoutMs: config.shutdownTimeoutMs }),
+        OperationsModule.forRoot({ queues: [FANOUT_QUEUE] }),
+      ],
+      controllers: [UsersController],
+      providers: [
+        { provide: TIMELINE_CONFIG, useValue: config },
+        { provide: TimelineStore, useFactory: () => new TimelineStore(config.databasePath) },
+        {
+          provide: TimelineCache,
+          useFactory: (client: BrokerClient) => new TimelineCache(client.redis, { maxLength: config.cacheMaxLength, ttlSeconds: config.cacheTtlSeconds }),
+          inject: [BrokerClient],
+        },
+        SocialService,
+        TimelineReader,
+      ],
+    };
+  }
+
+  onApplicationShutdown(): void {
+    this.store.close();
+  }
+}
