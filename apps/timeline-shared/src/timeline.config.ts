@@ -16,6 +16,12 @@ export interface TimelineConfig {
   cacheTtlSeconds: number;
   /** Shutdown deadline for running handlers. Env `SHUTDOWN_TIMEOUT_MS`, default 10000. */
   shutdownTimeoutMs: number;
+  /** Broker consumer id of this process. Env `WORKER_ID`, default `hostname:pid:random`. */
+  instanceId: string | undefined;
+  /** A consumer silent this long is dead and its messages go back to the queue. Env `CONSUMER_TTL_MS`, default 30000. */
+  consumerTtlMs: number;
+  /** How often a consumer proves it is alive. Env `HEARTBEAT_MS`, default 5000. */
+  heartbeatIntervalMs: number;
 }
 
 export function configFromEnv(env: NodeJS.ProcessEnv, defaultPort: number): TimelineConfig {
@@ -27,6 +33,9 @@ export function configFromEnv(env: NodeJS.ProcessEnv, defaultPort: number): Time
     cacheMaxLength: integer(env, 'TIMELINE_CACHE_MAX', 800),
     cacheTtlSeconds: integer(env, 'TIMELINE_CACHE_TTL', 3600),
     shutdownTimeoutMs: integer(env, 'SHUTDOWN_TIMEOUT_MS', 10_000),
+    instanceId: env.WORKER_ID === '' ? undefined : env.WORKER_ID,
+    consumerTtlMs: integer(env, 'CONSUMER_TTL_MS', 30_000),
+    heartbeatIntervalMs: integer(env, 'HEARTBEAT_MS', 5_000),
   };
 }
 

@@ -13,7 +13,13 @@ export class TimelineWorkerModule {
     return {
       module: TimelineWorkerModule,
       imports: [
-        RedisBrokerModule.forRoot({ connection: { url: config.redisUrl }, shutdownTimeoutMs: config.shutdownTimeoutMs }),
+        RedisBrokerModule.forRoot({
+          connection: { url: config.redisUrl },
+          shutdownTimeoutMs: config.shutdownTimeoutMs,
+          consumerTtlMs: config.consumerTtlMs,
+          heartbeatIntervalMs: config.heartbeatIntervalMs,
+          ...(config.instanceId === undefined ? {} : { instanceId: config.instanceId }),
+        }),
         OperationsModule.forRoot(),
       ],
       providers: [

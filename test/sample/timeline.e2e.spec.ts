@@ -1,0 +1,120 @@
+import { Redis } from 'ioredis';
+import { startRedisServer, waitFor, waitForQueuesIdle, type RedisServerHandle } from 'nest-redis-broker/testing';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { bootApi, bootWorker, http, metricValue, sampleConfig, type RunningApp } from '../support/timeline-apps.js';
+
+interface User { id: number; name: string }
+interface Post { id: number; authorId: number; body: string }
+interface Page { source: string; posts: Post[] }
+
+describe('timeline sample: API and worker over HTTP on real Redis', () => {
+  let redis: RedisServerHandle;
+  let plain: Redis;
+  let api: RunningApp;
+  let worker: RunningApp;
+  let cleanup: () => void;
+  const users: Record<string, User> = {};
+  let postsCreated = 0;
+
+  const call = <T>(method: string, path: string, body?: unknown) => http<T>(api.url, method, path, body);
+  const cachedIds = async (user: User) => (await plain.lrange(`timeline:${user.id}`, 0, -1)).filter((v) => v !== '-').map(Number);
+  const post = async (author: User, body: string): Promise<Post> => {
+    const response = await call<Post>('POST', `/users/${author.id}/posts`, { body });
+    expect(response.status).toBe(201);
+    postsCreated += 1;
+    return response.body;
+  };
+
+  beforeAll(async () => {
+    redis = await startRedisServer();
+    plain = new Redis(redis.url);
+    const sample = sampleConfig(redis.url);
+    cleanup = sample.cleanup;
+    api = await bootApi(sample.config);
+    worker = await bootWorker(sample.config);
+    for (const name of ['alice', 'bob', 'carol']) {
+      const response = await call<User>('POST', '/users', { name });
+      expect(response.status).toBe(201);
+      users[name] = response.body;
+    }
+  });
+
+  afterAll(async () => {
+    await worker?.app.close();
+    await api?.app.close();
+    plain?.disconnect();
+    await redis?.stop();
+    cleanup?.();
+  });
+
+  it('appends a new post with RPUSHX to the cached timeline of a follower, and creates no cache for a user never read', async () => {
+    const { alice, bob, carol } = users;
+    expect((await call('POST', `/users/${carol.id}/follows/${bob.id}`)).status).toBe(200);
+    expect((await call('POST', `/users/${alice.id}/follows/${bob.id}`)).status).toBe(200);
+    const first = await call<Page>('GET', `/users/${alice.id}/timeline`);
+    expect(first.body).toMatchObject({ source: 'database', posts: [] });
+    expect(await plain.exists(`timeline:${alice.id}`)).toBe(1);
+    expect(await plain.ttl(`timeline:${alice.id}`)).toBeGreaterThan(0);
+
+    const created = await post(bob, 'hello from bob');
+    await waitFor(async () => (await cachedIds(alice)).includes(created.id), { description: "bob's post in alice's cached timeline" });
+    expect(await plain.exists(`timeline:${carol.id}`)).toBe(0);
+
+    const second = await call<Page>('GET', `/users/${alice.id}/timeline`);
+    expect(second.body.source).toBe('cache');
+    expect(second.body.posts.map((p) => p.body)).toEqual(['hello from bob']);
+  });
+
+  it('reads a cached timeline newest first, in pages', async () => {
+    const { alice, bob } = users;
+    const more = [await post(bob, 'second'), await post(bob, 'third')];
+    await waitFor(async () => (await cachedIds(alice)).includes(more[1].id), { description: 'the third post in the cache' });
+    const page = await call<Page>('GET', `/users/${alice.id}/timeline?offset=1&limit=1`);
+    expect(page.body).toMatchObject({ source: 'cache', posts: [{ body: 'second' }] });
+  });
+
+  it("drops the follower's cached timeline on unfollow, so the next read comes from the database without the author", async () => {
+    const { alice, bob } = users;
+    expect((await call('DELETE', `/users/${alice.id}/follows/${bob.id}`)).status).toBe(200);
+    await waitFor(async () => (await plain.exists(`timeline:${alice.id}`)) === 0, { description: "alice's cache to be dropped" });
+    const page = await call<Page>('GET', `/users/${alice.id}/timeline`);
+    expect(page.body).toMatchObject({ source: 'database', posts: [] });
+  });
+
+  it('loses no post when every Redis key is deleted: the timeline is rebuilt from the database', async () => {
+    const { carol } = users;
+    await plain.flushall();
+    const page = await call<Page>('GET', `/users/${carol.id}/timeline`);
+    expect(page.body.source).toBe('database');
+    expect(page.body.posts.map((p) => p.body)).toEqual(['third', 'second', 'hello from bob']);
+  });
+
+  it('reports handled fan-out messages in /metrics that match the messages sent, and an empty queue', async () => {
+    await waitForQueuesIdle(redis.url, ['timeline-fanout']);
+    const workerMetrics = (await http<string>(worker.url, 'GET', '/metrics')).text;
+    const labels = { kind: 'queue', source: 'timeline-fanout', handler: 'FanoutHandler@fanout' };
+    expect(metricValue(workerMetrics, 'nrb_messages_handled_total', labels)).toBe(postsCreated);
+    expect(metricValue(workerMetrics, 'nrb_messages_failed_total', labels)).toBe(0);
+    expect(metricValue(workerMetrics, 'nrb_handler_duration_seconds_count', { ...labels, outcome: 'handled' })).toBe(postsCreated);
+    expect(workerMetrics).toContain('process_cpu_user_seconds_total');
+    const apiMetrics = (await http<string>(api.url, 'GET', '/metrics')).text;
+    expect(apiMetrics).toContain('nrb_queue_waiting{queue="timeline-fanout"} 0');
+    expect(apiMetrics).toContain('nrb_queue_dead_letters{queue="timeline-fanout"} 0');
+  });
+
+  it('answers /health/live and /health/ready, turns not ready while Redis is down and ready again once it is back', async () => {
+    for (const app of [api, worker]) {
+      expect((await http(app.url, 'GET', '/health/live')).status).toBe(200);
+      expect((await http(app.url, 'GET', '/health/ready')).status).toBe(200);
+    }
+    await redis.kill();
+    for (const app of [api, worker]) {
+      await waitFor(async () => (await http(app.url, 'GET', '/health/ready')).status === 503, { description: 'not ready without Redis' });
+      expect((await http(app.url, 'GET', '/health/live')).status).toBe(200);
+    }
+    await redis.start();
+    for (const app of [api, worker]) {
+      await waitFor(async () => (await http(app.url, 'GET', '/health/ready')).status === 200, { timeoutMs: 30_000, description: 'ready again' });
+    }
+  });
+});
