@@ -35,5 +35,7 @@ export function spawnFixture(name: string, env: Record<string, string>, readyLin
     child.stdout?.on('data', onData);
     void exited.then((code) => reject(new Error(`fixture ${name} exited (${code}) before ready:\n${out}`)));
   });
+  // Tests that never wait for `ready` (a worker expected to crash) must not see an unhandled rejection.
+  ready.catch(() => undefined);
   return { child, ready, exited, output: () => out };
 }

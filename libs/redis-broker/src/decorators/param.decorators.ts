@@ -1,10 +1,14 @@
 import type { PipeTransform, Type } from '@nestjs/common';
 import { BROKER_PARAM_ARGS_METADATA } from '../constants.js';
 
-/** The kinds of values a broker handler parameter can receive. */
+/**
+ * The kinds of values a broker handler parameter can receive. The numbers
+ * are Nest's: pipes see 3 as `type: 'body'` (so `ValidationPipe` validates
+ * payloads as it does request bodies) and 6 as `'custom'`.
+ */
 export enum BrokerParamType {
-  PAYLOAD = 0,
-  CONTEXT = 1,
+  PAYLOAD = 3,
+  CONTEXT = 6,
 }
 
 type ParamPipe = Type<PipeTransform> | PipeTransform;

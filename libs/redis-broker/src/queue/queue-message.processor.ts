@@ -61,7 +61,7 @@ export class QueueMessageProcessor {
         }
       }
       const context = new QueueMessageContext(delivery.sha, deps.queue, attempt, raw, deps.consumerId, Date.now());
-      deps.settler.markActive(delivery);
+      await deps.settler.markActive(delivery);
       const started = performance.now();
       try {
         await deps.invoke(payload, context);

@@ -38,21 +38,35 @@ export class QueueInspector {
   }
 }
 
-/** Queue counts through any connection (also used by the testing helpers). */
+/**
+ * Queue counts through any connection (also used by the testing helpers).
+ * The counts are one atomic snapshot (MULTI), so a message moving between
+ * the list, a processing list and the delayed set is never missed or counted twice.
+ */
 export async function readQueueStats(client: RedisClient, keys: QueueKeys): Promise<QueueStats> {
-  const [waiting, delayed, dead, consumerIds] = await Promise.all([
-    client.llen(keys.list),
-    client.zcard(keys.delayed),
-    client.zcard(keys.deadIndex),
-    client.zrange(keys.consumers, '0', '-1'),
-  ]);
-  const lengths = await Promise.all(consumerIds.map((id) => client.llen(keys.processing(id))));
-  return {
-    queue: keys.queue,
-    waiting,
-    processing: lengths.reduce((a, b) => a + b, 0),
-    delayed,
-    dead,
-    consumers: consumerIds.length,
-  };
+  let consumerIds = await client.zrange(keys.consumers, '0', '-1');
+  for (;;) {
+    const multi = client.multi().llen(keys.list).zcard(keys.delayed).zcard(keys.deadIndex).zrange(keys.consumers, '0', '-1');
+    for (const id of consumerIds) multi.llen(keys.processing(id));
+    const replies = await multi.exec();
+    if (!replies) throw new Error(`Reading the counts of queue "${keys.queue}" was aborted`);
+    const values = replies.map(([error, value]) => {
+      if (error) throw error;
+      return value;
+    });
+    const seen = values[3] as string[];
+    // A consumer came or went between the two reads: read again with the new set.
+    if (seen.length !== consumerIds.length || seen.some((id, i) => id !== consumerIds[i])) {
+      consumerIds = seen;
+      continue;
+    }
+    return {
+      queue: keys.queue,
+      waiting: values[0] as number,
+      processing: (values.slice(4) as number[]).reduce((a, b) => a + b, 0),
+      delayed: values[1] as number,
+      dead: values[2] as number,
+      consumers: consumerIds.length,
+    };
+  }
 }

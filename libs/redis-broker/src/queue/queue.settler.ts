@@ -56,12 +56,15 @@ export class QueueSettler {
     this.active = keys.active(consumerId);
   }
 
-  /** Records that a handler started on this delivery, so a crash now blames it. */
-  markActive(delivery: QueueDelivery): void {
+  /**
+   * Records that a handler is about to run this delivery, so a crash from
+   * here on blames it (and not messages merely prefetched beside it). Awaited
+   * before the handler starts: a handler that kills the process at once must
+   * still be counted, or a poison message would crash consumers forever.
+   */
+  async markActive(delivery: QueueDelivery): Promise<void> {
     if (!this.reliable) return;
-    // Not awaited: the mark travels in the same pipeline as the next commands;
-    // a crash before it lands only means this death is not counted.
-    this.command.hset(this.active, delivery.sha, Date.now()).catch(() => undefined);
+    await this.command.hset(this.active, delivery.sha, Date.now());
   }
 
   async ack(delivery: QueueDelivery): Promise<void> {

@@ -1,0 +1,96 @@
+import { Injectable, ValidationPipe } from '@nestjs/common';
+import { IsInt, IsString, Min } from 'class-validator';
+import { Redis } from 'ioredis';
+import { InvalidBrokerOptionsError, Payload, QueueDeadLetterService, QueueHandler } from 'nest-redis-broker';
+import { startRedisServer, waitFor, waitForQueuesIdle, type RedisServerHandle } from 'nest-redis-broker/testing';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { bootBroker } from '../support/broker-app.js';
+
+class OrderDto {
+  @IsString() orderId!: string;
+  @IsInt() @Min(1) quantity!: number;
+}
+
+const handled: unknown[] = [];
+
+@Injectable()
+class OrderHandler {
+  @QueueHandler('orders', { maxMessageBytes: 200 })
+  handle(@Payload(new ValidationPipe({ whitelist: true })) order: OrderDto): void {
+    handled.push(order);
+  }
+}
+
+describe('bad input', () => {
+  let redis: RedisServerHandle;
+  let plain: Redis;
+
+  beforeAll(async () => {
+    redis = await startRedisServer();
+    plain = new Redis(redis.url);
+  });
+
+  afterAll(async () => {
+    plain?.disconnect();
+    await redis?.stop();
+  });
+
+  it('dead-letters malformed, invalid and oversized messages at once while the next message is still handled', async () => {
+    const { app } = await bootBroker({ connection: { url: redis.url } }, [OrderHandler]);
+    try {
+      await plain.lpush('orders', '{not json');
+      await plain.lpush('orders', JSON.stringify({ orderId: 'o-1', quantity: 0 }));
+      await plain.lpush('orders', Buffer.from([0x7b, 0xff, 0xfe, 0x7d]));
+      await plain.lpush('orders', JSON.stringify({ orderId: 'x'.repeat(300), quantity: 1 }));
+      await plain.lpush('orders', JSON.stringify({ orderId: 'o-2', quantity: 2 }));
+      await waitForQueuesIdle(redis.url, ['orders']);
+      expect(handled).toEqual([{ orderId: 'o-2', quantity: 2 }]);
+      const dead = await app.get(QueueDeadLetterService).list('orders');
+      const byReason = Object.fromEntries(dead.map((d) => [d.reason, d]));
+      expect(Object.keys(byReason).sort()).toEqual(['invalid-utf8', 'too-large', 'unparsable', 'validation']);
+      expect(byReason.unparsable.message).toBe('{not json');
+      expect(byReason.unparsable.attempts).toBe(1);
+      expect(byReason.validation.error).toContain('quantity must not be less than 1');
+      expect(byReason['too-large'].error).toContain('maxMessageBytes is 200');
+      // The original bytes are kept exactly and go back to the queue on requeue.
+      const id = byReason['invalid-utf8'].id;
+      expect(await app.get(QueueDeadLetterService).requeue('orders', id)).toBe(true);
+      expect(await plain.lrangeBuffer('orders', 0, -1)).toEqual([]);
+      await waitFor(async () => (await app.get(QueueDeadLetterService).count('orders')) === 4, { description: 'it to die again' });
+    } finally {
+      await app.close();
+    }
+  });
+
+  it.each([
+    [{ shutdownTimeoutMs: -1 }, 'shutdownTimeoutMs'],
+    [{ queueDefaults: { mode: 'turbo' } }, 'queueDefaults.mode'],
+    [{ connection: { url: 'http://localhost' } }, 'connection.url'],
+    [{ keyPrefix: 'a{b}' }, 'keyPrefix'],
+    [{ concurrency: 3 }, 'concurrency'],
+  ])('fails the boot on a bad module option %j, naming it', async (options, name) => {
+    const error: unknown = await bootBroker({ connection: { url: redis.url }, ...(options as object) }, []).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(InvalidBrokerOptionsError);
+    expect((error as Error).message).toContain(`"${name}"`);
+  });
+
+  it('fails the boot on a bad handler option, naming the handler and the option', async () => {
+    @Injectable()
+    class BadHandler {
+      @QueueHandler('x', { concurrency: 0 })
+      handle(): void {}
+    }
+    const boot = bootBroker({ connection: { url: redis.url } }, [BadHandler]);
+    await expect(boot).rejects.toBeInstanceOf(InvalidBrokerOptionsError);
+    await expect(boot).rejects.toThrow('BadHandler@handle.concurrency');
+  });
+
+  it('rejects a queue name that would break the key layout', async () => {
+    @Injectable()
+    class BadName {
+      @QueueHandler('a{b}')
+      handle(): void {}
+    }
+    await expect(bootBroker({ connection: { url: redis.url } }, [BadName])).rejects.toThrow(/Invalid queue name "a\{b\}"/);
+  });
+});
