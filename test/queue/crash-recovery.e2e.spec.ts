@@ -52,8 +52,8 @@ describe('reliable queues when worker processes die', () => {
     await first.exited;
     const keys = new QueueKeys('work', '');
     // The dead worker still holds messages in its processing list.
-    const [deadConsumer] = await plain.zrange(keys.consumers, 0, -1);
-    expect(await plain.llen(keys.processing(deadConsumer!))).toBeGreaterThan(0);
+    const [deadConsumer] = await plain.zrange(keys.consumers, '0', '-1');
+    expect(await plain.llen(keys.processing(deadConsumer))).toBeGreaterThan(0);
 
     const second = startWorker({ WORK_MS: '1', WORKER_CONCURRENCY: '4' });
     await second.ready;
@@ -63,7 +63,7 @@ describe('reliable queues when worker processes die', () => {
     expect([...Array(total).keys()].filter((i) => !unique.has(i))).toEqual([]);
     // At-least-once: only messages the killed worker held (its prefetch window of 4) may run twice.
     expect(ids.length - unique.size).toBeLessThanOrEqual(4);
-    expect(await plain.zrange(keys.consumers, 0, -1)).not.toContain(deadConsumer);
+    expect(await plain.zrange(keys.consumers, '0', '-1')).not.toContain(deadConsumer);
   });
 
   it('quarantines a message that kills its worker every time, after maxDeaths, while the others flow', async () => {
@@ -86,11 +86,11 @@ describe('reliable queues when worker processes die', () => {
     const unique = new Set(await handledIds());
     expect([...Array(total).keys()].filter((i) => !unique.has(i))).toEqual([7]);
     expect(crashes).toBe(3);
-    const [id] = await plain.zrange(keys.deadIndex, 0, -1);
-    const record = JSON.parse((await plain.hget(keys.deadRecords, id!))!) as { reason: string; error: string };
+    const [id] = await plain.zrange(keys.deadIndex, '0', '-1');
+    const record = JSON.parse((await plain.hget(keys.deadRecords, id))!) as { reason: string; error: string };
     expect(record.reason).toBe('poison');
     expect(record.error).toContain('died 3 times');
-    expect(await plain.hget(keys.deadMessages, id!)).toBe('{"id":7}');
+    expect(await plain.hget(keys.deadMessages, id)).toBe('{"id":7}');
   });
 
   it('exits on SIGTERM after finishing in-flight work, handing back what it had not started', async () => {
@@ -105,7 +105,7 @@ describe('reliable queues when worker processes die', () => {
     const keys = new QueueKeys('work', '');
     const handled = await handledIds();
     expect(handled.length).toBeLessThan(total);
-    expect(await plain.zrange(keys.consumers, 0, -1)).toEqual([]);
+    expect(await plain.zrange(keys.consumers, '0', '-1')).toEqual([]);
     const waiting = (await plain.lrange('work', 0, -1)).map((m) => (JSON.parse(m) as { id: number }).id);
     expect([...handled, ...waiting].sort((a, b) => a - b)).toEqual([...Array(total).keys()]);
   });

@@ -3,21 +3,25 @@ import { BROKER_COMMAND_CONNECTION, RESOLVED_BROKER_OPTIONS } from './constants.
 import type { RedisClient } from './connection/redis-connection.factory.js';
 import type { ResolvedBrokerOptions } from './redis-broker.options.js';
 import { QueueProducer, type EnqueueOptions } from './queue/queue.producer.js';
+import { StreamProducer, type AppendOptions, type StreamFields } from './stream/stream.producer.js';
 
 /**
  * The producer side of the broker, injectable anywhere once the module is
- * imported. Everything it writes is plain Redis: a JSON string on a list.
+ * imported. Everything it writes is plain Redis: a JSON string on a list, a
+ * flat field map on a stream.
  * @publicApi
  */
 @Injectable()
 export class BrokerClient {
   private readonly queues: QueueProducer;
+  private readonly streams: StreamProducer;
 
   constructor(
     @Inject(BROKER_COMMAND_CONNECTION) private readonly command: RedisClient,
     @Inject(RESOLVED_BROKER_OPTIONS) options: ResolvedBrokerOptions,
   ) {
     this.queues = new QueueProducer(command, options.keyPrefix);
+    this.streams = new StreamProducer(command, options.keyPrefix, options.streams);
   }
 
   /**
@@ -35,6 +39,22 @@ export class BrokerClient {
   /** Adds many messages in one round trip (pipelined `LPUSH`), in order. Resolves to how many. */
   enqueueMany(queue: string, payloads: readonly unknown[]): Promise<number> {
     return this.queues.enqueueMany(queue, payloads);
+  }
+
+  /**
+   * Appends one entry to a stream: `XADD stream * field value ...`, the flat
+   * field map of the design notes (`userId`, `eventType`, `data`,
+   * `timestamp`), readable by any client. A nested value is JSON-encoded in
+   * its field. Trimming (`MAXLEN ~` / `MINID ~`) comes from `options`, else
+   * from the module's `streams.<name>`, else none. Resolves to the entry id.
+   */
+  append(stream: string, fields: StreamFields, options?: AppendOptions): Promise<string> {
+    return this.streams.append(stream, fields, options);
+  }
+
+  /** Appends many entries in one round trip (pipelined `XADD`), in order. Resolves to their ids. */
+  appendMany(stream: string, entries: readonly StreamFields[], options?: AppendOptions): Promise<string[]> {
+    return this.streams.appendMany(stream, entries, options);
   }
 
   /** The shared command connection, for anything the broker does not wrap. */

@@ -1,5 +1,7 @@
 /** Metadata key written by `@QueueHandler`. */
 export const QUEUE_HANDLER_METADATA = 'nest-redis-broker:queue-handler';
+/** Metadata key written by `@StreamConsumer`. */
+export const STREAM_CONSUMER_METADATA = 'nest-redis-broker:stream-consumer';
 /** Metadata key of the `@Payload()` / `@Ctx()` parameter map (read by `ExternalContextCreator`). */
 export const BROKER_PARAM_ARGS_METADATA = 'nest-redis-broker:param-args';
 /** Injection token of the validated, defaults-applied module options. */

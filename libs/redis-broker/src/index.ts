@@ -4,6 +4,8 @@ export {
   BROKER_DEFAULTS,
   type BackoffOptions,
   type QueueHandlerOptions,
+  type StreamConsumerOptions,
+  type StreamTrimOptions,
   type RedisBrokerModuleOptions,
   type RedisConnectionOptions,
   type ResolvedBrokerOptions,
@@ -17,13 +19,27 @@ export { QueueMessageContext } from './queue/queue-delivery.js';
 export { QueueDeadLetterService, type QueueDeadLetter } from './queue/queue-dead-letter.service.js';
 export type { QueueDeadLetterRecord, DeadLetterReason } from './queue/queue.settler.js';
 export { QueueInspector, type QueueStats } from './queue/queue.inspector.js';
-export { QueueKeys } from './keys.js';
+export { QueueKeys, StreamKeys } from './keys.js';
+export { StreamConsumer, type StreamConsumerDefinition } from './decorators/stream-consumer.decorator.js';
+export { StreamMessageContext } from './stream/stream-entry.js';
+export type { AppendOptions, StreamFields } from './stream/stream.producer.js';
+export type { StreamDeadLetterReason } from './stream/stream.settler.js';
+export { StreamDeadLetterService, type StreamDeadLetter } from './stream/stream-dead-letter.service.js';
+export {
+  StreamInspector,
+  type StreamStats,
+  type StreamGroupStats,
+  type StreamPendingSummary,
+  type StreamConsumerStats,
+} from './stream/stream.inspector.js';
 export { NonRetryableError } from './errors/non-retryable.error.js';
 export { InvalidBrokerOptionsError } from './errors/invalid-broker-options.error.js';
 export { DuplicateHandlerError } from './errors/duplicate-handler.error.js';
 export { RedisServerUnavailableError } from './errors/redis-server-unavailable.error.js';
 export { RedisConnectionFactory, type RedisClient, type ConnectionRole } from './connection/redis-connection.factory.js';
 export { ConsumerRunner } from './runtime/consumer.runner.js';
+export { HandlerRegistry } from './discovery/handler.registry.js';
+export type { HandlerDescriptor, QueueHandlerDescriptor } from './discovery/handler-descriptor.js';
 export type { ConsumerHealth } from './runtime/message-source.js';
 export {
   BrokerEvents,

@@ -69,3 +69,31 @@ export class QueueKeys {
     return `{${this.list}}:dedup:${dedupKey}`;
   }
 }
+
+/**
+ * Every Redis key of one stream. The stream itself is the plain name (with
+ * the key prefix), so any client can `XADD` to it and read it; the broker's
+ * own keys are `{<stream>}:<suffix>`, in the stream's Cluster slot, so one
+ * script may move an entry between them.
+ */
+export class StreamKeys {
+  /** The stream producers `XADD` to and groups read. */
+  readonly stream: string;
+
+  constructor(readonly name: string, prefix: string) {
+    assertValidName('stream', name);
+    this.stream = `${prefix}${name}`;
+  }
+
+  /** STREAM: entries `group` gave up on, with original id, fields, error and delivery count. */
+  deadLetter(group: string): string {
+    assertValidName('group', group);
+    return `{${this.stream}}:dead:${group}`;
+  }
+
+  /** STREAM: dead entries requeued for `group` alone; read by that group beside the stream. */
+  requeue(group: string): string {
+    assertValidName('group', group);
+    return `{${this.stream}}:requeue:${group}`;
+  }
+}

@@ -20,6 +20,8 @@ export const messages = {
     `Could not settle message ${id} of ${source}: ${error}. It stays in the processing list and is recovered later.`,
   shutdownTimeout: (source: string, inFlight: number, timeoutMs: number) =>
     `Shutdown deadline of ${timeoutMs} ms passed with ${inFlight} handler(s) of ${source} still running; their messages are handed back to the queue and will run again.`,
+  handBackTimeout: (source: string, graceMs: number) =>
+    `Could not hand back the messages of ${source} within ${graceMs} ms (is Redis down?); other consumers recover them once this consumer's heartbeat expires.`,
   handlerFailed: (target: string, source: string, id: string, attempt: number, error: string) =>
     `${target} failed on message ${id} of ${source} (attempt ${attempt}): ${error}`,
   deadLettered: (source: string, id: string, reason: string, error: string) =>
@@ -28,6 +30,14 @@ export const messages = {
     `Consumer ${consumer} of queue ${queue} stopped heart-beating: ${returned} message(s) returned to the queue, ${quarantined} quarantined as poison.`,
   recovered: (queue: string, count: number) =>
     `Recovered ${count} message(s) of queue ${queue} that were moved to this consumer while its connection was lost.`,
+  streamGroupMissing: (stream: string, group: string, startId: string) =>
+    `Consumer group "${group}" of stream "${stream}" is gone (deleted, or Redis restarted without persistence); recreating it from "${startId}". Entries pending in the old group are lost to it.`,
+  streamTakenOver: (key: string, group: string, consumer: string, count: number, idleMs: number) =>
+    `Consumer ${consumer} of group "${group}" took over ${count} entr${count === 1 ? 'y' : 'ies'} of ${key} pending for more than ${idleMs} ms (their consumer is presumed dead).`,
+  streamSettleError: (source: string, id: string, error: string) =>
+    `Could not settle entry ${id} of ${source}: ${error}. It stays pending and is reclaimed later.`,
+  streamDeadLettered: (source: string, id: string, reason: string, error: string) =>
+    `Entry ${id} of ${source} copied to the dead-letter stream and acknowledged (${reason}): ${error}`,
   metricsReadFailed: (error: string) =>
     `Could not read queue counts from Redis for metrics: ${error}; the previous values are served.`,
   redisServerMissing: (binary: string) =>

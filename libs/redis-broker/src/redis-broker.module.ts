@@ -13,11 +13,13 @@ import { QueueInspector } from './queue/queue.inspector.js';
 import { ConfigurableRedisBrokerModule, REDIS_BROKER_MODULE_OPTIONS } from './redis-broker.module-definition.js';
 import { resolveBrokerOptions, type RedisBrokerModuleOptions } from './redis-broker.options.js';
 import { ConsumerRunner } from './runtime/consumer.runner.js';
+import { StreamDeadLetterService } from './stream/stream-dead-letter.service.js';
+import { StreamInspector } from './stream/stream.inspector.js';
 
 /**
  * Redis as a message broker for Nest: import once with `forRoot(options)` or
  * `forRootAsync({ imports, inject, useFactory })`; it is global. Handlers
- * decorated with `@QueueHandler` anywhere in the app start consuming once the
+ * decorated with `@QueueHandler` or `@StreamConsumer` anywhere in the app start consuming once the
  * app has bootstrapped (unless `producerOnly`), and stop gracefully on
  * shutdown (call `app.enableShutdownHooks()` so SIGTERM triggers it).
  * @publicApi
@@ -40,6 +42,8 @@ import { ConsumerRunner } from './runtime/consumer.runner.js';
     BrokerClient,
     QueueDeadLetterService,
     QueueInspector,
+    StreamDeadLetterService,
+    StreamInspector,
     BrokerMetadataAccessor,
     HandlerContextFactory,
     HandlerExplorer,
@@ -54,6 +58,8 @@ import { ConsumerRunner } from './runtime/consumer.runner.js';
     BrokerClient,
     QueueDeadLetterService,
     QueueInspector,
+    StreamDeadLetterService,
+    StreamInspector,
     HandlerRegistry,
     ConsumerRunner,
   ],

@@ -2,6 +2,7 @@ import { hostname } from 'node:os';
 import { randomBytes } from 'node:crypto';
 import type { ClusterNode, ClusterOptions, RedisOptions } from 'ioredis';
 import { InvalidBrokerOptionsError } from './errors/invalid-broker-options.error.js';
+import { assertValidName } from './keys.js';
 import { messages } from './messages.js';
 
 /**
@@ -73,6 +74,59 @@ export interface QueueHandlerOptions {
 }
 
 /**
+ * Options of one `@StreamConsumer` (besides `stream`, `group`, `consumer`).
+ * Every field falls back to the module's `streamDefaults`, then to the
+ * built-in defaults.
+ * @publicApi
+ */
+export interface StreamConsumerOptions {
+  /**
+   * Where a group created by the consumer starts: `'0'` (default, as in the
+   * design notes) reads the stream's whole history, `'$'` only entries added
+   * after creation, or an entry id. An existing group keeps its position.
+   */
+  startId?: string;
+  /** Handlers running at once in this process. Default 1. */
+  concurrency?: number;
+  /** Most entries this process holds at once (running plus waiting), so the `COUNT` of one read. Default 0, meaning `concurrency`. */
+  prefetch?: number;
+  /** Deliveries (as Redis counts them) before a failing entry goes to the dead-letter stream. Default 3. */
+  maxDeliveries?: number;
+  /** Spacing of redeliveries after a failure (measured from the failure). */
+  backoff?: BackoffOptions;
+  /**
+   * `fields` (default): the handler gets the entry's fields as a flat object
+   * of strings. `json-fields`: a field value that starts with `{` or `[` is
+   * `JSON.parse`d (an unparsable one dead-letters the entry at once); other
+   * values stay strings.
+   */
+  parse?: 'fields' | 'json-fields';
+  /** Longest one `XREADGROUP ... BLOCK` waits before looping, in ms. Default 2000. */
+  blockTimeoutMs?: number;
+  /**
+   * An entry pending this long in another consumer's list is taken over
+   * (`XAUTOCLAIM`): that consumer is presumed dead. Must exceed the longest
+   * handler run, or a slow entry runs twice. Default 30000 ms.
+   */
+  claimIdleMs?: number;
+  /** How often pending entries are checked for retries and takeover, in ms. Default 5000. */
+  reclaimIntervalMs?: number;
+}
+
+/**
+ * Trimming of one stream on every append, so its memory stays bounded.
+ * Trimming is approximate (`~`): Redis removes whole internal nodes, so the
+ * stream may briefly hold up to one node (100 entries by default) more.
+ * @publicApi
+ */
+export interface StreamTrimOptions {
+  /** `MAXLEN ~ n`: keep about the newest n entries. */
+  maxLen?: number;
+  /** `MINID ~ (now - maxAgeMs)`: drop entries older than this many ms. */
+  maxAgeMs?: number;
+}
+
+/**
  * Options of `RedisBrokerModule.forRoot()` / `forRootAsync()`.
  * @publicApi
  */
@@ -97,10 +151,19 @@ export interface RedisBrokerModuleOptions {
   delayedPollMs?: number;
   /** Cap of each dead-letter list (oldest dropped first); 0 keeps everything. Default 0. */
   deadLetterMaxEntries?: number;
+  /** Defaults for every `@StreamConsumer` of the app. */
+  streamDefaults?: StreamConsumerOptions;
+  /** Trimming per stream name, applied by `BrokerClient.append` unless the append gives its own. */
+  streams?: Record<string, StreamTrimOptions>;
 }
 
 /** Handler options with every default applied. */
 export type ResolvedQueueHandlerOptions = Required<Omit<QueueHandlerOptions, 'backoff'>> & {
+  backoff: Required<BackoffOptions>;
+};
+
+/** Stream consumer options with every default applied. */
+export type ResolvedStreamConsumerOptions = Required<Omit<StreamConsumerOptions, 'backoff'>> & {
   backoff: Required<BackoffOptions>;
 };
 
@@ -116,6 +179,8 @@ export interface ResolvedBrokerOptions {
   consumerTtlMs: number;
   delayedPollMs: number;
   deadLetterMaxEntries: number;
+  streamDefaults: ResolvedStreamConsumerOptions;
+  streams: Record<string, StreamTrimOptions>;
 }
 
 /** Every default of the library, in one object. */
@@ -132,6 +197,7 @@ export const BROKER_DEFAULTS = {
   deadLetterRequeueBatch: 500,
   fetchErrorBackoffMs: { initial: 100, max: 5_000 },
   logThrottleMs: 10_000,
+  stopGraceMs: 2_000,
   observability: {
     metricPrefix: 'nrb_',
     durationBucketsSeconds: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
@@ -153,12 +219,32 @@ export const BROKER_DEFAULTS = {
     blockTimeoutMs: 2_000,
     maxDeaths: 3,
   },
+  stream: {
+    startId: '0',
+    concurrency: 1,
+    prefetch: 0,
+    maxDeliveries: 3,
+    backoff: { type: 'exponential', delayMs: 1_000, maxDelayMs: 60_000, jitter: true },
+    parse: 'fields',
+    blockTimeoutMs: 2_000,
+    claimIdleMs: 30_000,
+    reclaimIntervalMs: 5_000,
+  },
+  /** Pending entries looked at per reclaim step. */
+  streamReclaimBatch: 100,
+  /** Dead-letter entries requeued per script call. */
+  streamRequeueBatch: 100,
 } as const;
 
 const MODULE_KEYS = [
   'connection', 'keyPrefix', 'producerOnly', 'shutdownTimeoutMs', 'instanceId', 'queueDefaults',
-  'heartbeatIntervalMs', 'consumerTtlMs', 'delayedPollMs', 'deadLetterMaxEntries',
+  'heartbeatIntervalMs', 'consumerTtlMs', 'delayedPollMs', 'deadLetterMaxEntries', 'streamDefaults', 'streams',
 ] as const;
+const STREAM_KEYS = [
+  'startId', 'concurrency', 'prefetch', 'maxDeliveries', 'backoff', 'parse', 'blockTimeoutMs', 'claimIdleMs', 'reclaimIntervalMs',
+] as const;
+const TRIM_KEYS = ['maxLen', 'maxAgeMs'] as const;
+const STREAM_ID = /^(\$|\d+(-\d+)?)$/;
 const CONNECTION_KEYS = ['url', 'redis', 'cluster'] as const;
 const QUEUE_KEYS = [
   'mode', 'concurrency', 'prefetch', 'maxAttempts', 'backoff', 'parse', 'maxMessageBytes', 'blockTimeoutMs', 'maxDeaths',
@@ -196,6 +282,8 @@ export function resolveBrokerOptions(raw: RedisBrokerModuleOptions | undefined):
     consumerTtlMs,
     delayedPollMs: int('delayedPollMs', options.delayedPollMs, BROKER_DEFAULTS.delayedPollMs, 10),
     deadLetterMaxEntries: int('deadLetterMaxEntries', options.deadLetterMaxEntries, BROKER_DEFAULTS.deadLetterMaxEntries, 0),
+    streamDefaults: resolveStreamConsumerOptions('streamDefaults', options.streamDefaults, undefined),
+    streams: resolveStreamTrims(options.streams),
   };
 }
 
@@ -241,8 +329,73 @@ export function resolveQueueHandlerOptions(
   };
 }
 
+/**
+ * Validates one stream consumer's options over `base` (the module's resolved
+ * `streamDefaults`; the built-in ones when absent). `path` names them in errors.
+ */
+export function resolveStreamConsumerOptions(
+  path: string,
+  raw: StreamConsumerOptions | undefined,
+  base: ResolvedStreamConsumerOptions | undefined,
+): ResolvedStreamConsumerOptions {
+  const options = raw ?? {};
+  expectRecord(path, options);
+  rejectUnknown(`${path}.`, options, STREAM_KEYS);
+  const d = base ?? { ...BROKER_DEFAULTS.stream, backoff: { ...BROKER_DEFAULTS.stream.backoff } };
+  const startId = options.startId ?? d.startId;
+  if (typeof startId !== 'string' || !STREAM_ID.test(startId)) fail(`${path}.startId`, startId, '"0", "$" or an entry id such as "1700000000000-0"');
+  const concurrency = int(`${path}.concurrency`, options.concurrency, d.concurrency, 1, 10_000);
+  const prefetch = int(`${path}.prefetch`, options.prefetch, d.prefetch, 0, 100_000);
+  if (options.prefetch !== undefined && prefetch !== 0 && prefetch < concurrency) {
+    fail(`${path}.prefetch`, prefetch, `0 (same as concurrency) or a whole number ≥ concurrency (${concurrency})`);
+  }
+  const backoffRaw = options.backoff ?? {};
+  expectRecord(`${path}.backoff`, backoffRaw);
+  rejectUnknown(`${path}.backoff.`, backoffRaw, BACKOFF_KEYS);
+  const delayMs = int(`${path}.backoff.delayMs`, backoffRaw.delayMs, d.backoff.delayMs, 0);
+  const claimIdleMs = int(`${path}.claimIdleMs`, options.claimIdleMs, d.claimIdleMs, 10);
+  return {
+    startId,
+    concurrency,
+    prefetch,
+    maxDeliveries: int(`${path}.maxDeliveries`, options.maxDeliveries, d.maxDeliveries, 1, 1_000_000),
+    backoff: {
+      type: oneOf(`${path}.backoff.type`, backoffRaw.type, d.backoff.type, ['fixed', 'exponential'] as const),
+      delayMs,
+      maxDelayMs: int(`${path}.backoff.maxDelayMs`, backoffRaw.maxDelayMs, Math.max(d.backoff.maxDelayMs, delayMs), delayMs),
+      jitter: bool(`${path}.backoff.jitter`, backoffRaw.jitter, d.backoff.jitter),
+    },
+    parse: oneOf(`${path}.parse`, options.parse, d.parse, ['fields', 'json-fields'] as const),
+    blockTimeoutMs: int(`${path}.blockTimeoutMs`, options.blockTimeoutMs, d.blockTimeoutMs, 10, 600_000),
+    claimIdleMs,
+    reclaimIntervalMs: int(`${path}.reclaimIntervalMs`, options.reclaimIntervalMs, d.reclaimIntervalMs, 10, 3_600_000),
+  };
+}
+
+/** Validates trimming options (module `streams.<name>` or one append's). */
+export function resolveStreamTrim(path: string, raw: StreamTrimOptions): StreamTrimOptions {
+  expectRecord(path, raw);
+  rejectUnknown(`${path}.`, raw, TRIM_KEYS);
+  if (raw.maxLen !== undefined && raw.maxAgeMs !== undefined) fail(path, raw, 'either maxLen or maxAgeMs, not both');
+  return {
+    maxLen: raw.maxLen === undefined ? undefined : int(`${path}.maxLen`, raw.maxLen, 0, 1),
+    maxAgeMs: raw.maxAgeMs === undefined ? undefined : int(`${path}.maxAgeMs`, raw.maxAgeMs, 0, 1),
+  };
+}
+
+function resolveStreamTrims(raw: Record<string, StreamTrimOptions> | undefined): Record<string, StreamTrimOptions> {
+  const streams = raw ?? {};
+  expectRecord('streams', streams);
+  const out: Record<string, StreamTrimOptions> = {};
+  for (const [name, trim] of Object.entries(streams)) {
+    assertValidName('stream', name);
+    out[name] = resolveStreamTrim(`streams.${name}`, trim);
+  }
+  return out;
+}
+
 /** The effective prefetch window of resolved handler options. */
-export function prefetchWindow(options: ResolvedQueueHandlerOptions): number {
+export function prefetchWindow(options: { prefetch: number; concurrency: number }): number {
   return Math.max(options.prefetch, options.concurrency);
 }
 

@@ -14,7 +14,7 @@ interface ScriptDefinition {
 }
 
 /** Folders holding `.lua` files, one atomic step each, relative to this file. */
-const SCRIPT_FOLDERS = ['../queue/lua'];
+const SCRIPT_FOLDERS = ['../queue/lua', '../stream/lua'];
 
 let loaded: ScriptDefinition[] | undefined;
 
@@ -64,5 +64,7 @@ declare module 'ioredis' {
     nrbPromote: Script<Result<[number, number], Context>>;
     nrbEnqueue: Script<Result<number, Context>>;
     nrbDeadRequeue: Script<Result<number, Context>>;
+    nrbStreamDeadLetter: Script<Result<string, Context>>;
+    nrbStreamDeadRequeue: Script<Result<number, Context>>;
   }
 }

@@ -42,7 +42,8 @@ export function Payload(property?: string | ParamPipe, ...pipes: ParamPipe[]): P
 
 /**
  * Injects the message context: for queues a {@link QueueMessageContext} (id,
- * queue, attempt, raw text, consumer).
+ * queue, attempt, raw text, consumer); for streams a {@link StreamMessageContext}
+ * (entry id, stream, group, consumer, delivery count, raw fields).
  * @publicApi
  */
 export function Ctx(): ParameterDecorator {

@@ -1,7 +1,8 @@
 import { Injectable } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
-import { QUEUE_HANDLER_METADATA } from '../constants.js';
+import { QUEUE_HANDLER_METADATA, STREAM_CONSUMER_METADATA } from '../constants.js';
 import type { QueueHandlerMetadata } from '../decorators/queue-handler.decorator.js';
+import type { StreamConsumerMetadata } from '../decorators/stream-consumer.decorator.js';
 
 /** The only reader of the broker decorators' metadata. */
 @Injectable()
@@ -10,5 +11,9 @@ export class BrokerMetadataAccessor {
 
   queueHandler(method: (...args: unknown[]) => unknown): QueueHandlerMetadata | undefined {
     return this.reflector.get<QueueHandlerMetadata | undefined>(QUEUE_HANDLER_METADATA, method);
+  }
+
+  streamConsumer(method: (...args: unknown[]) => unknown): StreamConsumerMetadata | undefined {
+    return this.reflector.get<StreamConsumerMetadata | undefined>(STREAM_CONSUMER_METADATA, method);
   }
 }

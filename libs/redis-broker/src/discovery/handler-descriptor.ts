@@ -1,4 +1,4 @@
-import type { ResolvedQueueHandlerOptions } from '../redis-broker.options.js';
+import type { ResolvedQueueHandlerOptions, ResolvedStreamConsumerOptions } from '../redis-broker.options.js';
 
 /** Calls a discovered handler through Nest's enhancer pipeline (guards, interceptors, pipes, filters). */
 export type HandlerInvoker = (payload: unknown, context: object) => Promise<unknown>;
@@ -13,5 +13,18 @@ export interface QueueHandlerDescriptor {
   invoke: HandlerInvoker;
 }
 
+/** A `@StreamConsumer` method found at bootstrap. */
+export interface StreamHandlerDescriptor {
+  kind: 'stream';
+  stream: string;
+  group: string;
+  /** The consumer name given on the decorator; the runner defaults it to the instance id. */
+  consumer: string | undefined;
+  options: ResolvedStreamConsumerOptions;
+  /** `Class@method`, for logs and metrics. */
+  target: string;
+  invoke: HandlerInvoker;
+}
+
 /** Every kind of handler the explorer can find. */
-export type HandlerDescriptor = QueueHandlerDescriptor;
+export type HandlerDescriptor = QueueHandlerDescriptor | StreamHandlerDescriptor;

@@ -5,7 +5,7 @@ import { RESOLVED_BROKER_OPTIONS } from '../constants.js';
 import { InvalidBrokerOptionsError } from '../errors/invalid-broker-options.error.js';
 import { assertValidName } from '../keys.js';
 import { messages } from '../messages.js';
-import { resolveQueueHandlerOptions, type ResolvedBrokerOptions } from '../redis-broker.options.js';
+import { resolveQueueHandlerOptions, resolveStreamConsumerOptions, type ResolvedBrokerOptions } from '../redis-broker.options.js';
 import { BrokerMetadataAccessor } from './broker-metadata.accessor.js';
 import { HandlerContextFactory } from './handler-context.factory.js';
 import type { HandlerDescriptor } from './handler-descriptor.js';
@@ -49,21 +49,38 @@ export class HandlerExplorer {
       const method = (prototype as Record<string, (...args: unknown[]) => unknown>)[methodName];
       if (typeof method !== 'function') continue;
       const queueMeta = this.accessor.queueHandler(method);
-      if (!queueMeta) continue;
+      const streamMeta = this.accessor.streamConsumer(method);
+      if (!queueMeta && !streamMeta) continue;
       const target = `${className}@${methodName}`;
       if (!wrapper.isDependencyTreeStatic()) {
         this.logger.warn(messages.requestScopedHandler(target));
         continue;
       }
       try {
-        assertValidName('queue', queueMeta.queue);
-        found.push({
-          kind: 'queue',
-          queue: queueMeta.queue,
-          options: resolveQueueHandlerOptions(target, queueMeta.options, this.options.queueDefaults),
-          target,
-          invoke: this.contextFactory.create(instance, methodName),
-        });
+        if (queueMeta) {
+          assertValidName('queue', queueMeta.queue);
+          found.push({
+            kind: 'queue',
+            queue: queueMeta.queue,
+            options: resolveQueueHandlerOptions(target, queueMeta.options, this.options.queueDefaults),
+            target,
+            invoke: this.contextFactory.create(instance, methodName),
+          });
+        }
+        if (streamMeta) {
+          assertValidName('stream', streamMeta.stream);
+          assertValidName('group', streamMeta.group);
+          if (streamMeta.consumer !== undefined) assertValidName('consumer', streamMeta.consumer);
+          found.push({
+            kind: 'stream',
+            stream: streamMeta.stream,
+            group: streamMeta.group,
+            consumer: streamMeta.consumer,
+            options: resolveStreamConsumerOptions(target, streamMeta.options, this.options.streamDefaults),
+            target,
+            invoke: this.contextFactory.create(instance, methodName),
+          });
+        }
       } catch (error) {
         if (error instanceof InvalidBrokerOptionsError) {
           throw new InvalidBrokerOptionsError(messages.invalidHandlerOptions(target, error.message));

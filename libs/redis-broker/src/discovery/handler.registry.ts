@@ -3,13 +3,17 @@ import { DuplicateHandlerError } from '../errors/duplicate-handler.error.js';
 import { messages } from '../messages.js';
 import type { HandlerDescriptor } from './handler-descriptor.js';
 
-/** Every handler discovered at bootstrap, keyed by what it consumes; a second claim throws. */
+/**
+ * Every handler discovered at bootstrap, keyed by what it consumes; a second
+ * claim of the same queue throws `DuplicateHandlerError`.
+ * @publicApi
+ */
 @Injectable()
 export class HandlerRegistry {
   private readonly byKey = new Map<string, HandlerDescriptor>();
 
   add(descriptor: HandlerDescriptor): void {
-    const key = `queue:${descriptor.queue}`;
+    const key = descriptor.kind === 'queue' ? `queue:${descriptor.queue}` : `stream:${descriptor.stream}:${descriptor.group}`;
     const existing = this.byKey.get(key);
     if (existing) {
       throw new DuplicateHandlerError(messages.duplicateHandler(key, existing.target, descriptor.target));
@@ -22,6 +26,11 @@ export class HandlerRegistry {
   }
 
   queues(): string[] {
-    return this.all().filter((d) => d.kind === 'queue').map((d) => d.queue);
+    return this.all().flatMap((d) => (d.kind === 'queue' ? [d.queue] : []));
+  }
+
+  /** Every consumed stream with its group. */
+  streamGroups(): { stream: string; group: string }[] {
+    return this.all().flatMap((d) => (d.kind === 'stream' ? [{ stream: d.stream, group: d.group }] : []));
   }
 }

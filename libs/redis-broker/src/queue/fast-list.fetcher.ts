@@ -12,6 +12,7 @@ export class FastListFetcher implements MessageSource<QueueDelivery> {
   readonly description: string;
   private readonly logger = new Logger(FastListFetcher.name);
   private clientId: number | undefined;
+  private interrupted = false;
 
   constructor(
     private readonly keys: QueueKeys,
@@ -22,20 +23,22 @@ export class FastListFetcher implements MessageSource<QueueDelivery> {
     private readonly closeBlocking: () => Promise<void>,
   ) {
     this.description = `queue "${keys.queue}" (fast)`;
-    if (canUnblock) {
-      blocking.on('ready', () => void this.refreshClientId());
-    }
+    // A reconnect gets a new client id; the next fetch asks for it again.
+    blocking.on('close', () => (this.clientId = undefined));
   }
 
-  async start(): Promise<void> {
-    if (this.canUnblock && this.blocking.status === 'ready') await this.refreshClientId();
-  }
+  async start(): Promise<void> {}
 
   async fetch(max: number): Promise<QueueDelivery[]> {
+    // Asked on this connection right before blocking, so the id is known
+    // whenever a BRPOP may need interrupting.
+    if (this.canUnblock && this.clientId === undefined) await this.refreshClientId();
     const { list, attempts, deaths } = this.keys;
     // The second key is unused in fast mode; any key of the queue keeps the script single-slot.
     let reply = await this.blocking.nrbFetchBuffer(list, list, attempts, deaths, 'fast', max);
     if (reply.length === 0) {
+      // An interrupt that came while the script ran would miss the BRPOP.
+      if (this.interrupted) return [];
       const popped = await this.blocking.brpopBuffer(list, this.blockTimeoutMs / 1000);
       if (!popped) return [];
       reply = await this.blocking.nrbFetchBuffer(list, list, attempts, deaths, 'fast', max - 1, popped[1]);
@@ -43,7 +46,13 @@ export class FastListFetcher implements MessageSource<QueueDelivery> {
     return toDeliveries(reply);
   }
 
+  /** Popped messages exist only here: push them back to the consuming end, oldest taken first. */
+  async handBack(deliveries: QueueDelivery[]): Promise<void> {
+    await this.command.rpush(this.keys.list, ...deliveries.map((d) => d.body).reverse());
+  }
+
   interrupt(): void {
+    this.interrupted = true;
     // Dropping the connection could lose a popped message with its reply, so
     // ask Redis to end the BRPOP instead (CLIENT UNBLOCK answers it with nil).
     // Without a known client id (Cluster), the pop ends within blockTimeoutMs.

@@ -81,6 +81,11 @@ export class ReliableListFetcher implements MessageSource<QueueDelivery> {
     else this.held.set(delivery.sha, left);
   }
 
+  /** They are still in the processing list, which `stop` hands back whole. */
+  async handBack(deliveries: QueueDelivery[]): Promise<void> {
+    for (const delivery of deliveries) this.forget(delivery);
+  }
+
   interrupt(): void {
     // Dropping the connection is safe here: a message BLMOVE took before the
     // drop is in the processing list, and `stop` hands that list back.

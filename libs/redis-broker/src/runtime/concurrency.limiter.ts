@@ -1,42 +1,50 @@
-type Task = () => Promise<void>;
-
-interface Entry {
-  task: Task;
+interface Entry<M> {
+  item: M;
   solo: boolean;
 }
 
 /**
- * Runs at most `limit` tasks at once, in submission order. A `solo` task waits
- * until nothing else runs and blocks the tasks behind it while it runs: a
- * message suspected of crashing its process runs alone, so a crash blames it
- * and not its neighbours. Tasks must not reject.
+ * Runs at most `limit` items at once, in submission order, through `run`. A
+ * `solo` item waits until nothing else runs and holds back the items behind
+ * it while it runs: a message suspected of crashing its process runs alone,
+ * so a crash blames it and not its neighbours. `run` must not reject.
  */
-export class ConcurrencyLimiter {
+export class ConcurrencyLimiter<M> {
   private running = 0;
   private soloRunning = false;
-  private readonly waiting: Entry[] = [];
+  private readonly waiting: Entry<M>[] = [];
   private listeners: Array<() => void> = [];
 
-  constructor(private readonly limit: number) {}
+  constructor(
+    private readonly limit: number,
+    private readonly run: (item: M) => Promise<void>,
+  ) {}
 
-  /** Tasks running plus tasks waiting. */
+  /** Items running plus items waiting. */
   get size(): number {
     return this.running + this.waiting.length;
   }
 
-  /** Tasks running now. */
+  /** Items running now. */
   get active(): number {
     return this.running;
   }
 
-  submit(task: Task, solo = false): void {
-    this.waiting.push({ task, solo });
+  submit(item: M, solo = false): void {
+    this.waiting.push({ item, solo });
     this.pump();
   }
 
-  /** Resolves once `size` is below `n`. */
-  async whenBelow(n: number): Promise<void> {
-    while (this.size >= n) await this.nextChange();
+  /** Removes and returns the items not started yet (shutdown hands them back). */
+  takeWaiting(): M[] {
+    const items = this.waiting.splice(0).map((entry) => entry.item);
+    if (items.length > 0) this.notify();
+    return items;
+  }
+
+  /** Resolves at the next start or end of an item. */
+  nextChange(): Promise<void> {
+    return new Promise((resolve) => this.listeners.push(resolve));
   }
 
   /** Resolves once nothing runs or waits, or at `deadline` (epoch ms); true when idle. */
@@ -51,10 +59,6 @@ export class ConcurrencyLimiter {
     return true;
   }
 
-  private nextChange(): Promise<void> {
-    return new Promise((resolve) => this.listeners.push(resolve));
-  }
-
   private pump(): void {
     while (this.waiting.length > 0 && !this.soloRunning) {
       const next = this.waiting[0];
@@ -66,11 +70,15 @@ export class ConcurrencyLimiter {
         this.running -= 1;
         if (next.solo) this.soloRunning = false;
         this.pump();
-        const listeners = this.listeners;
-        this.listeners = [];
-        for (const listener of listeners) listener();
+        this.notify();
       };
-      next.task().then(done, done);
+      this.run(next.item).then(done, done);
     }
+  }
+
+  private notify(): void {
+    const listeners = this.listeners;
+    this.listeners = [];
+    for (const listener of listeners) listener();
   }
 }

@@ -24,8 +24,9 @@ export interface ConsumerLoopOptions<M> {
  */
 export class ConsumerLoop<M> {
   private readonly logger = new Logger(ConsumerLoop.name);
-  private readonly limiter: ConcurrencyLimiter;
+  private readonly limiter: ConcurrencyLimiter<M>;
   private readonly abort = new AbortController();
+  private readonly aborted = new Promise<void>((resolve) => this.abort.signal.addEventListener('abort', () => resolve()));
   private stopping = false;
   private running: Promise<void> | undefined;
   private state: ConsumerHealth['state'] = 'starting';
@@ -37,7 +38,7 @@ export class ConsumerLoop<M> {
     private readonly source: MessageSource<M>,
     private readonly options: ConsumerLoopOptions<M>,
   ) {
-    this.limiter = new ConcurrencyLimiter(options.concurrency);
+    this.limiter = new ConcurrencyLimiter(options.concurrency, options.process);
   }
 
   async start(): Promise<void> {
@@ -54,11 +55,22 @@ export class ConsumerLoop<M> {
     this.abort.abort();
     this.source.interrupt();
     await this.running;
+    // Messages fetched but not started go back now rather than run during shutdown.
+    const unstarted = this.limiter.takeWaiting();
+    if (unstarted.length > 0) await this.source.handBack(unstarted);
     const idle = await this.limiter.whenIdle(deadline);
     if (!idle) {
       this.logger.warn(messages.shutdownTimeout(this.source.description, this.limiter.active, Math.max(0, deadline - Date.now())));
     }
-    await this.source.stop();
+    // Handing back needs Redis; when it is down, the reaper of another process
+    // returns the messages later, so shutdown does not wait past a short grace.
+    const grace = Math.max(0, deadline - Date.now()) + BROKER_DEFAULTS.stopGraceMs;
+    const timer = new AbortController();
+    const handedBack = await Promise.race([
+      this.source.stop().then(() => true),
+      sleep(grace, false, { signal: timer.signal }).catch(() => false),
+    ]).finally(() => timer.abort());
+    if (!handedBack) this.logger.warn(messages.handBackTimeout(this.source.description, grace));
     this.state = 'stopped';
   }
 
@@ -75,13 +87,13 @@ export class ConsumerLoop<M> {
   }
 
   private async run(): Promise<void> {
-    const { window, process, isSolo } = this.options;
+    const { window, isSolo } = this.options;
     const backoff = BROKER_DEFAULTS.fetchErrorBackoffMs;
     let failures = 0;
     while (!this.stopping) {
       if (this.limiter.size >= window) {
         this.waitingForCapacity = true;
-        await this.limiter.whenBelow(window);
+        await Promise.race([this.limiter.nextChange(), this.aborted]);
         this.waitingForCapacity = false;
         // Waiting for capacity is not being stuck.
         this.lastFetchAt = Date.now();
@@ -106,7 +118,7 @@ export class ConsumerLoop<M> {
       this.lastFetchAt = Date.now();
       // Messages that arrive while stopping are still run: in fast mode they
       // exist nowhere else.
-      for (const message of batch) this.limiter.submit(() => process(message), isSolo?.(message) ?? false);
+      for (const message of batch) this.limiter.submit(message, isSolo?.(message) ?? false);
     }
   }
 }

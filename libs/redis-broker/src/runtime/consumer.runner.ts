@@ -6,6 +6,7 @@ import { HandlerExplorer } from '../discovery/handler.explorer.js';
 import { HandlerRegistry } from '../discovery/handler.registry.js';
 import { BrokerEvents } from '../observability/broker-events.js';
 import { QueueConsumer } from '../queue/queue.consumer.js';
+import { StreamGroupConsumer } from '../stream/stream-group.consumer.js';
 import type { ResolvedBrokerOptions } from '../redis-broker.options.js';
 import type { BrokerConsumer, ConsumerHealth } from './message-source.js';
 
@@ -57,6 +58,7 @@ export class ConsumerRunner implements OnApplicationBootstrap, OnModuleDestroy {
   }
 
   private createConsumer(descriptor: HandlerDescriptor): BrokerConsumer {
+    if (descriptor.kind === 'stream') return new StreamGroupConsumer(descriptor, this.factory, this.command, this.options, this.events);
     return new QueueConsumer(descriptor, this.factory, this.command, this.options, this.events);
   }
 }

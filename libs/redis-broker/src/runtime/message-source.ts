@@ -11,6 +11,8 @@ export interface MessageSource<M> {
   fetch(max: number): Promise<M[]>;
   /** Makes a pending `fetch` return soon, without losing what it took. */
   interrupt(): void;
+  /** Gives back messages fetched but never started (shutdown), so another consumer takes them. */
+  handBack(messages: M[]): Promise<void>;
   /** Hands back what is still held and closes the source's connection. */
   stop(): Promise<void>;
 }

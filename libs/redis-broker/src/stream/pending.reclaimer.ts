@@ -1,0 +1,126 @@
+import { Logger } from '@nestjs/common';
+import type { RedisClient } from '../connection/redis-connection.factory.js';
+import { messages } from '../messages.js';
+import type { BackoffOptions } from '../redis-broker.options.js';
+import { entryKey, type RawStreamEntry, type StreamEntry } from './stream-entry.js';
+
+/** Timing of one reclaimer. */
+export interface ReclaimerOptions {
+  claimIdleMs: number;
+  reclaimIntervalMs: number;
+  backoff: Required<BackoffOptions>;
+  /** Pending entries looked at per command. */
+  batch: number;
+}
+
+/** A row of extended `XPENDING`: id, consumer, idle ms, deliveries. */
+type PendingRow = [string, string, number, number];
+
+const MAX_PAGES = 10;
+
+/**
+ * Finds pending entries that should run again, always reading their
+ * delivery count from Redis: this consumer's failed entries once their
+ * backoff has passed since the failure (`XPENDING ... IDLE` then `XCLAIM`
+ * guarded by the same idle time), and entries of any consumer idle longer
+ * than `claimIdleMs`, whose consumer is presumed dead (`XAUTOCLAIM`).
+ */
+export class PendingReclaimer {
+  private readonly logger = new Logger(PendingReclaimer.name);
+  /** Due at once: a consumer name used before may have left pending entries. */
+  private nextCheckAt = 0;
+  private readonly cursors = new Map<string, string>();
+  /** entryKey → the delay chosen at its failure (with jitter); absent after a restart. */
+  private readonly retryDelays = new Map<string, number>();
+
+  constructor(
+    private readonly keys: readonly string[],
+    private readonly group: string,
+    private readonly consumer: string,
+    private readonly command: RedisClient,
+    private readonly options: ReclaimerOptions,
+    private readonly isHeld: (key: string, id: string) => boolean,
+  ) {}
+
+  /** Ms until the next check is due (0 when due now). */
+  msUntilDue(): number {
+    return Math.max(0, this.nextCheckAt - Date.now());
+  }
+
+  /** An entry of ours failed and waits `delayMs`: check again then. */
+  scheduleRetry(entry: StreamEntry, delayMs: number): void {
+    this.retryDelays.set(entryKey(entry.key, entry.id), delayMs);
+    this.nextCheckAt = Math.min(this.nextCheckAt, Date.now() + delayMs);
+  }
+
+  /** Claims up to `max` entries that are due; `[]` when the check is not due yet. */
+  async due(max: number): Promise<StreamEntry[]> {
+    if (Date.now() < this.nextCheckAt) return [];
+    this.nextCheckAt = Date.now() + this.options.reclaimIntervalMs;
+    const out: StreamEntry[] = [];
+    for (const key of this.keys) if (out.length < max) out.push(...(await this.ownRetries(key, max - out.length)));
+    for (const key of this.keys) if (out.length < max) out.push(...(await this.takeOver(key, max - out.length)));
+    // A full batch means more may be due: look again on the next fetch.
+    if (out.length >= max) this.nextCheckAt = 0;
+    return out;
+  }
+
+  /** The delay a failed entry waits before its next delivery. */
+  private retryDelay(key: string, id: string, deliveries: number): number {
+    const chosen = this.retryDelays.get(entryKey(key, id));
+    if (chosen !== undefined) return chosen;
+    const { type, delayMs, maxDelayMs } = this.options.backoff;
+    return Math.min(type === 'fixed' ? delayMs : delayMs * 2 ** (deliveries - 1), maxDelayMs);
+  }
+
+  private async ownRetries(key: string, max: number): Promise<StreamEntry[]> {
+    const { backoff, batch } = this.options;
+    const minIdle = Math.floor(backoff.jitter ? backoff.delayMs / 2 : backoff.delayMs);
+    const due: { id: string; delay: number; deliveries: number }[] = [];
+    let start = '-';
+    for (let page = 0; page < MAX_PAGES && due.length < max; page += 1) {
+      const rows = (await this.command.xpending(key, this.group, 'IDLE', minIdle, start, '+', batch, this.consumer)) as PendingRow[];
+      for (const [id, , idle, deliveries] of rows) {
+        if (due.length >= max) break;
+        if (this.isHeld(key, id)) continue;
+        const delay = Math.round(this.retryDelay(key, id, deliveries));
+        if (idle >= delay) due.push({ id, delay, deliveries });
+      }
+      if (rows.length < batch) break;
+      start = `(${rows[rows.length - 1][0]}`;
+    }
+    const claimed = await Promise.all(
+      due.map(async ({ id, delay, deliveries }) => {
+        // The idle guard makes this a no-op if another consumer took the entry meanwhile.
+        const reply = (await this.command.call('XCLAIM', key, this.group, this.consumer, delay, id)) as RawStreamEntry[];
+        this.retryDelays.delete(entryKey(key, id));
+        return reply.map(([claimedId, fields]) => this.entry(key, claimedId, fields, deliveries + 1));
+      }),
+    );
+    return claimed.flat();
+  }
+
+  private async takeOver(key: string, max: number): Promise<StreamEntry[]> {
+    const cursor = this.cursors.get(key) ?? '0-0';
+    const count = Math.min(this.options.batch, max);
+    const [next, raw] = (await this.command.xautoclaim(
+      key, this.group, this.consumer, this.options.claimIdleMs, cursor, 'COUNT', count,
+    )) as [string, (RawStreamEntry | null)[], string[]?];
+    this.cursors.set(key, next);
+    // Our own entry still running past claimIdleMs comes back too: it is not run twice here.
+    const taken = raw.filter((e): e is RawStreamEntry => e !== null && !this.isHeld(key, e[0]));
+    if (taken.length === 0) return [];
+    const counts = await Promise.all(
+      taken.map(async ([id]) => {
+        const rows = (await this.command.xpending(key, this.group, id, id, 1)) as PendingRow[];
+        return rows[0]?.[3] ?? 1;
+      }),
+    );
+    this.logger.warn(messages.streamTakenOver(key, this.group, this.consumer, taken.length, this.options.claimIdleMs));
+    return taken.map(([id, fields], i) => this.entry(key, id, fields, counts[i]));
+  }
+
+  private entry(key: string, id: string, fields: string[], deliveries: number): StreamEntry {
+    return { key, id, fields, deliveries, requeued: key !== this.keys[0] };
+  }
+}

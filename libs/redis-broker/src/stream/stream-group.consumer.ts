@@ -1,0 +1,80 @@
+import type { RedisClient, RedisConnectionFactory } from '../connection/redis-connection.factory.js';
+import type { StreamHandlerDescriptor } from '../discovery/handler-descriptor.js';
+import { StreamKeys } from '../keys.js';
+import type { BrokerEvents } from '../observability/broker-events.js';
+import { BROKER_DEFAULTS, prefetchWindow, type ResolvedBrokerOptions } from '../redis-broker.options.js';
+import { ConsumerLoop } from '../runtime/consumer.loop.js';
+import type { BrokerConsumer, ConsumerHealth } from '../runtime/message-source.js';
+import { PendingReclaimer } from './pending.reclaimer.js';
+import type { StreamEntry } from './stream-entry.js';
+import { StreamGroupReader } from './stream-group.reader.js';
+import { StreamMessageProcessor } from './stream-message.processor.js';
+import { StreamSettler } from './stream.settler.js';
+
+/**
+ * One `@StreamConsumer` at run time: a group reader on a blocking connection
+ * of its own, the pending reclaimer, the loop and the settler. Stopping
+ * stops reading, lets running handlers finish until the deadline and acks
+ * what finished; the rest stays pending in the group and is reclaimed.
+ */
+export class StreamGroupConsumer implements BrokerConsumer {
+  readonly description: string;
+  private readonly loop: ConsumerLoop<StreamEntry>;
+
+  constructor(
+    descriptor: StreamHandlerDescriptor,
+    factory: RedisConnectionFactory,
+    command: RedisClient,
+    broker: ResolvedBrokerOptions,
+    events: BrokerEvents,
+  ) {
+    const { options, group } = descriptor;
+    const keys = new StreamKeys(descriptor.stream, broker.keyPrefix);
+    const consumer = descriptor.consumer ?? broker.instanceId;
+    const readKeys = [keys.stream, keys.requeue(group)];
+    const blocking = factory.create('blocking', `${descriptor.stream}/${group}`);
+    // The reclaimer asks the reader what this process holds; the closure
+    // runs only once fetching has started, when both exist.
+    const reclaimer: PendingReclaimer = new PendingReclaimer(readKeys, group, consumer, command, {
+      claimIdleMs: options.claimIdleMs,
+      reclaimIntervalMs: options.reclaimIntervalMs,
+      backoff: options.backoff,
+      batch: BROKER_DEFAULTS.streamReclaimBatch,
+    }, (key, id): boolean => reader.isHeld(key, id));
+    const reader: StreamGroupReader = new StreamGroupReader(
+      { name: descriptor.stream, keys: readKeys, group, consumer, startId: options.startId, blockTimeoutMs: options.blockTimeoutMs },
+      blocking, command, reclaimer, () => factory.close(blocking),
+    );
+    this.description = reader.description;
+    const processor = new StreamMessageProcessor({
+      stream: descriptor.stream,
+      group,
+      consumer,
+      handler: descriptor.target,
+      invoke: descriptor.invoke,
+      options,
+      settler: new StreamSettler(keys, group, consumer, command, broker.deadLetterMaxEntries),
+      events,
+      release: (entry) => reader.forget(entry),
+      retryScheduled: (entry, delayMs) => reclaimer.scheduleRetry(entry, delayMs),
+    });
+    this.loop = new ConsumerLoop(reader, {
+      window: prefetchWindow(options),
+      concurrency: options.concurrency,
+      blockTimeoutMs: options.blockTimeoutMs,
+      process: (entry) => processor.process(entry),
+    });
+  }
+
+  start(): Promise<void> {
+    return this.loop.start();
+  }
+
+  stop(deadline: number): Promise<void> {
+    return this.loop.stop(deadline);
+  }
+
+  health(): ConsumerHealth {
+    return this.loop.health();
+  }
+}

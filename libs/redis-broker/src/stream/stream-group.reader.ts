@@ -1,0 +1,121 @@
+import { Logger } from '@nestjs/common';
+import type { RedisClient } from '../connection/redis-connection.factory.js';
+import { messages } from '../messages.js';
+import type { MessageSource } from '../runtime/message-source.js';
+import { errorText } from '../runtime/consumer.loop.js';
+import type { PendingReclaimer } from './pending.reclaimer.js';
+import { entryKey, type RawStreamEntry, type StreamEntry } from './stream-entry.js';
+
+/** Where one group reader reads. */
+export interface StreamGroupReaderTarget {
+  /** Stream name without prefix, for logs. */
+  name: string;
+  /** The stream key first, then the group's requeue stream. */
+  keys: readonly string[];
+  group: string;
+  consumer: string;
+  startId: string;
+  blockTimeoutMs: number;
+}
+
+/**
+ * Reads one consumer group: due pending entries first (retries, takeovers),
+ * then new ones with `XREADGROUP ... BLOCK ... COUNT n` on a connection of
+ * its own. Creates the group when missing, at start and whenever Redis
+ * answers `NOGROUP` (group or stream deleted, Redis restarted without
+ * persistence). Entries stay pending in Redis until settled, so stopping
+ * hands nothing back: what was not acked is reclaimed later.
+ */
+export class StreamGroupReader implements MessageSource<StreamEntry> {
+  readonly description: string;
+  private readonly logger = new Logger(StreamGroupReader.name);
+  /** entryKey of every entry running or waiting in this process. */
+  private readonly held = new Set<string>();
+  private groupsReady = false;
+
+  constructor(
+    private readonly target: StreamGroupReaderTarget,
+    private readonly blocking: RedisClient,
+    private readonly command: RedisClient,
+    private readonly reclaimer: PendingReclaimer,
+    private readonly closeBlocking: () => Promise<void>,
+  ) {
+    this.description = `stream "${target.name}" group "${target.group}"`;
+  }
+
+  /** Whether this process holds the entry now. */
+  isHeld(key: string, id: string): boolean {
+    return this.held.has(entryKey(key, id));
+  }
+
+  /** A settled (or abandoned) entry is no longer held. */
+  forget(entry: StreamEntry): void {
+    this.held.delete(entryKey(entry.key, entry.id));
+  }
+
+  /** Nothing before the first fetch, which creates the groups: a Redis down at boot does not fail the boot. */
+  async start(): Promise<void> {}
+
+  async fetch(max: number): Promise<StreamEntry[]> {
+    try {
+      if (!this.groupsReady) await this.ensureGroups();
+      const due = await this.reclaimer.due(max);
+      if (due.length > 0) return this.hold(due);
+      return this.hold(await this.readNew(max));
+    } catch (error) {
+      if (!isNoGroup(error)) throw error;
+      this.logger.warn(messages.streamGroupMissing(this.target.name, this.target.group, this.target.startId));
+      this.groupsReady = false;
+      await this.ensureGroups();
+      return [];
+    }
+  }
+
+  interrupt(): void {
+    // Dropping the connection is safe: an entry XREADGROUP delivered before
+    // the drop is in this consumer's pending list and is reclaimed.
+    this.blocking.disconnect();
+  }
+
+  async stop(): Promise<void> {
+    await this.closeBlocking();
+  }
+
+  /** `XGROUP CREATE ... MKSTREAM` on the stream and the requeue stream; an existing group is kept as it is. */
+  private async ensureGroups(): Promise<void> {
+    const { keys, group, startId } = this.target;
+    for (const [i, key] of keys.entries()) {
+      try {
+        // The requeue stream only ever holds entries meant for this group: read it all.
+        await this.command.xgroup('CREATE', key, group, i === 0 ? startId : '0', 'MKSTREAM');
+      } catch (error) {
+        if (!errorText(error).startsWith('BUSYGROUP')) throw error;
+      }
+    }
+    this.groupsReady = true;
+  }
+
+  private async readNew(max: number): Promise<StreamEntry[]> {
+    const { keys, group, consumer, blockTimeoutMs } = this.target;
+    // Never block past the next due retry; BLOCK 0 would mean forever.
+    const block = Math.max(1, Math.min(blockTimeoutMs, this.reclaimer.msUntilDue()));
+    const reply = (await this.blocking.xreadgroup(
+      'GROUP', group, consumer, 'COUNT', max, 'BLOCK', block, 'STREAMS', ...keys, ...keys.map(() => '>'),
+    )) as [string, RawStreamEntry[]][] | null;
+    if (!reply) return [];
+    const out: StreamEntry[] = [];
+    for (const [key, entries] of reply) {
+      for (const [id, fields] of entries) out.push({ key, id, fields, deliveries: 1, requeued: key !== keys[0] });
+    }
+    return out;
+  }
+
+  private hold(entries: StreamEntry[]): StreamEntry[] {
+    for (const entry of entries) this.held.add(entryKey(entry.key, entry.id));
+    return entries;
+  }
+}
+
+function isNoGroup(error: unknown): boolean {
+  return errorText(error).startsWith('NOGROUP');
+}

@@ -1,0 +1,123 @@
+import { BadRequestException, Logger } from '@nestjs/common';
+import type { HandlerInvoker } from '../discovery/handler-descriptor.js';
+import { NonRetryableError } from '../errors/non-retryable.error.js';
+import { messages } from '../messages.js';
+import type { BrokerEvents } from '../observability/broker-events.js';
+import { validationText } from '../queue/queue-message.processor.js';
+import type { ResolvedStreamConsumerOptions } from '../redis-broker.options.js';
+import { backoffDelay } from '../runtime/backoff.js';
+import { errorText } from '../runtime/consumer.loop.js';
+import { fieldsToObject, StreamMessageContext, type StreamEntry } from './stream-entry.js';
+import type { StreamDeadLetterReason, StreamSettler } from './stream.settler.js';
+
+/** What the processor needs from the rest of one group consumer. */
+export interface StreamProcessorDeps {
+  stream: string;
+  group: string;
+  consumer: string;
+  handler: string;
+  invoke: HandlerInvoker;
+  options: ResolvedStreamConsumerOptions;
+  settler: StreamSettler;
+  events: BrokerEvents;
+  /** Called once an entry is settled or left pending. */
+  release: (entry: StreamEntry) => void;
+  /** Called when a failed entry should run again `delayMs` from now. */
+  retryScheduled: (entry: StreamEntry, delayMs: number) => void;
+}
+
+/**
+ * Runs one stream entry to its settlement: too many deliveries already →
+ * dead-letter; parse; the handler through Nest's pipeline; then ack, leave
+ * pending for a redelivery with backoff, or dead-letter with the reason.
+ * Never throws: a settle failure is logged and the entry stays pending in
+ * Redis, to be reclaimed.
+ */
+export class StreamMessageProcessor {
+  private readonly logger = new Logger(StreamMessageProcessor.name);
+  private readonly source: string;
+
+  constructor(private readonly deps: StreamProcessorDeps) {
+    this.source = `${deps.stream}/${deps.group}`;
+  }
+
+  async process(entry: StreamEntry): Promise<void> {
+    const { deps } = this;
+    try {
+      if (entry.deliveries > deps.options.maxDeliveries) {
+        // Delivered that often without a verdict: its consumers crashed or stalled on it.
+        await this.deadLetter(entry, 'max-deliveries', `delivered ${entry.deliveries} times without being acknowledged`);
+        return;
+      }
+      const fields = fieldsToObject(entry.fields);
+      let payload: Record<string, unknown> = fields;
+      if (deps.options.parse === 'json-fields') {
+        const decoded = decodeJsonFields(fields);
+        if (typeof decoded === 'string') {
+          await this.deadLetter(entry, 'unparsable', decoded);
+          return;
+        }
+        payload = decoded;
+      }
+      const context = new StreamMessageContext(
+        entry.id, deps.stream, deps.group, deps.consumer, entry.deliveries, fields, entry.requeued, Date.now(),
+      );
+      const started = performance.now();
+      try {
+        await deps.invoke(payload, context);
+      } catch (error) {
+        const durationMs = performance.now() - started;
+        const text = errorText(error);
+        deps.events.emit('failed', { kind: 'stream', source: this.source, handler: deps.handler, durationMs, error: text });
+        await this.onFailure(entry, error, text);
+        return;
+      }
+      deps.events.emit('handled', { kind: 'stream', source: this.source, handler: deps.handler, durationMs: performance.now() - started });
+      await deps.settler.ack(entry);
+    } catch (error) {
+      this.logger.error(messages.streamSettleError(`stream "${deps.stream}" group "${deps.group}"`, entry.id, errorText(error)));
+    } finally {
+      deps.release(entry);
+    }
+  }
+
+  private async onFailure(entry: StreamEntry, error: unknown, text: string): Promise<void> {
+    const { deps } = this;
+    this.logger.warn(messages.handlerFailed(deps.handler, `stream "${deps.stream}" group "${deps.group}"`, entry.id, entry.deliveries, text));
+    if (error instanceof NonRetryableError) return this.deadLetter(entry, 'non-retryable', text);
+    if (error instanceof BadRequestException) return this.deadLetter(entry, 'validation', validationText(error));
+    if (entry.deliveries >= deps.options.maxDeliveries) return this.deadLetter(entry, 'max-deliveries', text);
+    const delayMs = backoffDelay(deps.options.backoff, entry.deliveries);
+    await deps.settler.retry(entry);
+    deps.retryScheduled(entry, delayMs);
+    deps.events.emit('retried', { kind: 'stream', source: this.source, handler: deps.handler, attempt: entry.deliveries, delayMs });
+  }
+
+  private async deadLetter(entry: StreamEntry, reason: StreamDeadLetterReason, error: string): Promise<void> {
+    const { deps } = this;
+    await deps.settler.deadLetter(entry, { reason, error, handler: deps.handler });
+    this.logger.warn(messages.streamDeadLettered(`stream "${deps.stream}" group "${deps.group}"`, entry.id, reason, error));
+    deps.events.emit('deadLettered', { kind: 'stream', source: this.source, handler: deps.handler, reason });
+  }
+}
+
+/**
+ * `json-fields`: values starting with `{` or `[` are decoded, others stay
+ * strings. Returns the decoded object, or the reason it could not be.
+ */
+function decodeJsonFields(fields: Record<string, string>): Record<string, unknown> | string {
+  const out: Record<string, unknown> = {};
+  for (const [name, value] of Object.entries(fields)) {
+    const first = value.trimStart()[0];
+    if (first !== '{' && first !== '[') {
+      out[name] = value;
+      continue;
+    }
+    try {
+      out[name] = JSON.parse(value) as unknown;
+    } catch (error) {
+      return `field "${name}" is not JSON: ${errorText(error)}`;
+    }
+  }
+  return out;
+}

@@ -1,0 +1,156 @@
+import {
+  CallHandler,
+  CanActivate,
+  ExecutionContext,
+  Injectable,
+  NestInterceptor,
+  UseGuards,
+  UseInterceptors,
+  type INestApplicationContext,
+} from '@nestjs/common';
+import { Redis } from 'ioredis';
+import { tap, type Observable } from 'rxjs';
+import {
+  BROKER_CONTEXT_TYPE,
+  BrokerClient,
+  ConsumerRunner,
+  Ctx,
+  HandlerRegistry,
+  Payload,
+  QueueHandler,
+  QueueInspector,
+  type QueueMessageContext,
+} from 'nest-redis-broker';
+import { startRedisServer, waitFor, waitForQueuesIdle, type RedisServerHandle } from 'nest-redis-broker/testing';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { bootBroker } from '../support/broker-app.js';
+
+const events: string[] = [];
+const seen: Record<string, unknown[]> = { delayed: [], dedup: [], prio: [], path: [] };
+
+@Injectable()
+class RecordingInterceptor implements NestInterceptor {
+  intercept(context: ExecutionContext, next: CallHandler): Observable<unknown> {
+    const rpc = context.switchToRpc();
+    events.push(`before ${context.getType()} ${JSON.stringify(rpc.getData())} ${(rpc.getContext<QueueMessageContext>()).queue}`);
+    return next.handle().pipe(tap(() => events.push('after')));
+  }
+}
+
+@Injectable()
+class RejectOddGuard implements CanActivate {
+  canActivate(context: ExecutionContext): boolean {
+    return (context.switchToRpc().getData<{ n: number }>().n % 2) === 0;
+  }
+}
+
+@Injectable()
+class Handlers {
+  @QueueHandler('delayed')
+  delayed(payload: string): void {
+    seen.delayed.push(payload);
+  }
+
+  @QueueHandler('dedup')
+  dedup(payload: string): void {
+    seen.dedup.push(payload);
+  }
+
+  @QueueHandler('path')
+  @UseInterceptors(RecordingInterceptor)
+  path(@Payload('user.id') userId: string, @Ctx() ctx: QueueMessageContext): void {
+    seen.path.push([userId, ctx.attempt]);
+  }
+
+  @QueueHandler('guarded', { maxAttempts: 1 })
+  @UseGuards(RejectOddGuard)
+  guarded(payload: { n: number }): void {
+    events.push(`guarded ${payload.n}`);
+  }
+}
+
+describe('delivery options and the Nest pipeline', () => {
+  let redis: RedisServerHandle;
+  let app: INestApplicationContext;
+  let plain: Redis;
+
+  beforeAll(async () => {
+    redis = await startRedisServer();
+    plain = new Redis(redis.url);
+    ({ app } = await bootBroker({ connection: { url: redis.url }, delayedPollMs: 50 }, [Handlers, RecordingInterceptor]));
+  });
+
+  afterAll(async () => {
+    await app?.close();
+    plain?.disconnect();
+    await redis?.stop();
+  });
+
+  it('holds a delayed message in the delayed set until it is due', async () => {
+    const client = app.get(BrokerClient);
+    await client.enqueue('delayed', 'later', { delayMs: 400 });
+    await client.enqueue('delayed', 'now');
+    await waitFor(() => seen.delayed.length === 1, { description: 'the immediate message' });
+    expect(seen.delayed).toEqual(['now']);
+    expect((await app.get(QueueInspector).stats('delayed')).delayed).toBe(1);
+    await waitFor(() => seen.delayed.length === 2, { description: 'the delayed message' });
+    expect(seen.delayed).toEqual(['now', 'later']);
+  });
+
+  it('skips a message whose dedupKey was seen within the window', async () => {
+    const client = app.get(BrokerClient);
+    expect(await client.enqueue('dedup', 'first', { dedupKey: 'order-1' })).toBe(true);
+    expect(await client.enqueue('dedup', 'second', { dedupKey: 'order-1' })).toBe(false);
+    expect(await client.enqueue('dedup', 'other', { dedupKey: 'order-2', dedupTtlMs: 50 })).toBe(true);
+    await waitForQueuesIdle(redis.url, ['dedup']);
+    expect(seen.dedup.sort()).toEqual(['first', 'other']);
+  });
+
+  it('puts a high-priority message at the consuming end', async () => {
+    const client = app.get(BrokerClient);
+    await plain.lpush('prio-unconsumed', '"a"', '"b"');
+    await client.enqueue('prio-unconsumed', 'urgent', { priority: 'high' });
+    expect(await plain.rpop('prio-unconsumed')).toBe('"urgent"');
+  });
+
+  it('runs interceptors with the redis-broker context type and resolves @Payload property paths', async () => {
+    await app.get(BrokerClient).enqueue('path', { user: { id: 'u-9' } });
+    await waitFor(() => seen.path.length === 1, { description: 'the handler' });
+    expect(seen.path).toEqual([['u-9', 1]]);
+    expect(BROKER_CONTEXT_TYPE).toBe('redis-broker');
+    expect(events).toContain(`before redis-broker {"user":{"id":"u-9"}} path`);
+    expect(events).toContain('after');
+  });
+
+  it('applies guards: a message a guard rejects fails like a handler error', async () => {
+    await app.get(BrokerClient).enqueueMany('guarded', [{ n: 1 }, { n: 2 }]);
+    const [stats] = await waitForQueuesIdle(redis.url, ['guarded']);
+    expect(events).toContain('guarded 2');
+    expect(events).not.toContain('guarded 1');
+    expect(stats.dead).toBe(1);
+  });
+
+  it('registers every handler and reports each consumer running', async () => {
+    expect(app.get(HandlerRegistry).queues().sort()).toEqual(['dedup', 'delayed', 'guarded', 'path']);
+    expect(app.get(ConsumerRunner).health().map((h) => h.state)).toEqual(['running', 'running', 'running', 'running']);
+  });
+});
+
+describe('producer-only apps', () => {
+  it('discover handlers but start no consumer', async () => {
+    const redis = await startRedisServer();
+    const { app } = await bootBroker({ connection: { url: redis.url }, producerOnly: true }, [Handlers]);
+    try {
+      expect(app.get(HandlerRegistry).queues()).toHaveLength(4);
+      expect(app.get(ConsumerRunner).health()).toEqual([]);
+      await app.get(BrokerClient).enqueue('delayed', 'stays');
+      const plain = new Redis(redis.url);
+      expect(await plain.lrange('delayed', 0, -1)).toEqual(['"stays"']);
+      expect(await plain.client('LIST')).not.toContain('nrb:blocking');
+      plain.disconnect();
+    } finally {
+      await app.close();
+      await redis.stop();
+    }
+  });
+});

@@ -1,0 +1,71 @@
+import { Injectable } from '@nestjs/common';
+import { Redis } from 'ioredis';
+import { QueueHandler, QueueInspector, QueueKeys } from 'nest-redis-broker';
+import { startRedisServer, waitFor, type RedisServerHandle } from 'nest-redis-broker/testing';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { bootBroker, deferred } from '../support/broker-app.js';
+
+let gate = deferred();
+const started: unknown[] = [];
+
+@Injectable()
+class GatedHandlers {
+  @QueueHandler('fastq', { mode: 'fast' })
+  async fast(payload: unknown): Promise<void> {
+    started.push(payload);
+    await gate.promise;
+  }
+
+  @QueueHandler('slowq', { concurrency: 1, prefetch: 3 })
+  async slow(payload: unknown): Promise<void> {
+    started.push(payload);
+    await gate.promise;
+  }
+}
+
+describe('fast mode and shutdown deadlines', () => {
+  let redis: RedisServerHandle;
+  let plain: Redis;
+
+  beforeAll(async () => {
+    redis = await startRedisServer();
+    plain = new Redis(redis.url);
+  });
+
+  afterAll(async () => {
+    plain?.disconnect();
+    await redis?.stop();
+  });
+
+  it('fast mode holds a running message only in memory (at-most-once, as documented)', async () => {
+    started.length = 0;
+    gate = deferred();
+    const { app } = await bootBroker({ connection: { url: redis.url } }, [GatedHandlers]);
+    try {
+      await plain.lpush('fastq', '"in-flight"');
+      await waitFor(() => started.includes('in-flight'), { description: 'the handler to start' });
+      // Nowhere in Redis: a crash now would lose it.
+      expect(await plain.llen('fastq')).toBe(0);
+      expect(await plain.keys('{fastq}:*')).toEqual([]);
+    } finally {
+      gate.resolve();
+      await app.close();
+    }
+  });
+
+  it('hands messages back to the queue when handlers outlive the shutdown deadline', async () => {
+    started.length = 0;
+    gate = deferred();
+    const { app, logger } = await bootBroker({ connection: { url: redis.url }, shutdownTimeoutMs: 100 }, [GatedHandlers]);
+    await plain.lpush('slowq', '"m1"', '"m2"', '"m3"');
+    await waitFor(() => started.length === 1, { description: 'the first handler to start' });
+    expect((await app.get(QueueInspector).stats('slowq')).processing).toBe(3);
+    await app.close();
+    expect(logger.text()).toContain('still running');
+    const keys = new QueueKeys('slowq', '');
+    // Oldest first at the consuming end: m1 is taken next.
+    expect(await plain.lrange('slowq', 0, -1)).toEqual(['"m3"', '"m2"', '"m1"']);
+    expect(await plain.zcard(keys.consumers)).toBe(0);
+    gate.resolve();
+  });
+});
