@@ -71,6 +71,11 @@ export class StreamGroupReader implements MessageSource<StreamEntry> {
     }
   }
 
+  /** Unstarted entries stay pending in the group; another consumer reclaims them after `claimIdleMs`. */
+  async handBack(entries: StreamEntry[]): Promise<void> {
+    for (const entry of entries) this.forget(entry);
+  }
+
   interrupt(): void {
     // Dropping the connection is safe: an entry XREADGROUP delivered before
     // the drop is in this consumer's pending list and is reclaimed.
