@@ -7,6 +7,10 @@ interface User { id: number; name: string }
 interface Post { id: number; authorId: number; body: string }
 interface Page { source: string; posts: Post[] }
 
+function sorted(record: Record<string, number>): Record<string, number> {
+  return Object.fromEntries(Object.entries(record).sort(([a], [b]) => a.localeCompare(b)));
+}
+
 describe('timeline sample: API and worker over HTTP on real Redis', () => {
   let redis: RedisServerHandle;
   let plain: Redis;
@@ -81,6 +85,25 @@ describe('timeline sample: API and worker over HTTP on real Redis', () => {
     expect(page.body).toMatchObject({ source: 'database', posts: [] });
   });
 
+  it('counts logins, posts and follows appended to the user-events stream in the worker\'s analytics group', async () => {
+    const { alice } = users;
+    expect((await call('POST', `/users/${alice.id}/login`)).status).toBe(200);
+    const expected = { follow: 2, unfollow: 1, post: 3, login: 1 };
+    await waitFor(async () => JSON.stringify(sorted((await call<{ events: Record<string, number> }>('GET', '/stats')).body.events)) === JSON.stringify(sorted(expected)), {
+      description: 'analytics to count every event',
+    });
+    const stats = await call<{ activeUsers: number; knownUsers: number }>('GET', '/stats');
+    expect(stats.body).toMatchObject({ activeUsers: 3, knownUsers: 3 });
+    await waitFor(async () => {
+      const text = (await http<string>(worker.url, 'GET', '/metrics')).text;
+      return metricValue(text, 'nrb_messages_handled_total', { kind: 'stream', source: 'user-events/analytics', handler: 'AnalyticsConsumer@track' }) === 7;
+    }, { description: 'the stream handler count in /metrics' });
+    const apiMetrics = (await http<string>(api.url, 'GET', '/metrics')).text;
+    expect(metricValue(apiMetrics, 'nrb_stream_length', { stream: 'user-events' })).toBe(7);
+    expect(metricValue(apiMetrics, 'nrb_stream_lag', { stream: 'user-events', group: 'analytics' })).toBe(0);
+    expect(metricValue(apiMetrics, 'nrb_stream_pending', { stream: 'user-events', group: 'analytics' })).toBe(0);
+  });
+
   it('loses no post when every Redis key is deleted: the timeline is rebuilt from the database', async () => {
     const { carol } = users;
     await plain.flushall();
@@ -105,7 +128,7 @@ describe('timeline sample: API and worker over HTTP on real Redis', () => {
   it('answers /health/live and /health/ready, turns not ready while Redis is down and ready again once it is back', async () => {
     for (const app of [api, worker]) {
       expect((await http(app.url, 'GET', '/health/live')).status).toBe(200);
-      expect((await http(app.url, 'GET', '/health/ready')).status).toBe(200);
+      await waitFor(async () => (await http(app.url, 'GET', '/health/ready')).status === 200, { timeoutMs: 15_000, description: 'ready before Redis stops (a consumer recovers from FLUSHALL first)' });
     }
     await redis.kill();
     for (const app of [api, worker]) {

@@ -1,10 +1,14 @@
 import { Inject, Module, type DynamicModule, type OnApplicationShutdown } from '@nestjs/common';
 import { BrokerClient, RedisBrokerModule } from 'nest-redis-broker';
-import { FANOUT_QUEUE, OperationsModule, TimelineCache, TimelineStore, type TimelineConfig } from '../../timeline-shared/src/index.js';
+import { FANOUT_QUEUE, OperationsModule, USER_EVENTS_STREAM, TimelineCache, TimelineStore, type TimelineConfig } from '../../timeline-shared/src/index.js';
 import { TIMELINE_CONFIG } from './api.tokens.js';
+import { StatsController } from './stats.controller.js';
 import { SocialService } from './social.service.js';
 import { TimelineReader } from './timeline-reader.service.js';
 import { UsersController } from './users.controller.js';
+
+/** About how many entries `user-events` keeps (`MAXLEN ~`). */
+const USER_EVENTS_MAX_LEN = 100_000;
 
 /**
  * The timeline HTTP API. It only produces messages (`producerOnly`): the
@@ -18,10 +22,16 @@ export class TimelineApiModule implements OnApplicationShutdown {
     return {
       module: TimelineApiModule,
       imports: [
-        RedisBrokerModule.forRoot({ connection: { url: config.redisUrl }, producerOnly: true, shutdownTimeoutMs: config.shutdownTimeoutMs }),
-        OperationsModule.forRoot({ queues: [FANOUT_QUEUE] }),
+        RedisBrokerModule.forRoot({
+          connection: { url: config.redisUrl },
+          producerOnly: true,
+          shutdownTimeoutMs: config.shutdownTimeoutMs,
+          // Activity is kept for about a day's worth of a busy sample, not forever.
+          streams: { [USER_EVENTS_STREAM]: { maxLen: USER_EVENTS_MAX_LEN } },
+        }),
+        OperationsModule.forRoot({ queues: [FANOUT_QUEUE], streams: [USER_EVENTS_STREAM] }),
       ],
-      controllers: [UsersController],
+      controllers: [UsersController, StatsController],
       providers: [
         { provide: TIMELINE_CONFIG, useValue: config },
         { provide: TimelineStore, useFactory: () => new TimelineStore(config.databasePath) },

@@ -25,6 +25,12 @@ export class UsersController {
     return this.social.user(parseUserId(id));
   }
 
+  @Post(':id/login')
+  @HttpCode(200)
+  login(@Param('id') id: string): Promise<User> {
+    return this.social.login(parseUserId(id));
+  }
+
   @Post(':id/follows/:followeeId')
   @HttpCode(200)
   async follow(@Param('id') id: string, @Param('followeeId') followeeId: string): Promise<{ following: boolean; created: boolean }> {

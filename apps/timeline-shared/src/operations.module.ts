@@ -35,13 +35,13 @@ export class OperationsController {
   }
 }
 
-/** The operations endpoints, with broker metrics that also report the depth of `queues`. */
+/** The operations endpoints, with broker metrics that also report `queues` and `streams` this app only produces to. */
 @Module({})
 export class OperationsModule {
-  static forRoot(options: { queues?: string[] } = {}): DynamicModule {
+  static forRoot(options: { queues?: string[]; streams?: string[] } = {}): DynamicModule {
     return {
       module: OperationsModule,
-      imports: [RedisBrokerHealthModule, RedisBrokerMetricsModule.forRoot({ queues: options.queues ?? [] })],
+      imports: [RedisBrokerHealthModule, RedisBrokerMetricsModule.forRoot({ queues: options.queues ?? [], streams: options.streams ?? [] })],
       controllers: [OperationsController],
     };
   }

@@ -1,6 +1,7 @@
 import { Module, type DynamicModule } from '@nestjs/common';
 import { BrokerClient, RedisBrokerModule } from 'nest-redis-broker';
 import { OperationsModule, TimelineCache, type TimelineConfig } from '../../timeline-shared/src/index.js';
+import { AnalyticsConsumer } from './analytics.consumer.js';
 import { FanoutHandler } from './fanout.handler.js';
 
 /**
@@ -29,6 +30,7 @@ export class TimelineWorkerModule {
           inject: [BrokerClient],
         },
         FanoutHandler,
+        AnalyticsConsumer,
       ],
     };
   }

@@ -19,6 +19,8 @@ export interface BrokerMetricsOptions {
    * app, e.g. the queues a producer-only API fills. Default none.
    */
   queues?: string[];
+  /** Streams whose length and group pending/lag are reported besides those consumed in this app. Default none. */
+  streams?: string[];
   /** Upper bounds of the handler duration histogram, in seconds. */
   durationBuckets?: number[];
 }
@@ -29,10 +31,11 @@ export interface ResolvedBrokerMetricsOptions {
   defaultMetrics: boolean;
   prefix: string;
   queues: string[];
+  streams: string[];
   durationBuckets: number[];
 }
 
-const KEYS = ['registry', 'defaultMetrics', 'prefix', 'queues', 'durationBuckets'];
+const KEYS = ['registry', 'defaultMetrics', 'prefix', 'queues', 'streams', 'durationBuckets'];
 
 /** Validates metrics options and applies defaults; throws `InvalidBrokerOptionsError` naming the option. */
 export function resolveBrokerMetricsOptions(raw: BrokerMetricsOptions | undefined): ResolvedBrokerMetricsOptions {
@@ -49,13 +52,17 @@ export function resolveBrokerMetricsOptions(raw: BrokerMetricsOptions | undefine
   if (!Array.isArray(queues) || !queues.every((q) => typeof q === 'string' && q.length > 0)) {
     fail('metrics.queues', queues, 'an array of queue names');
   }
+  const streams = options.streams ?? [];
+  if (!Array.isArray(streams) || !streams.every((q) => typeof q === 'string' && q.length > 0)) {
+    fail('metrics.streams', streams, 'an array of stream names');
+  }
   const durationBuckets = options.durationBuckets ?? [...defaults.durationBucketsSeconds];
   if (!Array.isArray(durationBuckets) || durationBuckets.length === 0 || !durationBuckets.every((b, i) => typeof b === 'number' && b > 0 && (i === 0 || b > durationBuckets[i - 1]))) {
     fail('metrics.durationBuckets', durationBuckets, 'a non-empty, strictly increasing array of positive seconds');
   }
   const defaultMetrics = options.defaultMetrics ?? true;
   if (typeof defaultMetrics !== 'boolean') fail('metrics.defaultMetrics', defaultMetrics, 'true or false');
-  return { registry: options.registry, defaultMetrics, prefix, queues: [...new Set(queues)], durationBuckets };
+  return { registry: options.registry, defaultMetrics, prefix, queues: [...new Set(queues)], streams: [...new Set(streams)], durationBuckets };
 }
 
 function fail(path: string, value: unknown, accepted: string): never {
