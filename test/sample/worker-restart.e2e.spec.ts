@@ -1,6 +1,6 @@
 import { Redis } from 'ioredis';
 import { QueueKeys } from 'nest-redis-broker';
-import { startRedisServer, waitFor, waitForQueuesIdle, type RedisServerHandle } from 'nest-redis-broker/testing';
+import { startRedisServer, waitForQueuesIdle, type RedisServerHandle } from 'nest-redis-broker/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { spawnFixture, type FixtureProcess } from '../support/processes.js';
 import { bootApi, http, sampleConfig, type RunningApp } from '../support/timeline-apps.js';
