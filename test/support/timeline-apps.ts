@@ -59,7 +59,7 @@ export function metricValue(text: string, name: string, labels: Record<string, s
   for (const line of text.split('\n')) {
     if (!line.startsWith(`${name}{`)) continue;
     const inside = line.slice(name.length + 1, line.lastIndexOf('}'));
-    const present = Object.fromEntries([...inside.matchAll(/(\w+)="([^"]*)"/g)].map((m) => [m[1], m[2]]));
+    const present = Object.fromEntries([...inside.matchAll(/(\w+)="((?:[^"\\]|\\.)*)"/g)].map((m) => [m[1], m[2].replace(/\\(.)/g, '$1')]));
     if (Object.entries(labels).every(([k, v]) => present[k] === v)) return Number(line.slice(line.lastIndexOf(' ') + 1));
   }
   return 0;

@@ -45,7 +45,7 @@ export function resolveBrokerMetricsOptions(raw: BrokerMetricsOptions | undefine
   }
   const defaults = BROKER_DEFAULTS.observability;
   const prefix = options.prefix ?? defaults.metricPrefix;
-  if (typeof prefix !== 'string' || !/^[a-zA-Z_:]?[a-zA-Z0-9_:]*$/.test(prefix)) {
+  if (typeof prefix !== 'string' || !/^([a-zA-Z_:][a-zA-Z0-9_:]*)?$/.test(prefix)) {
     fail('metrics.prefix', prefix, 'letters, digits, _ and : (not starting with a digit)');
   }
   const queues = options.queues ?? [];
