@@ -2,7 +2,11 @@
 // REDIS_URL) Redis, runs the API and the worker as separate processes, prints
 // their URLs, and stops everything on Ctrl-C (SIGINT) or SIGTERM.
 // Env: REDIS_URL, PORT (API, default 3000), WORKER_PORT (default 3001),
-// TIMELINE_DB (default .data/timeline.sqlite).
+// TIMELINE_DB (default: a fresh database in a temporary directory, removed on
+// stop, so every run starts empty like the embedded Redis).
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { spawnApp, stopApp, type AppProcess } from './app-process.js';
 import { resolveRedis, type RedisTarget } from './embedded-redis.js';
@@ -22,7 +26,8 @@ try {
 }
 const apiPort = await portOrFree(Number(env.PORT ?? 3000));
 const workerPort = await portOrFree(Number(env.WORKER_PORT ?? 3001));
-const shared = { REDIS_URL: redis.url, TIMELINE_DB: env.TIMELINE_DB ?? '.data/timeline.sqlite' };
+const scratch = env.TIMELINE_DB ? undefined : mkdtempSync(join(tmpdir(), 'timeline-sample-'));
+const shared = { REDIS_URL: redis.url, TIMELINE_DB: env.TIMELINE_DB ?? join(scratch!, 'timeline.sqlite') };
 const apps: AppProcess[] = [
   spawnApp('worker', 'apps/timeline-worker/src/main.ts', root, { ...shared, PORT: String(workerPort) }, 'timeline-worker ready'),
   spawnApp('api', 'apps/timeline-api/src/main.ts', root, { ...shared, PORT: String(apiPort) }, 'timeline-api listening'),
@@ -35,6 +40,7 @@ async function stopAll(code: number): Promise<never> {
     console.log('Stopping the sample...');
     await Promise.all(apps.map((app) => stopApp(app, STOP_GRACE_MS)));
     await redis.embedded?.stop();
+    if (scratch) rmSync(scratch, { recursive: true, force: true });
   }
   process.exit(code);
 }
@@ -62,7 +68,7 @@ console.log(
     `  API            http://127.0.0.1:${apiPort}   (health: /health/ready, metrics: /metrics)`,
     `  worker         http://127.0.0.1:${workerPort}   (health: /health/ready, metrics: /metrics)`,
     `  Redis          ${redis.embedded ? `${redis.url} (embedded, temporary)` : redis.url}`,
-    `  database       ${shared.TIMELINE_DB}`,
+    `  database       ${shared.TIMELINE_DB}${scratch ? ' (temporary; set TIMELINE_DB to keep it)' : ''}`,
     'Try the walk-through in docs/sample.md. Press Ctrl-C to stop.',
     '',
   ].join('\n'),
