@@ -32,6 +32,7 @@ describe('timeline sample: API and worker over HTTP on real Redis', () => {
   beforeAll(async () => {
     redis = await startRedisServer();
     plain = new Redis(redis.url);
+    plain.on('error', () => undefined);
     const sample = sampleConfig(redis.url);
     cleanup = sample.cleanup;
     api = await bootApi(sample.config);
@@ -139,5 +140,8 @@ describe('timeline sample: API and worker over HTTP on real Redis', () => {
     for (const app of [api, worker]) {
       await waitFor(async () => (await http(app.url, 'GET', '/health/ready')).status === 200, { timeoutMs: 30_000, description: 'ready again' });
     }
+    // The fan-out consumer fetches again: a new post is consumed.
+    await post(users.bob, 'after the restart');
+    await waitForQueuesIdle(redis.url, ['timeline-fanout'], { timeoutMs: 30_000 });
   });
 });

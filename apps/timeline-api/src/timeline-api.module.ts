@@ -1,7 +1,6 @@
 import { Inject, Module, type DynamicModule, type OnApplicationShutdown } from '@nestjs/common';
 import { BrokerClient, RedisBrokerModule } from 'nest-redis-broker';
 import { FANOUT_QUEUE, OperationsModule, USER_EVENTS_STREAM, TimelineCache, TimelineStore, type TimelineConfig } from '../../timeline-shared/src/index.js';
-import { TIMELINE_CONFIG } from './api.tokens.js';
 import { StatsController } from './stats.controller.js';
 import { SocialService } from './social.service.js';
 import { TimelineReader } from './timeline-reader.service.js';
@@ -33,7 +32,6 @@ export class TimelineApiModule implements OnApplicationShutdown {
       ],
       controllers: [UsersController, StatsController],
       providers: [
-        { provide: TIMELINE_CONFIG, useValue: config },
         { provide: TimelineStore, useFactory: () => new TimelineStore(config.databasePath) },
         {
           provide: TimelineCache,
