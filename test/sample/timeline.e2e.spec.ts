@@ -113,6 +113,32 @@ describe('timeline sample: API and worker over HTTP on real Redis', () => {
     expect(page.body.posts.map((p) => p.body)).toEqual(['third', 'second', 'hello from bob']);
   });
 
+  it("relays a new post to a follower's open server-sent event stream, published by the worker on the follower's channel", async () => {
+    const { bob, carol } = users;
+    const abort = new AbortController();
+    const response = await fetch(`${api.url}/users/${carol.id}/notifications`, { signal: abort.signal });
+    expect(response.headers.get('content-type')).toContain('text/event-stream');
+    const reader = response.body!.getReader() as ReadableStreamDefaultReader<Uint8Array>;
+    const decoder = new TextDecoder();
+    let received = '';
+    const readUntil = async (done: (text: string) => boolean): Promise<void> => {
+      while (!done(received)) {
+        const chunk = await reader.read();
+        if (chunk.done) throw new Error(`stream ended: ${received}`);
+        received += decoder.decode(chunk.value, { stream: true });
+      }
+    };
+    try {
+      await readUntil((text) => text.includes('event: ready'));
+      const live = await post(bob, 'live');
+      await readUntil((text) => text.includes(`"postId":${live.id}`));
+      expect(received).toContain('event: post');
+      expect(received).toContain(`"authorId":${bob.id}`);
+    } finally {
+      abort.abort();
+    }
+  });
+
   it('reports handled fan-out messages in /metrics that match the messages sent, and an empty queue', async () => {
     await waitForQueuesIdle(redis.url, ['timeline-fanout']);
     const workerMetrics = (await http<string>(worker.url, 'GET', '/metrics')).text;

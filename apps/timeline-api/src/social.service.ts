@@ -1,6 +1,6 @@
 import { Inject, Injectable, Logger, NotFoundException } from '@nestjs/common';
 import { BrokerClient } from 'nest-redis-broker';
-import { FANOUT_QUEUE, TimelineCache, TimelineStore, USER_EVENTS_STREAM, type FanoutMessage, type Post, type User, type UserEventType } from '../../timeline-shared/src/index.js';
+import { FANOUT_QUEUE, INVALIDATION_CHANNEL, TimelineCache, TimelineStore, USER_EVENTS_STREAM, type FanoutMessage, type Post, type User, type UserEventType } from '../../timeline-shared/src/index.js';
 
 /** Recipients per fan-out message: a post of a popular author becomes several messages. */
 const FANOUT_SLICE = 500;
@@ -74,8 +74,14 @@ export class SocialService {
     return post;
   }
 
+  /**
+   * Drops the cached timeline now (the next read sees the new follows) and
+   * asks the worker for a second drop, which removes a list that a read
+   * running concurrently with this change stored from the old follows.
+   */
   private async invalidate(userId: number): Promise<void> {
     await this.cache.invalidate(userId);
+    await this.broker.publish(INVALIDATION_CHANNEL, { userId });
   }
 
   /**

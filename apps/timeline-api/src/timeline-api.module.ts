@@ -4,6 +4,7 @@ import { FANOUT_QUEUE, OperationsModule, USER_EVENTS_STREAM, TimelineCache, Time
 import { StatsController } from './stats.controller.js';
 import { SocialService } from './social.service.js';
 import { TimelineReader } from './timeline-reader.service.js';
+import { NotificationsController } from './notifications.controller.js';
 import { UsersController } from './users.controller.js';
 
 /** About how many entries `user-events` keeps (`MAXLEN ~`). */
@@ -30,7 +31,7 @@ export class TimelineApiModule implements OnApplicationShutdown {
         }),
         OperationsModule.forRoot({ queues: [FANOUT_QUEUE], streams: [USER_EVENTS_STREAM] }),
       ],
-      controllers: [UsersController, StatsController],
+      controllers: [UsersController, StatsController, NotificationsController],
       providers: [
         { provide: TimelineStore, useFactory: () => new TimelineStore(config.databasePath) },
         {

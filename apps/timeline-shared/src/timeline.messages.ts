@@ -23,8 +23,6 @@ export interface PostNotification {
   type: 'post';
   postId: number;
   authorId: number;
-  body: string;
-  createdAt: string;
 }
 
 /** Pub/sub message on the invalidation channel. */

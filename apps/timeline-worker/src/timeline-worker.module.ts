@@ -3,6 +3,7 @@ import { BrokerClient, RedisBrokerModule } from 'nest-redis-broker';
 import { OperationsModule, TimelineCache, type TimelineConfig } from '../../timeline-shared/src/index.js';
 import { AnalyticsConsumer } from './analytics.consumer.js';
 import { FanoutHandler } from './fanout.handler.js';
+import { InvalidationListener } from './invalidation.listener.js';
 
 /**
  * The timeline worker: consumes what the API produces. Its only HTTP routes
@@ -31,6 +32,7 @@ export class TimelineWorkerModule {
         },
         FanoutHandler,
         AnalyticsConsumer,
+        InvalidationListener,
       ],
     };
   }
