@@ -69,7 +69,7 @@ console.log(
     `  worker         http://127.0.0.1:${workerPort}   (health: /health/ready, metrics: /metrics)`,
     `  Redis          ${redis.embedded ? `${redis.url} (embedded, temporary)` : redis.url}`,
     `  database       ${shared.TIMELINE_DB}${scratch ? ' (temporary; set TIMELINE_DB to keep it)' : ''}`,
-    'Try the walk-through in docs/sample.md. Press Ctrl-C to stop.',
+    'Try the walk-through in README.md ("The sample"). Press Ctrl-C to stop.',
     '',
   ].join('\n'),
 );
