@@ -68,8 +68,10 @@ export class ChannelDispatcher {
   constructor(
     /** `Class@method` or the runtime listener's label. */
     readonly handler: string,
-    /** For logs and events, e.g. `channel "hello"`. */
+    /** For logs, e.g. `channel "hello"`. */
     readonly source: string,
+    /** For events and metrics: the channel or pattern as named in the app, e.g. `hello`. */
+    readonly name: string,
     private readonly listener: ChannelListener,
     private readonly options: ResolvedChannelListenerOptions,
     private readonly events: BrokerEvents,
@@ -180,14 +182,14 @@ export class ChannelDispatcher {
 
   private succeed(started: number): void {
     this.handled += 1;
-    this.events.emit('handled', { kind: 'channel', source: this.source, handler: this.handler, durationMs: performance.now() - started });
+    this.events.emit('handled', { kind: 'channel', source: this.name, handler: this.handler, durationMs: performance.now() - started });
     this.finish();
   }
 
   private fail(started: number, error: unknown, unparsable: boolean): void {
     this.failed += 1;
     const text = errorText(error);
-    this.events.emit('failed', { kind: 'channel', source: this.source, handler: this.handler, durationMs: performance.now() - started, error: text });
+    this.events.emit('failed', { kind: 'channel', source: this.name, handler: this.handler, durationMs: performance.now() - started, error: text });
     const now = Date.now();
     if (now - this.lastFailureLogAt >= BROKER_DEFAULTS.logThrottleMs) {
       const suppressed = this.failuresToLog;
@@ -234,7 +236,7 @@ export class ChannelDispatcher {
     this.dropFlushScheduled = false;
     const count = this.unreportedDrops;
     this.unreportedDrops = 0;
-    this.events.emit('dropped', { kind: 'channel', source: this.source, count });
+    this.events.emit('dropped', { kind: 'channel', source: this.name, count });
     const now = Date.now();
     if (now - this.lastDropLogAt >= BROKER_DEFAULTS.logThrottleMs) {
       this.lastDropLogAt = now;

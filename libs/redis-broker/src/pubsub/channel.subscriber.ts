@@ -65,7 +65,7 @@ export class ChannelSubscriber implements BrokerConsumer, OnModuleDestroy {
     options: ResolvedChannelListenerOptions,
   ): Promise<() => Promise<void>> {
     if (this.stopping) throw new Error(messages.channelSubscriberStopped());
-    const dispatcher = new ChannelDispatcher(handler, describeTarget(target), listener, options, this.events);
+    const dispatcher = new ChannelDispatcher(handler, describeTarget(target), target.name, listener, options, this.events);
     const connection = this.connection(target.kind);
     this.dispatchers.add(dispatcher);
     try {
