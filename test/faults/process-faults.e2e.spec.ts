@@ -148,7 +148,7 @@ describe('a poison message and SIGTERM (under load, and with Redis down), with w
     first.child.kill('SIGTERM');
     let exitedAt = 0;
     void first.exited.then(() => (exitedAt = Date.now()));
-    // Waits on Redis are bounded by the deadline plus the stop grace, twice (fetch, then hand-back).
+    // Waits on Redis (fetch, promoter, heartbeat, hand-back) end by the deadline plus the stop grace; one more grace as slack.
     const bound = SHUTDOWN_TIMEOUT_MS + 2 * BROKER_DEFAULTS.stopGraceMs;
     await waitFor(() => exitedAt > 0, { timeoutMs: bound + 2_000, description: 'the worker to exit although Redis is down' });
     await redis.start();

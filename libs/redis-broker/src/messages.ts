@@ -20,8 +20,6 @@ export const messages = {
     `Could not settle message ${id} of ${source}: ${error}. It stays in the processing list and is recovered later.`,
   shutdownTimeout: (source: string, inFlight: number, timeoutMs: number) =>
     `Shutdown deadline of ${timeoutMs} ms passed with ${inFlight} handler(s) of ${source} still running; their messages are handed back to the queue and will run again.`,
-  fetchStopTimeout: (source: string) =>
-    `The consumer of ${source} was still waiting on Redis at the shutdown deadline; stopping without it (is Redis down?).`,
   handBackTimeout: (source: string, graceMs: number) =>
     `Could not hand back the messages of ${source} within ${graceMs} ms (is Redis down?); other consumers recover them once this consumer's heartbeat expires.`,
   handlerFailed: (target: string, source: string, id: string, attempt: number, error: string) =>

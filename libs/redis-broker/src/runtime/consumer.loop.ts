@@ -3,7 +3,6 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { messages } from '../messages.js';
 import { BROKER_DEFAULTS } from '../redis-broker.options.js';
 import { ConcurrencyLimiter } from './concurrency.limiter.js';
-import { settledBy } from './deadline.js';
 import type { ConsumerHealth, MessageSource } from './message-source.js';
 
 const ABANDONED = Symbol('abandoned');
@@ -57,11 +56,7 @@ export class ConsumerLoop<M> {
     this.stopping = true;
     this.abort.abort();
     this.source.interrupt();
-    // A fetch waiting on a Redis that is down (a command in ioredis' offline
-    // queue) must not hold shutdown: it fails once the connections close.
-    if (this.running && !(await settledBy(this.running, deadline + BROKER_DEFAULTS.stopGraceMs))) {
-      this.logger.warn(messages.fetchStopTimeout(this.source.description));
-    }
+    await this.running;
     // Messages fetched but not started go back now rather than run during shutdown.
     const unstarted = this.limiter.takeWaiting();
     if (unstarted.length > 0) await this.source.handBack(unstarted);
