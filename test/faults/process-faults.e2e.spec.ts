@@ -116,6 +116,11 @@ describe('a poison message and SIGTERM (under load, and with Redis down), with w
         }
       })();
       await waitFor(async () => (await plain.llen('handled:pf')) >= 4, { description: 'work under way' });
+      // Signal while handlers are running (not between two batches), so the deadline path is taken.
+      const inFlight = async (): Promise<number> => (kind === 'queue'
+        ? plain.llen((await plain.keys('{pf}:processing:*'))[0] ?? 'none')
+        : Number((await plain.xpending('pf', 'workers'))[0]));
+      await waitFor(async () => (await inFlight()) > 0, { description: 'handlers in flight' });
       const signalledAt = Date.now();
       first.child.kill('SIGTERM');
       let exitedAt = 0;
