@@ -23,3 +23,6 @@ export const BROKER_ACL_RULES = [
   // Pub/sub (channels under the prefix only, by the & pattern above).
   '+publish', '+spublish', '+subscribe', '+psubscribe', '+ssubscribe', '+unsubscribe', '+punsubscribe', '+sunsubscribe',
 ] as const;
+
+/** What ioredis' Cluster client needs on top: the slot map and its ready check (docs/security.md). */
+export const CLUSTER_ACL_RULES = ['+cluster|slots', '+cluster|info'] as const;

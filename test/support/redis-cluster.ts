@@ -28,11 +28,12 @@ export interface RedisClusterHandle {
 
 /**
  * Starts `masters` (default 3) cluster-enabled redis-servers, plus `replicas`
- * per master, on free loopback ports, joins them with
+ * per master, on free loopback ports (with more server `args`, e.g. an ACL
+ * user), joins them with
  * `redis-cli --cluster create ... --cluster-yes` and waits until every node
  * reports `cluster_state:ok`.
  */
-export async function startRedisCluster(options: { masters?: number; replicas?: number } = {}): Promise<RedisClusterHandle> {
+export async function startRedisCluster(options: { masters?: number; replicas?: number; args?: string[] } = {}): Promise<RedisClusterHandle> {
   const masters = options.masters ?? 3;
   const replicas = options.replicas ?? 0;
   const count = masters * (1 + replicas);
@@ -50,7 +51,7 @@ export async function startRedisCluster(options: { masters?: number; replicas?: 
       const child = spawn('redis-server', [
         '--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--save', '', '--appendonly', 'no',
         '--cluster-enabled', 'yes', '--cluster-config-file', `nodes-${port}.conf`, '--cluster-node-timeout', '1000',
-        '--daemonize', 'no', '--loglevel', 'warning',
+        '--daemonize', 'no', '--loglevel', 'warning', ...(options.args ?? []),
       ], { stdio: 'ignore' });
       const node: ClusterNodeProcess = { port, child };
       exits.set(port, new Promise((resolve) => child.once('exit', () => {
