@@ -86,7 +86,12 @@ describe('Redis SIGKILLed and restarted (AOF, appendfsync always) during product
     handled.length = 0;
     const client = app.get(BrokerClient);
     const { acked, errors } = await produceThroughRestarts((id) => client.enqueue('restart-q', { id }));
-    await waitForQueuesIdle(redis.url, ['restart-q'], { timeoutMs: 30_000 });
+    await waitForQueuesIdle(redis.url, ['restart-q'], { timeoutMs: 30_000 }).catch(async (error: unknown) => {
+      // Say where the messages are, for the CI log.
+      const keys = await plain.keys('*restart-q*');
+      const sizes = await Promise.all(keys.map(async (k) => `${k}=${await plain.type(k)}:${(await plain.type(k)) === 'list' ? await plain.llen(k) : ''}`));
+      throw new Error(`${String(error)}; keys: ${sizes.join(' ')}; missing: ${ledger(acked, handled).missing.join(',')}; health: ${JSON.stringify(app.get(ConsumerRunner).health())}`);
+    });
     const result = ledger(acked, handled);
     report('queue Redis restart x2', { sent: SENT, acked: acked.length, producerErrors: errors, handled: result.handled, missing: result.missing.length, duplicates: result.duplicates });
     expect(acked).toHaveLength(SENT);
