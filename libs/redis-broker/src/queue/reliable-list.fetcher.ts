@@ -34,6 +34,10 @@ export class ReliableListFetcher implements MessageSource<QueueDelivery> {
     this.description = `queue "${keys.queue}"`;
     this.processing = keys.processing(consumerId);
     this.active = keys.active(consumerId);
+    // ioredis re-sends a BLMOVE that was in flight when the connection
+    // dropped; if Redis had already run the first one, its message sits in
+    // the processing list with its reply lost. Look after every reconnect.
+    blocking.on('close', () => (this.needsRecovery = true));
   }
 
   /** Nothing to do before the first fetch, which registers (so a Redis down at boot does not fail the boot). */
