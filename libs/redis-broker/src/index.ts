@@ -51,3 +51,17 @@ export {
   type ReconnectedEvent,
   type DroppedEvent,
 } from './observability/broker-events.js';
+export {
+  BrokerCatalog,
+  type BrokerOverview,
+  type ChannelStats,
+  type KnownNames,
+  type StreamGroupOverview,
+  type StreamOverview,
+} from './observability/broker-catalog.js';
+export { BrokerKeyPatterns } from './keys.js';
+export { RedisBrokerDashboardModule } from './dashboard/redis-broker-dashboard.module.js';
+export type { RedisBrokerDashboardOptions } from './dashboard/dashboard.options.js';
+export type { DashboardOverview, DashboardHandler } from './dashboard/dashboard-overview.service.js';
+export type { ThroughputBucket, RecentFailure } from './dashboard/throughput.recorder.js';
+export { DASHBOARD_ACTION_HEADER } from './dashboard/dashboard.controller.js';

@@ -1,0 +1,58 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { BROKER_COMMAND_CONNECTION, RESOLVED_BROKER_OPTIONS } from '../constants.js';
+import type { RedisClient } from '../connection/redis-connection.factory.js';
+import { HandlerRegistry } from '../discovery/handler.registry.js';
+import { BrokerCatalog, type BrokerOverview } from '../observability/broker-catalog.js';
+import type { ResolvedBrokerOptions } from '../redis-broker.options.js';
+import { ThroughputRecorder, type RecentFailure, type ThroughputBucket } from './throughput.recorder.js';
+
+/** A handler of the process serving the dashboard. */
+export interface DashboardHandler {
+  kind: 'queue' | 'stream';
+  /** Queue name, or `stream/group`. */
+  source: string;
+  handler: string;
+}
+
+/** What `GET <path>/api/overview` returns. */
+export interface DashboardOverview extends BrokerOverview {
+  keyPrefix: string;
+  /** Handlers running in the process that serves the dashboard. */
+  handlers: DashboardHandler[];
+  throughput: { sliceMs: number; slices: ThroughputBucket[] };
+  recentFailures: RecentFailure[];
+}
+
+/** Assembles the dashboard's overview: Redis counts of everything the broker holds, plus this process' handlers and throughput. */
+@Injectable()
+export class DashboardOverviewService {
+  private readonly catalog: BrokerCatalog;
+
+  constructor(
+    @Inject(BROKER_COMMAND_CONNECTION) command: RedisClient,
+    @Inject(RESOLVED_BROKER_OPTIONS) private readonly options: ResolvedBrokerOptions,
+    private readonly registry: HandlerRegistry,
+    private readonly recorder: ThroughputRecorder,
+  ) {
+    this.catalog = new BrokerCatalog(command, options.keyPrefix);
+  }
+
+  async overview(): Promise<DashboardOverview> {
+    const handlers = this.registry.all();
+    const counts = await this.catalog.overview({
+      queues: this.registry.queues(),
+      streams: this.registry.streamGroups().map((g) => g.stream),
+    });
+    return {
+      ...counts,
+      keyPrefix: this.options.keyPrefix,
+      handlers: handlers.flatMap((d): DashboardHandler[] => {
+        if (d.kind === 'queue') return [{ kind: 'queue', source: d.queue, handler: d.target }];
+        if (d.kind === 'stream') return [{ kind: 'stream', source: `${d.stream}/${d.group}`, handler: d.target }];
+        return [];
+      }),
+      throughput: { sliceMs: this.recorder.sliceMs, slices: this.recorder.throughput() },
+      recentFailures: this.recorder.recentFailures(),
+    };
+  }
+}
