@@ -27,6 +27,13 @@ export interface DashboardOverview extends BrokerOverview {
 @Injectable()
 export class DashboardOverviewService {
   private readonly catalog: BrokerCatalog;
+  // A queue is found by its broker keys (consumers, delayed, dead); once its
+  // dead letters are requeued and nobody consumes it reliably only the plain
+  // list is left, which is indistinguishable from any other list. Names seen
+  // once stay listed for the life of the process, so a queue does not vanish
+  // from the page while it still holds messages.
+  private readonly seenQueues = new Set<string>();
+  private readonly seenStreams = new Set<string>();
 
   constructor(
     @Inject(BROKER_COMMAND_CONNECTION) command: RedisClient,
@@ -40,9 +47,11 @@ export class DashboardOverviewService {
   async overview(): Promise<DashboardOverview> {
     const handlers = this.registry.all();
     const counts = await this.catalog.overview({
-      queues: this.registry.queues(),
-      streams: this.registry.streamGroups().map((g) => g.stream),
+      queues: [...this.registry.queues(), ...this.seenQueues],
+      streams: [...this.registry.streamGroups().map((g) => g.stream), ...this.seenStreams],
     });
+    for (const q of counts.queues) this.seenQueues.add(q.queue);
+    for (const s of counts.streams) this.seenStreams.add(s.stream);
     return {
       ...counts,
       keyPrefix: this.options.keyPrefix,
