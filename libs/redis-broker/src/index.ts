@@ -2,6 +2,7 @@ export { RedisBrokerModule } from './redis-broker.module.js';
 export { REDIS_BROKER_MODULE_OPTIONS } from './redis-broker.module-definition.js';
 export {
   BROKER_DEFAULTS,
+  resolveBrokerOptions,
   type BackoffOptions,
   type QueueHandlerOptions,
   type StreamConsumerOptions,
