@@ -77,7 +77,8 @@ async function tailChannel(
     signal.addEventListener('abort', done, { once: true });
     reader.on('end', () => (signal.aborted ? resolve() : reject(new Error(`connection to Redis lost while following channel ${name}`))));
     reader.on('message', (from: string, message: string) => {
-      if (from !== channel) return;
+      // Messages already in the socket buffer still arrive after the last one counted.
+      if (from !== channel || (command.options.count !== undefined && printed >= command.options.count)) return;
       if (out.json) out.data({ channel: name, message });
       else out.line(message);
       if (command.options.count !== undefined && ++printed >= command.options.count) resolve();
