@@ -59,7 +59,7 @@ export async function runDlq(command: CliCommand, connections: CliConnections, o
             ? await queues.requeueAll(target.queue)
             : (await Promise.all(target.groups.map((g) => streams.requeueAll(target.stream, g)))).reduce((a, b) => a + b, 0);
       } else {
-        const found = target.kind === 'queue' ? await queues.requeue(target.queue, id!) : await requeueStreamEntry(streams, target, id!);
+        const found = target.kind === 'queue' ? await queues.requeue(target.queue, id) : await requeueStreamEntry(streams, target, id);
         if (!found) throw new NotFoundError(`no dead letter "${id}" in ${describe(target)}`);
         requeued = 1;
       }

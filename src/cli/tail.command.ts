@@ -49,7 +49,7 @@ async function tailStream(
   let printed = 0;
   if (!out.json) process.stderr.write(`following stream ${name} after ${last} (Ctrl-C to stop)\n`);
   while (!signal.aborted) {
-    const reply = (await reader.xread('COUNT', READ_COUNT, 'BLOCK', BLOCK_MS, 'STREAMS', key, last)) as [string, [string, string[]][]][] | null;
+    const reply = await reader.xread('COUNT', READ_COUNT, 'BLOCK', BLOCK_MS, 'STREAMS', key, last);
     for (const [, entries] of reply ?? []) {
       for (const [id, flat] of entries) {
         last = id;

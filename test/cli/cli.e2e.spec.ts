@@ -1,4 +1,4 @@
-import { Injectable, type INestApplicationContext } from '@nestjs/common';
+import { Injectable } from '@nestjs/common';
 import { Redis } from 'ioredis';
 import { NonRetryableError, QueueHandler, StreamConsumer } from 'nest-redis-broker';
 import { startRedisServer, waitFor, waitForQueuesIdle, waitForStreamGroupsIdle, type RedisServerHandle } from 'nest-redis-broker/testing';
@@ -37,7 +37,7 @@ describe('the nest-redis-broker command-line tool (built binary, real Redis)', (
     await waitForQueuesIdle(redis.url, ['invoices']);
     await waitForStreamGroupsIdle(redis.url, [{ stream: 'orders', group: 'billing' }]);
     await waitFor(async () => (await plain.xlen('{orders}:dead:billing')) === 1, { description: 'the order to be dead-lettered' });
-    await (app as INestApplicationContext).close();
+    await (app).close();
     await subscriber.subscribe('alerts');
   });
 
