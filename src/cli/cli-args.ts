@@ -29,7 +29,8 @@ const DEFAULT_LIMIT = 50;
 export const USAGE = `Usage: nest-redis-broker <command> [options]
 
 Commands:
-  status                                 every queue, stream group and channel with counts
+  status [queue|stream ...]              every queue, stream group and channel with counts
+                                         (name queues that only have waiting messages)
   dlq list <queue|stream> [--group g]    dead letters, newest first (--limit n, default 50)
   dlq show <queue|stream> <id> [--group g]
   dlq requeue <queue|stream> <id>|--all [--group g]

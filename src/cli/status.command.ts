@@ -1,12 +1,24 @@
 import { BrokerCatalog } from 'nest-redis-broker';
 import type { CliCommand } from './cli-args.js';
 import type { CliConnections } from './cli-connection.js';
+import { NotFoundError } from './cli-errors.js';
 import type { CliOutput } from './cli-output.js';
 
-/** `status`: every queue, stream group and subscribed channel with its counts. */
-export async function runStatus(_command: CliCommand, connections: CliConnections, out: CliOutput): Promise<void> {
+/**
+ * `status [name ...]`: every queue, stream group and subscribed channel with
+ * its counts. Names given are shown too: a queue that only has waiting
+ * messages has no broker key to be found by.
+ */
+export async function runStatus(command: CliCommand, connections: CliConnections, out: CliOutput): Promise<void> {
   const client = await connections.connect('command');
-  const overview = await new BrokerCatalog(client, connections.options.keyPrefix).overview();
+  const catalog = new BrokerCatalog(client, connections.options.keyPrefix);
+  const known: { queues: string[]; streams: string[] } = { queues: [], streams: [] };
+  for (const name of command.positionals.slice(1)) {
+    const kind = await catalog.kindOf(name);
+    if (kind === null) throw new NotFoundError(`no queue or stream named "${name}"`);
+    (kind === 'queue' ? known.queues : known.streams).push(name);
+  }
+  const overview = await catalog.overview(known);
   if (out.json) {
     out.data(overview);
     return;

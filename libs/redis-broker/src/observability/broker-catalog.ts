@@ -160,9 +160,19 @@ export class BrokerCatalog {
     const keys = new StreamKeys(name, this.keyPrefix);
     const stats = await readStreamStats(this.client, keys);
     const groups = await Promise.all(
-      stats.groups.map(async (group) => ({ ...group, consumerDetails: await readStreamConsumers(this.client, keys, group.group) })),
+      stats.groups.map(async (group) => ({ ...group, consumerDetails: await this.consumersOf(keys, group.group) })),
     );
     return { ...stats, groups };
+  }
+
+  private async consumersOf(keys: StreamKeys, group: string): Promise<StreamConsumerStats[]> {
+    try {
+      return await readStreamConsumers(this.client, keys, group);
+    } catch (error) {
+      // The group was destroyed between XINFO GROUPS and XINFO CONSUMERS: it has no consumers.
+      if (error instanceof Error && error.message.startsWith('NOGROUP')) return [];
+      throw error;
+    }
   }
 
   private async patternSubscriptions(): Promise<number> {
