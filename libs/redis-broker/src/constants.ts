@@ -10,3 +10,5 @@ export const RESOLVED_BROKER_OPTIONS = Symbol('nest-redis-broker:resolved-option
 export const BROKER_COMMAND_CONNECTION = Symbol('nest-redis-broker:command-connection');
 /** The `ExecutionContext#getType()` of every broker handler invocation. */
 export const BROKER_CONTEXT_TYPE = 'redis-broker';
+/** Metadata key written by `@OnChannel`. */
+export const ON_CHANNEL_METADATA = 'nest-redis-broker:on-channel';

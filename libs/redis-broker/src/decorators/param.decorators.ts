@@ -43,7 +43,8 @@ export function Payload(property?: string | ParamPipe, ...pipes: ParamPipe[]): P
 /**
  * Injects the message context: for queues a {@link QueueMessageContext} (id,
  * queue, attempt, raw text, consumer); for streams a {@link StreamMessageContext}
- * (entry id, stream, group, consumer, delivery count, raw fields).
+ * (entry id, stream, group, consumer, delivery count, raw fields); for channels a
+ * {@link ChannelMessageContext} (channel, pattern, sharded, raw text, receive time).
  * @publicApi
  */
 export function Ctx(): ParameterDecorator {
