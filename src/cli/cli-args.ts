@@ -11,6 +11,7 @@ export interface CliOptions {
   all: boolean;
   yes: boolean;
   channel: boolean;
+  sharded: boolean;
   count?: number;
   from?: string;
   limit: number;
@@ -37,8 +38,9 @@ Commands:
   dlq purge <queue|stream> --yes [--group g]
   enqueue <queue> <json> [--delay ms]    push one JSON message
   append <stream> field=value ...        add one stream entry
-  publish <channel> <message>            publish one message; prints the receiver count
-  tail <stream|channel> [--channel] [--from id] [--count n]
+  publish <channel> <message> [--sharded]
+                                         publish one message; prints the receiver count
+  tail <stream|channel> [--channel|--sharded] [--from id] [--count n]
                                          print new entries or messages until Ctrl-C
 
 Options:
@@ -66,6 +68,7 @@ export function parseCommandLine(argv: string[], env: NodeJS.ProcessEnv): CliCom
         all: { type: 'boolean', default: false },
         yes: { type: 'boolean', default: false },
         channel: { type: 'boolean', default: false },
+        sharded: { type: 'boolean', default: false },
         count: { type: 'string' },
         from: { type: 'string' },
         limit: { type: 'string' },
@@ -87,6 +90,7 @@ export function parseCommandLine(argv: string[], env: NodeJS.ProcessEnv): CliCom
       all: v.all,
       yes: v.yes,
       channel: v.channel,
+      sharded: v.sharded,
       count: v.count === undefined ? undefined : wholeNumber('--count', v.count, 1),
       from: v.from,
       limit: v.limit === undefined ? DEFAULT_LIMIT : wholeNumber('--limit', v.limit, 1),

@@ -38,15 +38,12 @@ export async function runAppend(command: CliCommand, connections: CliConnections
   else out.line(id);
 }
 
-/**
- * `publish <channel> <message>`: the message string as it is, on the channel
- * with the key prefix (what `BrokerClient.publish` sends for a string).
- */
+/** `publish <channel> <message> [--sharded]`: the message string as it is, through `BrokerClient.publish`. */
 export async function runPublish(command: CliCommand, connections: CliConnections, out: CliOutput): Promise<void> {
   const channel = required(command.positionals, 1, 'channel name');
   const message = required(command.positionals, 2, 'message');
-  const client = await connections.connect('command');
-  const receivers = await client.publish(`${connections.options.keyPrefix}${channel}`, message);
+  const client = new BrokerClient(await connections.connect('command'), connections.options);
+  const receivers = await client.publish(channel, message, { sharded: command.options.sharded });
   if (out.json) out.data({ channel, receivers });
   else out.line(`published to ${receivers} subscriber(s) of ${channel}`);
 }

@@ -1,4 +1,4 @@
-import { StreamKeys, type RedisClient } from 'nest-redis-broker';
+import { channelName, StreamKeys, type RedisClient } from 'nest-redis-broker';
 import { required, type CliCommand } from './cli-args.js';
 import type { CliConnections } from './cli-connection.js';
 import type { CliOutput } from './cli-output.js';
@@ -11,7 +11,8 @@ const READ_COUNT = 100;
  * `tail <stream|channel>`: prints what arrives until `signal` aborts (Ctrl-C)
  * or `--count` items were printed. A name that is a stream is followed with
  * `XREAD BLOCK` from its current end (or `--from <id>`); anything else, or
- * any name with `--channel`, is subscribed to as a pub/sub channel. Each
+ * any name with `--channel` (`--sharded`: `SSUBSCRIBE`), is subscribed to as a
+ * pub/sub channel. Each
  * loop owns its connection; stopping disconnects it, which ends a pending
  * blocking read at once.
  */
@@ -19,13 +20,13 @@ export async function runTail(command: CliCommand, connections: CliConnections, 
   const name = required(command.positionals, 1, 'stream or channel name');
   const probe = await connections.connect('command');
   const key = new StreamKeys(name, connections.options.keyPrefix).stream;
-  const isStream = !command.options.channel && (await probe.type(key)) === 'stream';
+  const isStream = !command.options.channel && !command.options.sharded && (await probe.type(key)) === 'stream';
   const reader = await connections.connect(isStream ? 'blocking' : 'subscriber');
   const stop = (): void => reader.disconnect();
   signal.addEventListener('abort', stop, { once: true });
   try {
     if (isStream) await tailStream(reader, probe, key, name, command, out, signal);
-    else await tailChannel(reader, `${connections.options.keyPrefix}${name}`, name, command, out, signal);
+    else await tailChannel(reader, channelName(connections.options.keyPrefix, name), name, command, out, signal);
   } catch (error) {
     // Disconnecting on Ctrl-C rejects the pending read: that is the stop path, not a failure.
     if (!signal.aborted) throw error;
@@ -76,15 +77,16 @@ async function tailChannel(
     const done = (): void => resolve();
     signal.addEventListener('abort', done, { once: true });
     reader.on('end', () => (signal.aborted ? resolve() : reject(new Error(`connection to Redis lost while following channel ${name}`))));
-    reader.on('message', (from: string, message: string) => {
+    const sharded = command.options.sharded;
+    reader.on(sharded ? 'smessage' : 'message', (from: string, message: string) => {
       // Messages already in the socket buffer still arrive after the last one counted.
       if (from !== channel || (command.options.count !== undefined && printed >= command.options.count)) return;
       if (out.json) out.data({ channel: name, message });
       else out.line(message);
       if (command.options.count !== undefined && ++printed >= command.options.count) resolve();
     });
-    reader.subscribe(channel).then(
-      () => void (out.json ? undefined : process.stderr.write(`subscribed to channel ${name} (Ctrl-C to stop)\n`)),
+    (sharded ? reader.ssubscribe(channel) : reader.subscribe(channel)).then(
+      () => void (out.json ? undefined : process.stderr.write(`subscribed to ${sharded ? 'sharded ' : ''}channel ${name} (Ctrl-C to stop)\n`)),
       reject,
     );
   });

@@ -164,6 +164,18 @@ describe('the nest-redis-broker command-line tool (built binary, real Redis)', (
     expect(stdout).toBe('one\ntwo\n');
   });
 
+  it('publishes to and tails a sharded channel', async () => {
+    const tail = spawnCli(['tail', 'prices', '--sharded', '--count', '1', '--json', ...url]);
+    let stdout = '';
+    tail.stdout?.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+    const exited = new Promise<number | null>((resolve) => tail.once('close', resolve));
+    await waitFor(async () => ((await plain.call('PUBSUB', 'SHARDNUMSUB', 'prices')) as [string, number])[1] === 1, { description: 'tail to subscribe' });
+    const published = await runCli(['publish', 'prices', '42', '--sharded', '--json', ...url]);
+    expect(JSON.parse(published.stdout)).toEqual({ channel: 'prices', receivers: 1 });
+    expect(await exited).toBe(0);
+    expect(JSON.parse(stdout)).toEqual({ channel: 'prices', message: '42' });
+  });
+
   it('exits 1 with a clear message when Redis is unreachable, 2 on usage errors, 3 for a missing queue', async () => {
     const down = await runCli(['status', '--url', 'redis://127.0.0.1:1']);
     expect(down.code).toBe(1);

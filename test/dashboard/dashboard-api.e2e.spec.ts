@@ -4,6 +4,7 @@ import { Redis } from 'ioredis';
 import {
   DASHBOARD_ACTION_HEADER,
   InvalidBrokerOptionsError,
+  OnChannel,
   RedisBrokerDashboardModule,
   RedisBrokerModule,
   StreamConsumer,
@@ -34,6 +35,9 @@ class FailingBilling {
   bill(fields: Record<string, string>): void {
     throw new Error(`cannot bill ${fields.orderId}`);
   }
+
+  @OnChannel({ channel: 'prices', sharded: true })
+  reprice(): void {}
 }
 
 describe('the dashboard API behind the app guard', () => {
@@ -91,8 +95,15 @@ describe('the dashboard API behind the app guard', () => {
     expect(o.keyPrefix).toBe('app:');
     expect(o.queues).toEqual([]);
     expect(o.streams.map((s) => [s.stream, s.groups.map((g) => [g.group, g.dead])])).toEqual([['orders', [['billing', 1]]]]);
-    expect(o.channels).toEqual([{ channel: 'news', subscribers: 1, sharded: false }]);
-    expect(o.handlers).toEqual([{ kind: 'stream', source: 'orders/billing', handler: 'FailingBilling@bill' }]);
+    expect(o.channels).toEqual([
+      { channel: 'news', subscribers: 1, sharded: false },
+      { channel: 'prices', subscribers: 1, sharded: true },
+    ]);
+    expect(o.handlers).toEqual([
+      { kind: 'stream', source: 'orders/billing', handler: 'FailingBilling@bill' },
+      { kind: 'channel', source: 'sharded channel "prices"', handler: 'FailingBilling@reprice' },
+    ]);
+    expect(o.listeners).toEqual([expect.objectContaining({ handler: 'FailingBilling@reprice', source: 'sharded channel "prices"', dropped: 0 })]);
     expect(o.recentFailures).toEqual([expect.objectContaining({ source: 'orders/billing', error: 'cannot bill o-1' })]);
     expect(o.throughput.slices.reduce((sum, s) => sum + s.failed, 0)).toBe(1);
   });

@@ -3,13 +3,16 @@ import { BROKER_COMMAND_CONNECTION, RESOLVED_BROKER_OPTIONS } from '../constants
 import type { RedisClient } from '../connection/redis-connection.factory.js';
 import { HandlerRegistry } from '../discovery/handler.registry.js';
 import { BrokerCatalog, type BrokerOverview } from '../observability/broker-catalog.js';
+import { ChannelSubscriptionService } from '../pubsub/channel-subscription.service.js';
+import { describeTarget } from '../pubsub/channel-target.js';
+import type { ChannelListenerStats } from '../pubsub/channel.dispatcher.js';
 import type { ResolvedBrokerOptions } from '../redis-broker.options.js';
 import { ThroughputRecorder, type RecentFailure, type ThroughputBucket } from './throughput.recorder.js';
 
 /** A handler of the process serving the dashboard. */
 export interface DashboardHandler {
-  kind: 'queue' | 'stream';
-  /** Queue name, or `stream/group`. */
+  kind: 'queue' | 'stream' | 'channel';
+  /** Queue name, `stream/group`, or `channel "name"` / `pattern "p"` / `sharded channel "name"`. */
   source: string;
   handler: string;
 }
@@ -19,6 +22,8 @@ export interface DashboardOverview extends BrokerOverview {
   keyPrefix: string;
   /** Handlers running in the process that serves the dashboard. */
   handlers: DashboardHandler[];
+  /** Buffers and counters of this process' channel listeners (decorated and runtime). */
+  listeners: ChannelListenerStats[];
   throughput: { sliceMs: number; slices: ThroughputBucket[] };
   recentFailures: RecentFailure[];
 }
@@ -40,6 +45,7 @@ export class DashboardOverviewService {
     @Inject(RESOLVED_BROKER_OPTIONS) private readonly options: ResolvedBrokerOptions,
     private readonly registry: HandlerRegistry,
     private readonly recorder: ThroughputRecorder,
+    private readonly channels: ChannelSubscriptionService,
   ) {
     this.catalog = new BrokerCatalog(command, options.keyPrefix);
   }
@@ -58,8 +64,9 @@ export class DashboardOverviewService {
       handlers: handlers.flatMap((d): DashboardHandler[] => {
         if (d.kind === 'queue') return [{ kind: 'queue', source: d.queue, handler: d.target }];
         if (d.kind === 'stream') return [{ kind: 'stream', source: `${d.stream}/${d.group}`, handler: d.target }];
-        return [];
+        return [{ kind: 'channel', source: describeTarget(d.channel), handler: d.target }];
       }),
+      listeners: this.channels.stats(),
       throughput: { sliceMs: this.recorder.sliceMs, slices: this.recorder.throughput() },
       recentFailures: this.recorder.recentFailures(),
     };
