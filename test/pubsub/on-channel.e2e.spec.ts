@@ -40,7 +40,7 @@ class GreetingListener {
   }
 
   @OnChannel('counts')
-  onCount(@Payload('n', new ParseIntPipe()) n: number): void {
+  onCount(@Payload('n', ParseIntPipe) n: number): void {
     counts.push(n);
   }
 }
