@@ -49,6 +49,8 @@ export const messages = {
     `Could not settle entry ${id} of ${source}: ${error}. It stays pending and is reclaimed later.`,
   streamDeadLettered: (source: string, id: string, reason: string, error: string) =>
     `Entry ${id} of ${source} copied to the dead-letter stream and acknowledged (${reason}): ${error}`,
+  metricsReadFailed: (error: string) =>
+    `Could not read queue and stream counts from Redis for metrics: ${error}; the previous values are served.`,
   redisServerMissing: (binary: string) =>
     `Cannot start "${binary}": it is not installed or not on PATH. Install it (Debian/Ubuntu: apt-get install -y redis-server; macOS: brew install redis) or set REDIS_URL to an existing Redis.`,
 } as const;

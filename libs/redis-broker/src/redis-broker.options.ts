@@ -235,6 +235,16 @@ export const BROKER_DEFAULTS = {
   fetchErrorBackoffMs: { initial: 100, max: 5_000 },
   logThrottleMs: 10_000,
   stopGraceMs: 2_000,
+  observability: {
+    metricPrefix: 'nrb_',
+    durationBucketsSeconds: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+    /** Longest a scrape waits for Redis counts before serving the previous values. */
+    scrapeTimeoutMs: 1_000,
+    /** Longest the health PING may take. */
+    pingTimeoutMs: 1_000,
+    /** Slack over a consumer's blockTimeoutMs before its loop counts as stuck. */
+    stuckMarginMs: 5_000,
+  },
   queue: {
     mode: 'reliable',
     concurrency: 1,

@@ -32,6 +32,7 @@ export class ConsumerLoop<M> {
   private state: ConsumerHealth['state'] = 'starting';
   private lastFetchAt = Date.now();
   private failing = false;
+  private waitingForCapacity = false;
 
   constructor(
     private readonly source: MessageSource<M>,
@@ -81,6 +82,7 @@ export class ConsumerLoop<M> {
       blockTimeoutMs: this.options.blockTimeoutMs,
       failing: this.failing,
       inFlight: this.limiter.size,
+      waitingForCapacity: this.waitingForCapacity,
     };
   }
 
@@ -90,7 +92,9 @@ export class ConsumerLoop<M> {
     let failures = 0;
     while (!this.stopping) {
       if (this.limiter.size >= window) {
+        this.waitingForCapacity = true;
         await Promise.race([this.limiter.nextChange(), this.aborted]);
+        this.waitingForCapacity = false;
         // Waiting for capacity is not being stuck.
         this.lastFetchAt = Date.now();
         continue;
