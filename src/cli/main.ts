@@ -27,6 +27,11 @@ async function main(argv: string[]): Promise<number> {
   const onSigint = (): void => stop.abort();
   process.once('SIGINT', onSigint);
   process.once('SIGTERM', onSigint);
+  // The reader went away (`... | head`): stop like Ctrl-C instead of crashing on EPIPE.
+  process.stdout.on('error', (error: NodeJS.ErrnoException) => {
+    if (error.code !== 'EPIPE') throw error;
+    stop.abort();
+  });
   try {
     const command = parseCommandLine(argv, process.env);
     const name = command.positionals[0];
