@@ -63,14 +63,16 @@ export class TimelineCache {
    * Appends `postId` to each listed user's timeline that is cached right now
    * (`RPUSHX`), keeping the newest `maxLength` (`LTRIM`). Users without a
    * cached timeline are skipped: their next read builds it from the database.
-   * Resolves to how many timelines got the post.
+   * Idempotent: fan-out is at-least-once, so an earlier copy of the id is
+   * removed in the same transaction. Resolves to how many timelines got the post.
    */
   async appendIfCached(userIds: readonly number[], postId: number): Promise<number> {
+    const id = String(postId);
     const results = await Promise.all(
       userIds.map(async (userId) => {
         const key = timelineKey(userId);
-        const length = await this.redis.rpushx(key, String(postId));
-        if (length > this.options.maxLength) await this.redis.ltrim(key, -this.options.maxLength, -1);
+        const replies = await this.redis.multi().lrem(key, 0, id).rpushx(key, id).ltrim(key, -this.options.maxLength, -1).exec();
+        const length = Number(replies?.[1]?.[1] ?? 0);
         return length > 0 ? 1 : 0;
       }),
     );

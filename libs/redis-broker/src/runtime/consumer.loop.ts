@@ -5,6 +5,8 @@ import { BROKER_DEFAULTS } from '../redis-broker.options.js';
 import { ConcurrencyLimiter } from './concurrency.limiter.js';
 import type { ConsumerHealth, MessageSource } from './message-source.js';
 
+const ABANDONED = Symbol('abandoned');
+
 /** How one loop runs its messages. */
 export interface ConsumerLoopOptions<M> {
   /** Most messages held at once (running + waiting). */
@@ -101,7 +103,16 @@ export class ConsumerLoop<M> {
       }
       let batch: M[];
       try {
-        batch = await this.source.fetch(window - this.limiter.size);
+        const fetching = this.source.fetch(window - this.limiter.size);
+        // A fetch queued on a connection that is down may never settle, even
+        // after interrupt(): stopping must not wait for it. What it takes late
+        // is handed back (reliable lists and streams keep it in Redis anyway).
+        const result = await Promise.race([fetching, this.aborted.then((): typeof ABANDONED => ABANDONED)]);
+        if (result === ABANDONED) {
+          fetching.then((late) => (late.length > 0 ? this.source.handBack(late) : undefined)).catch(() => undefined);
+          break;
+        }
+        batch = result;
         failures = 0;
         this.failing = false;
       } catch (error) {
