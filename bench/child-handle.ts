@@ -1,11 +1,7 @@
 import { fork, type ChildProcess } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
+import { CHILD_ENTRY, CHILD_EXEC_ARGV, ROOT } from './paths.js';
 import type { ChildConfig, ChildMessage, ParentMessage } from './protocol.js';
 
-const CHILD = fileURLToPath(new URL('./child.ts', import.meta.url));
-const ROOT = fileURLToPath(new URL('..', import.meta.url));
-/** How a child runs TypeScript: the library's sources, through SWC (decorator metadata), as the tests do. */
-const EXEC_ARGV = ['--conditions=source', '--import', '@swc-node/register/esm-register'];
 const EXIT_WAIT_MS = 15_000;
 
 type Waiter = { type: ChildMessage['type']; resolve: (message: ChildMessage) => void; reject: (error: Error) => void };
@@ -20,9 +16,9 @@ export class ChildHandle {
   readonly ready: Promise<void>;
 
   constructor(config: ChildConfig, extraExecArgv: string[] = []) {
-    this.child = fork(CHILD, [JSON.stringify(config)], {
+    this.child = fork(CHILD_ENTRY, [JSON.stringify(config)], {
       cwd: ROOT,
-      execArgv: [...EXEC_ARGV, ...extraExecArgv],
+      execArgv: [...CHILD_EXEC_ARGV, ...extraExecArgv],
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
     });
     this.child.on('message', (message: ChildMessage) => this.onMessage(message));

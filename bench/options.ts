@@ -16,11 +16,13 @@ export interface BenchOptions {
   json?: string;
   /** Consumers run with `node --cpu-prof` (profiles in .bench-out/profiles). */
   cpuProf: boolean;
+  /** Logs Redis commands per message after each run. */
+  verbose: boolean;
 }
 
 export const FULL: BenchOptions = {
   count: 100_000, reps: 3, rate: 5_000, latencySeconds: 10, backlog: 1_000_000, backlogReps: 1,
-  scenarios: [], systems: [], cpuProf: false,
+  scenarios: [], systems: [], cpuProf: false, verbose: false,
 };
 
 /** `--quick`: the same scenarios, small. */
@@ -28,7 +30,7 @@ const QUICK: Partial<BenchOptions> = { count: 20_000, reps: 1, latencySeconds: 3
 
 const USAGE = `npm run bench -- [--quick] [--n 100000] [--reps 3] [--rate 5000] [--latency-seconds 10]
   [--backlog 1000000] [--backlog-reps 1] [--only list,stream,pubsub,latency,scaling,backlog]
-  [--systems nrb-reliable,bullmq-c50,...] [--json path] [--cpu-prof]`;
+  [--systems nrb-reliable,bullmq-c50,...] [--json path] [--cpu-prof] [--verbose]`;
 
 export function parseOptions(argv: string[]): BenchOptions {
   const options: BenchOptions = { ...FULL };
@@ -57,6 +59,7 @@ export function parseOptions(argv: string[]): BenchOptions {
       case '--systems': options.systems = value().split(','); break;
       case '--json': options.json = value(); break;
       case '--cpu-prof': options.cpuProf = true; break;
+      case '--verbose': options.verbose = true; break;
       default: throw new Error(`unknown flag ${flag}\n${USAGE}`);
     }
   }

@@ -5,15 +5,13 @@
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { Redis } from 'ioredis';
 import { startRedisServer } from 'nest-redis-broker/testing';
+import { ROOT } from './paths.js';
 import { parseOptions, type BenchOptions } from './options.js';
 import { checkBars, renderMarkdown, summarise } from './report.js';
 import { SCALING_WORKERS, SCENARIOS, type Scenario } from './scenarios.js';
 import { runTrial, type TrialEnvironment, type TrialResult, type TrialSpec } from './trial.js';
-
-const ROOT = fileURLToPath(new URL('..', import.meta.url));
 
 function trialsOf(scenario: Scenario, options: BenchOptions, rep: number): TrialSpec[] {
   const base = { scenario: scenario.id, count: options.count, rate: 0, durationMs: 0, prefill: 0, workers: 1 };
@@ -64,6 +62,7 @@ async function main(): Promise<void> {
           results.push(result);
           const extra = result.p99Ms !== undefined ? ` p50 ${result.p50Ms?.toFixed(2)} ms p99 ${result.p99Ms.toFixed(2)} ms` : '';
           log(`${scenario.id} #${rep + 1} ${spec.system} x${spec.workers}: ${Math.round(result.throughput)} msg/s, ${result.handled}/${result.expected}${extra}, rss ${Math.round(result.maxRssBytes / 2 ** 20)} MB`);
+          if (options.verbose) log(`  commands per message: ${JSON.stringify(result.commandsPerMessage)}`);
         }
       }
     }

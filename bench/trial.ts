@@ -33,6 +33,8 @@ export interface TrialResult {
   p50Ms?: number;
   p99Ms?: number;
   maxMs?: number;
+  /** Redis commands per handled message during the run (INFO commandstats), e.g. `{ evalsha: 1.02 }`. */
+  commandsPerMessage?: Record<string, number>;
   error?: string;
 }
 
@@ -61,6 +63,7 @@ export async function runTrial(env: TrialEnvironment, spec: TrialSpec): Promise<
   };
   await env.admin.flushall();
   if (spec.prefill > 0) await prefill(env.admin, target, spec.prefill);
+  await env.admin.config('RESETSTAT');
   const consumers: ChildHandle[] = [];
   let producer: ChildHandle | undefined;
   try {
@@ -92,7 +95,9 @@ export async function runTrial(env: TrialEnvironment, spec: TrialSpec): Promise<
     }
     const results = await Promise.all(consumers.map((c) => c.ask({ type: 'finish' }, 'result')));
     const startAt = produced ? (await produced).firstAt : Math.min(...results.filter((r) => r.handled > 0).map((r) => r.firstAt));
-    return summarise(spec, expected, startAt, results);
+    const result = summarise(spec, expected, startAt, results);
+    result.commandsPerMessage = commandsPerMessage(await env.admin.info('commandstats'), result.handled);
+    return result;
   } catch (error) {
     const message = error instanceof Error ? error.message.split('\n')[0] : String(error);
     env.log(`  ! ${spec.scenario} ${spec.system} x${spec.workers}: ${message}`);
@@ -129,4 +134,14 @@ async function prefill(admin: Redis, target: string, count: number): Promise<voi
     const replies = await pipeline.exec();
     for (const [error] of replies ?? []) if (error) throw error;
   }
+}
+
+/** `cmdstat_evalsha:calls=12,...` lines → calls per handled message, largest first. */
+function commandsPerMessage(info: string, handled: number): Record<string, number> {
+  const out: [string, number][] = [];
+  for (const match of info.matchAll(/^cmdstat_([^:]+):calls=(\d+)/gm)) {
+    if (match[1] === 'info' || match[1] === 'config') continue;
+    out.push([match[1], Math.round((Number(match[2]) / Math.max(1, handled)) * 1000) / 1000]);
+  }
+  return Object.fromEntries(out.sort((a, b) => b[1] - a[1]));
 }
