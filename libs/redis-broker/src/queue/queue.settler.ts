@@ -73,7 +73,7 @@ export class QueueSettler {
    * still be counted, or a poison message would crash consumers forever.
    */
   async markActive(delivery: QueueDelivery): Promise<void> {
-    if (!this.reliable) return;
+    if (!this.reliable || delivery.marked) return;
     await this.starts.add(delivery.sha);
   }
 

@@ -97,7 +97,7 @@ export class ConsumerLoop<M> {
       }
       let batch: M[];
       try {
-        batch = await this.source.fetch(window - this.limiter.size);
+        batch = await this.source.fetch(window - this.limiter.size, this.limiter.startable);
         failures = 0;
         this.failing = false;
       } catch (error) {
