@@ -9,6 +9,8 @@ export interface BenchOptions {
   /** Messages in the backlog scenario, and its repetitions. */
   backlog: number;
   backlogReps: number;
+  /** Repetitions of the scaling scenario (1, 2 and 4 workers). */
+  scalingReps: number;
   /** Only these scenarios / systems (empty: all). */
   scenarios: string[];
   systems: string[];
@@ -21,7 +23,7 @@ export interface BenchOptions {
 }
 
 export const FULL: BenchOptions = {
-  count: 100_000, reps: 3, rate: 5_000, latencySeconds: 10, backlog: 1_000_000, backlogReps: 1,
+  count: 100_000, reps: 3, rate: 5_000, latencySeconds: 10, backlog: 1_000_000, backlogReps: 1, scalingReps: 1,
   scenarios: [], systems: [], cpuProf: false, verbose: false,
 };
 
@@ -29,7 +31,7 @@ export const FULL: BenchOptions = {
 const QUICK: Partial<BenchOptions> = { count: 20_000, reps: 1, latencySeconds: 3, backlog: 100_000 };
 
 const USAGE = `npm run bench -- [--quick] [--n 100000] [--reps 3] [--rate 5000] [--latency-seconds 10]
-  [--backlog 1000000] [--backlog-reps 1] [--only list,stream,pubsub,latency,scaling,backlog]
+  [--backlog 1000000] [--backlog-reps 1] [--scaling-reps 1] [--only list,stream,pubsub,latency,scaling,backlog]
   [--systems nrb-reliable,bullmq-c50,...] [--json path] [--cpu-prof] [--verbose]`;
 
 export function parseOptions(argv: string[]): BenchOptions {
@@ -55,6 +57,7 @@ export function parseOptions(argv: string[]): BenchOptions {
       case '--latency-seconds': options.latencySeconds = int(); break;
       case '--backlog': options.backlog = int(); break;
       case '--backlog-reps': options.backlogReps = int(); break;
+      case '--scaling-reps': options.scalingReps = int(); break;
       case '--only': options.scenarios = value().split(','); break;
       case '--systems': options.systems = value().split(','); break;
       case '--json': options.json = value(); break;

@@ -55,7 +55,7 @@ async function main(): Promise<void> {
   const started = Date.now();
   try {
     for (const scenario of scenarios) {
-      const reps = scenario.kind === 'backlog' ? options.backlogReps : options.reps;
+      const reps = scenario.kind === 'backlog' ? options.backlogReps : scenario.kind === 'scaling' ? options.scalingReps : options.reps;
       for (let rep = 0; rep < reps; rep++) {
         for (const spec of trialsOf(scenario, options, rep)) {
           const result = await runTrial(env, spec);

@@ -34,6 +34,9 @@ export class ReliableListFetcher implements MessageSource<QueueDelivery> {
     this.description = `queue "${keys.queue}"`;
     this.processing = keys.processing(consumerId);
     this.active = keys.active(consumerId);
+    // ioredis re-sends an unanswered command after a reconnect: a fetch that
+    // ran before the drop moved messages whose reply never came. Look again.
+    blocking.on('close', () => (this.needsRecovery = true));
   }
 
   /** Nothing to do before the first fetch, which registers (so a Redis down at boot does not fail the boot). */
