@@ -31,6 +31,7 @@ export interface Scenario {
 export const SCENARIOS: Scenario[] = [
   { id: 'list', title: 'List queue, end to end throughput', kind: 'throughput', systems: ['nrb-reliable', 'nrb-fast', 'bullmq-c1', 'bullmq-c50', 'raw-list'] },
   { id: 'stream', title: 'Stream consumer group, end to end throughput', kind: 'throughput', systems: ['nrb-stream', 'raw-stream'] },
+  { id: 'pubsub', title: 'Pub/sub dispatch throughput', kind: 'throughput', systems: ['nrb-pubsub', 'raw-pubsub'] },
   { id: 'latency', title: 'Paced enqueue-to-handler latency', kind: 'latency', systems: ['nrb-reliable', 'nrb-stream', 'bullmq-c50', 'raw-list', 'raw-stream'] },
   { id: 'scaling', title: 'Worker processes on one queue', kind: 'scaling', systems: ['nrb-reliable', 'bullmq-c50', 'raw-list'] },
   { id: 'backlog', title: 'Draining a backlog', kind: 'backlog', systems: ['nrb-reliable', 'nrb-fast', 'raw-list'] },

@@ -3,7 +3,7 @@
 // `BrokerClient`.
 import { Injectable, Module, type INestApplicationContext, type Provider } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
-import { BrokerClient, Payload, QueueHandler, RedisBrokerModule, StreamConsumer } from 'nest-redis-broker';
+import { BrokerClient, OnChannel, Payload, QueueHandler, RedisBrokerModule, StreamConsumer } from 'nest-redis-broker';
 import type { RunningConsumer } from '../child.js';
 import type { Producer } from '../producer-driver.js';
 import { benchFields, type BenchMessage, type ChildConfig } from '../protocol.js';
@@ -22,6 +22,17 @@ function handlerFor(config: ChildConfig, recorder: Recorder): Provider {
       }
     }
     return StreamBenchHandler;
+  }
+  if (system === 'nrb-pubsub') {
+    @Injectable()
+    class ChannelBenchHandler {
+      // A buffer as large as the run: the comparison is dispatch speed, not the drop policy.
+      @OnChannel(target, { bufferSize: Math.max(10_000, config.count) })
+      handle(@Payload() message: BenchMessage): void {
+        recorder.record(message.ts);
+      }
+    }
+    return ChannelBenchHandler;
   }
   if (system === 'nrb-reliable' || system === 'nrb-fast') {
     @Injectable()
@@ -61,6 +72,17 @@ export async function createProducer(config: ChildConfig): Promise<Producer> {
       },
       sendOne: async (message) => {
         await client.append(target, benchFields(message));
+      },
+      close: () => app.close(),
+    };
+  }
+  if (config.system === 'nrb-pubsub') {
+    return {
+      sendBatch: async (messages) => {
+        await Promise.all(messages.map((message) => client.publish(target, message)));
+      },
+      sendOne: async (message) => {
+        await client.publish(target, message);
       },
       close: () => app.close(),
     };

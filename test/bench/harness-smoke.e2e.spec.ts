@@ -35,7 +35,8 @@ describe('the benchmark harness', () => {
     expect(code, stderr).toBe(0);
     for (const label of [
       'nest-redis-broker list, reliable', 'nest-redis-broker list, fast', 'nest-redis-broker stream group',
-      'BullMQ (c1)', 'BullMQ (c50)', 'raw ioredis LPUSH + BLMPOP', 'raw ioredis XADD', '### Bars',
+      'nest-redis-broker @OnChannel', 'BullMQ (c1)', 'BullMQ (c50)', 'raw ioredis LPUSH + BLMPOP', 'raw ioredis XADD',
+      'raw ioredis bare subscriber', '### Bars',
     ]) expect(stdout).toContain(label);
     const report = JSON.parse(readFileSync(json, 'utf8')) as { results: { error?: string; handled: number; expected: number }[] };
     expect(report.results.length).toBeGreaterThan(0);

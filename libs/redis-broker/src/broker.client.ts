@@ -2,18 +2,20 @@ import { Inject, Injectable } from '@nestjs/common';
 import { BROKER_COMMAND_CONNECTION, RESOLVED_BROKER_OPTIONS } from './constants.js';
 import type { RedisClient } from './connection/redis-connection.factory.js';
 import type { ResolvedBrokerOptions } from './redis-broker.options.js';
+import { ChannelPublisher, type PublishOptions } from './pubsub/channel.publisher.js';
 import { QueueProducer, type EnqueueOptions } from './queue/queue.producer.js';
 import { StreamProducer, type AppendOptions, type StreamFields } from './stream/stream.producer.js';
 
 /**
  * The producer side of the broker, injectable anywhere once the module is
  * imported. Everything it writes is plain Redis: a JSON string on a list, a
- * flat field map on a stream.
+ * flat field map on a stream, a string on a channel.
  * @publicApi
  */
 @Injectable()
 export class BrokerClient {
   private readonly queues: QueueProducer;
+  private readonly channels: ChannelPublisher;
   private readonly streams: StreamProducer;
 
   constructor(
@@ -21,6 +23,7 @@ export class BrokerClient {
     @Inject(RESOLVED_BROKER_OPTIONS) options: ResolvedBrokerOptions,
   ) {
     this.queues = new QueueProducer(command, options.keyPrefix);
+    this.channels = new ChannelPublisher(command, options.keyPrefix);
     this.streams = new StreamProducer(command, options.keyPrefix, options.streams);
   }
 
@@ -39,6 +42,18 @@ export class BrokerClient {
   /** Adds many messages in one round trip (pipelined `LPUSH`), in order. Resolves to how many. */
   enqueueMany(queue: string, payloads: readonly unknown[]): Promise<number> {
     return this.queues.enqueueMany(queue, payloads);
+  }
+
+  /**
+   * Publishes a message on a pub/sub channel (with the key prefix): a string
+   * as it is (`PUBLISH hello world`), anything else as JSON. Resolves to the
+   * number of subscribers that received it, as `PUBLISH` returns it (on a
+   * Cluster: those connected to the node that ran it). Fire-and-forget:
+   * nobody subscribed now means nobody ever gets it. `{ sharded: true }` uses
+   * `SPUBLISH` (Redis 7) for `@OnChannel({ channel, sharded: true })` listeners.
+   */
+  publish(channel: string, message: unknown, options?: PublishOptions): Promise<number> {
+    return this.channels.publish(channel, message, options);
   }
 
   /**

@@ -10,3 +10,7 @@ export const RESOLVED_BROKER_OPTIONS = Symbol('nest-redis-broker:resolved-option
 export const BROKER_COMMAND_CONNECTION = Symbol('nest-redis-broker:command-connection');
 /** The `ExecutionContext#getType()` of every broker handler invocation. */
 export const BROKER_CONTEXT_TYPE = 'redis-broker';
+/** Metadata key written by `@OnChannel`. */
+export const ON_CHANNEL_METADATA = 'nest-redis-broker:on-channel';
+/** Injection token of the resolved `RedisBrokerMetricsModule` options. */
+export const BROKER_METRICS_OPTIONS = Symbol('nest-redis-broker:metrics-options');

@@ -3,6 +3,7 @@ export { REDIS_BROKER_MODULE_OPTIONS } from './redis-broker.module-definition.js
 export {
   BROKER_DEFAULTS,
   type BackoffOptions,
+  type ChannelListenerOptions,
   type QueueHandlerOptions,
   type StreamConsumerOptions,
   type StreamTrimOptions,
@@ -19,6 +20,12 @@ export { QueueMessageContext } from './queue/queue-delivery.js';
 export { QueueDeadLetterService, type QueueDeadLetter } from './queue/queue-dead-letter.service.js';
 export type { QueueDeadLetterRecord, DeadLetterReason } from './queue/queue.settler.js';
 export { QueueInspector, type QueueStats } from './queue/queue.inspector.js';
+export { OnChannel, type OnChannelSpec } from './decorators/on-channel.decorator.js';
+export { ChannelMessageContext } from './pubsub/channel-message.context.js';
+export type { ChannelSelector } from './pubsub/channel-target.js';
+export type { ChannelListener, ChannelListenerStats } from './pubsub/channel.dispatcher.js';
+export type { PublishOptions } from './pubsub/channel.publisher.js';
+export { ChannelSubscriptionService, type RuntimeSubscriptionOptions } from './pubsub/channel-subscription.service.js';
 export { QueueKeys, StreamKeys } from './keys.js';
 export { StreamConsumer, type StreamConsumerDefinition } from './decorators/stream-consumer.decorator.js';
 export { StreamMessageContext } from './stream/stream-entry.js';

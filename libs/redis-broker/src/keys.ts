@@ -71,6 +71,24 @@ export class QueueKeys {
 }
 
 /**
+ * The Redis channel of a pub/sub channel name: the key prefix plus the name,
+ * so `PUBLISH <prefix><name> ...` from any client reaches its listeners.
+ */
+export function channelName(prefix: string, channel: string): string {
+  assertValidName('channel', channel);
+  return `${prefix}${channel}`;
+}
+
+/**
+ * The Redis glob pattern of a channel pattern: the key prefix with its glob
+ * characters escaped (so it only matches itself), then the pattern.
+ */
+export function channelPattern(prefix: string, pattern: string): string {
+  assertValidName('channel pattern', pattern);
+  return `${prefix.replace(/[*?[\]\\]/g, '\\$&')}${pattern}`;
+}
+
+/**
  * Every Redis key of one stream. The stream itself is the plain name (with
  * the key prefix), so any client can `XADD` to it and read it; the broker's
  * own keys are `{<stream>}:<suffix>`, in the stream's Cluster slot, so one

@@ -30,6 +30,17 @@ export const messages = {
     `Consumer ${consumer} of queue ${queue} stopped heart-beating: ${returned} message(s) returned to the queue, ${quarantined} quarantined as poison.`,
   recovered: (queue: string, count: number) =>
     `Recovered ${count} message(s) of queue ${queue} that were moved to this consumer while its connection was lost.`,
+  channelHandlerFailed: (target: string, source: string, error: string, suppressed: number) =>
+    `${target} failed on a message of ${source}: ${error}${suppressed > 0 ? ` (${suppressed} more failure(s) since the last report)` : ''}`,
+  channelUnparsable: (target: string, source: string, error: string, suppressed: number) =>
+    `${target} skipped a message of ${source} that is not JSON (parse: 'json'): ${error}${suppressed > 0 ? ` (${suppressed} more since the last report)` : ''}`,
+  channelDropped: (target: string, source: string, count: number, total: number, bufferSize: number, policy: string) =>
+    `${target} is slower than ${source}: dropped ${count} message(s) since the last report (${total} in all; buffer of ${bufferSize} full, overflow: ${policy}).`,
+  channelShutdownDiscarded: (target: string, source: string, count: number) =>
+    `Shutdown deadline passed: ${count} buffered message(s) of ${source} for ${target} were not run.`,
+  channelResubscribeFailed: (connection: string, error: string) =>
+    `Could not resubscribe the ${connection} subscriber after reconnecting: ${error}; retrying on the next reconnect.`,
+  channelSubscriberStopped: () => 'The channel subscriber has stopped (the application is shutting down); cannot subscribe.',
   streamGroupMissing: (stream: string, group: string, startId: string) =>
     `Consumer group "${group}" of stream "${stream}" is gone (deleted, or Redis restarted without persistence); recreating it from "${startId}". Entries pending in the old group are lost to it.`,
   streamTakenOver: (key: string, group: string, consumer: string, count: number, idleMs: number) =>
@@ -38,6 +49,8 @@ export const messages = {
     `Could not settle entry ${id} of ${source}: ${error}. It stays pending and is reclaimed later.`,
   streamDeadLettered: (source: string, id: string, reason: string, error: string) =>
     `Entry ${id} of ${source} copied to the dead-letter stream and acknowledged (${reason}): ${error}`,
+  metricsReadFailed: (error: string) =>
+    `Could not read queue and stream counts from Redis for metrics: ${error}; the previous values are served.`,
   redisServerMissing: (binary: string) =>
     `Cannot start "${binary}": it is not installed or not on PATH. Install it (Debian/Ubuntu: apt-get install -y redis-server; macOS: brew install redis) or set REDIS_URL to an existing Redis.`,
 } as const;

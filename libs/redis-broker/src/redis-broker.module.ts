@@ -8,6 +8,8 @@ import { HandlerContextFactory } from './discovery/handler-context.factory.js';
 import { HandlerExplorer } from './discovery/handler.explorer.js';
 import { HandlerRegistry } from './discovery/handler.registry.js';
 import { BrokerEvents } from './observability/broker-events.js';
+import { ChannelSubscriptionService } from './pubsub/channel-subscription.service.js';
+import { ChannelSubscriber } from './pubsub/channel.subscriber.js';
 import { QueueDeadLetterService } from './queue/queue-dead-letter.service.js';
 import { QueueInspector } from './queue/queue.inspector.js';
 import { ConfigurableRedisBrokerModule, REDIS_BROKER_MODULE_OPTIONS } from './redis-broker.module-definition.js';
@@ -19,7 +21,7 @@ import { StreamInspector } from './stream/stream.inspector.js';
 /**
  * Redis as a message broker for Nest: import once with `forRoot(options)` or
  * `forRootAsync({ imports, inject, useFactory })`; it is global. Handlers
- * decorated with `@QueueHandler` or `@StreamConsumer` anywhere in the app start consuming once the
+ * decorated with `@QueueHandler`, `@StreamConsumer` or `@OnChannel` anywhere in the app start consuming once the
  * app has bootstrapped (unless `producerOnly`), and stop gracefully on
  * shutdown (call `app.enableShutdownHooks()` so SIGTERM triggers it).
  * @publicApi
@@ -49,6 +51,8 @@ import { StreamInspector } from './stream/stream.inspector.js';
     HandlerExplorer,
     HandlerRegistry,
     ConsumerRunner,
+    ChannelSubscriber,
+    ChannelSubscriptionService,
   ],
   exports: [
     RESOLVED_BROKER_OPTIONS,
@@ -62,6 +66,7 @@ import { StreamInspector } from './stream/stream.inspector.js';
     StreamInspector,
     HandlerRegistry,
     ConsumerRunner,
+    ChannelSubscriptionService,
   ],
 })
 export class RedisBrokerModule extends ConfigurableRedisBrokerModule {}

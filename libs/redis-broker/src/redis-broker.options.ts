@@ -74,6 +74,37 @@ export interface QueueHandlerOptions {
 }
 
 /**
+ * Options of one `@OnChannel` listener (or a runtime subscription). Every
+ * field falls back to the module's `channelDefaults`, then to the built-in
+ * defaults.
+ * @publicApi
+ */
+export interface ChannelListenerOptions {
+  /**
+   * `auto` (default): the message is `JSON.parse`d when it parses, otherwise
+   * the handler gets the string (so `PUBLISH hello world` gives `'world'`, and
+   * `PUBLISH n 42` gives the number 42). `json`: unparsable messages are
+   * logged and skipped. `raw`: always the string.
+   */
+  parse?: 'auto' | 'json' | 'raw';
+  /**
+   * Most messages waiting for this handler in process memory. The socket is
+   * always read at full speed (so Redis never disconnects the subscriber for
+   * a full output buffer); when this buffer is full, `overflow` decides which
+   * message is dropped. Default 10000.
+   */
+  bufferSize?: number;
+  /**
+   * What a full buffer drops: `drop-oldest` (default; the handler stays
+   * current) or `drop-newest` (the arriving message). Each drop is counted,
+   * emitted as a `dropped` event and logged (throttled).
+   */
+  overflow?: 'drop-oldest' | 'drop-newest';
+  /** Handler runs at once for this listener; 1 (default) keeps the publish order. */
+  concurrency?: number;
+}
+
+/**
  * Options of one `@StreamConsumer` (besides `stream`, `group`, `consumer`).
  * Every field falls back to the module's `streamDefaults`, then to the
  * built-in defaults.
@@ -143,6 +174,8 @@ export interface RedisBrokerModuleOptions {
   instanceId?: string;
   /** Defaults for every `@QueueHandler` of the app. */
   queueDefaults?: QueueHandlerOptions;
+  /** Defaults for every `@OnChannel` listener and runtime channel subscription of the app. */
+  channelDefaults?: ChannelListenerOptions;
   /** How often a reliable consumer proves it is alive. Default 5000 ms. */
   heartbeatIntervalMs?: number;
   /** A consumer silent this long is dead: its processing list goes back to the queue. Default 30000 ms. */
@@ -162,6 +195,9 @@ export type ResolvedQueueHandlerOptions = Required<Omit<QueueHandlerOptions, 'ba
   backoff: Required<BackoffOptions>;
 };
 
+/** Channel listener options with every default applied. */
+export type ResolvedChannelListenerOptions = Required<ChannelListenerOptions>;
+
 /** Stream consumer options with every default applied. */
 export type ResolvedStreamConsumerOptions = Required<Omit<StreamConsumerOptions, 'backoff'>> & {
   backoff: Required<BackoffOptions>;
@@ -175,6 +211,7 @@ export interface ResolvedBrokerOptions {
   shutdownTimeoutMs: number;
   instanceId: string;
   queueDefaults: ResolvedQueueHandlerOptions;
+  channelDefaults: ResolvedChannelListenerOptions;
   heartbeatIntervalMs: number;
   consumerTtlMs: number;
   delayedPollMs: number;
@@ -198,6 +235,16 @@ export const BROKER_DEFAULTS = {
   fetchErrorBackoffMs: { initial: 100, max: 5_000 },
   logThrottleMs: 10_000,
   stopGraceMs: 2_000,
+  observability: {
+    metricPrefix: 'nrb_',
+    durationBucketsSeconds: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+    /** Longest a scrape waits for Redis counts before serving the previous values. */
+    scrapeTimeoutMs: 1_000,
+    /** Longest the health PING may take. */
+    pingTimeoutMs: 1_000,
+    /** Slack over a consumer's blockTimeoutMs before its loop counts as stuck. */
+    stuckMarginMs: 5_000,
+  },
   queue: {
     mode: 'reliable',
     concurrency: 1,
@@ -209,6 +256,16 @@ export const BROKER_DEFAULTS = {
     blockTimeoutMs: 2_000,
     maxDeaths: 3,
   },
+  channel: {
+    parse: 'auto',
+    bufferSize: 10_000,
+    overflow: 'drop-oldest',
+    concurrency: 1,
+  },
+  /** How often an idle subscriber connection is PINGed (liveness for health checks). */
+  subscriberPingMs: 5_000,
+  /** Channel messages one listener runs back to back before yielding to socket reads. */
+  channelDispatchBatch: 64,
   stream: {
     startId: '0',
     concurrency: 1,
@@ -229,7 +286,9 @@ export const BROKER_DEFAULTS = {
 const MODULE_KEYS = [
   'connection', 'keyPrefix', 'producerOnly', 'shutdownTimeoutMs', 'instanceId', 'queueDefaults',
   'heartbeatIntervalMs', 'consumerTtlMs', 'delayedPollMs', 'deadLetterMaxEntries', 'streamDefaults', 'streams',
+  'channelDefaults',
 ] as const;
+const CHANNEL_KEYS = ['parse', 'bufferSize', 'overflow', 'concurrency'] as const;
 const STREAM_KEYS = [
   'startId', 'concurrency', 'prefetch', 'maxDeliveries', 'backoff', 'parse', 'blockTimeoutMs', 'claimIdleMs', 'reclaimIntervalMs',
 ] as const;
@@ -268,6 +327,7 @@ export function resolveBrokerOptions(raw: RedisBrokerModuleOptions | undefined):
     shutdownTimeoutMs: int('shutdownTimeoutMs', options.shutdownTimeoutMs, BROKER_DEFAULTS.shutdownTimeoutMs, 0),
     instanceId,
     queueDefaults: resolveQueueHandlerOptions('queueDefaults', options.queueDefaults, undefined),
+    channelDefaults: resolveChannelListenerOptions('channelDefaults', options.channelDefaults, undefined),
     heartbeatIntervalMs,
     consumerTtlMs,
     delayedPollMs: int('delayedPollMs', options.delayedPollMs, BROKER_DEFAULTS.delayedPollMs, 10),
@@ -316,6 +376,27 @@ export function resolveQueueHandlerOptions(
     maxMessageBytes: int(`${path}.maxMessageBytes`, options.maxMessageBytes, d.maxMessageBytes, 1, 512 * 1024 * 1024),
     blockTimeoutMs: int(`${path}.blockTimeoutMs`, options.blockTimeoutMs, d.blockTimeoutMs, 10, 600_000),
     maxDeaths: int(`${path}.maxDeaths`, options.maxDeaths, d.maxDeaths, 1, 1_000),
+  };
+}
+
+/**
+ * Validates one channel listener's options over `base` (the module's resolved
+ * `channelDefaults`; the built-in ones when absent). `path` names them in errors.
+ */
+export function resolveChannelListenerOptions(
+  path: string,
+  raw: ChannelListenerOptions | undefined,
+  base: ResolvedChannelListenerOptions | undefined,
+): ResolvedChannelListenerOptions {
+  const options = raw ?? {};
+  expectRecord(path, options);
+  rejectUnknown(`${path}.`, options, CHANNEL_KEYS);
+  const d = base ?? BROKER_DEFAULTS.channel;
+  return {
+    parse: oneOf(`${path}.parse`, options.parse, d.parse, ['auto', 'json', 'raw'] as const),
+    bufferSize: int(`${path}.bufferSize`, options.bufferSize, d.bufferSize, 1, 10_000_000),
+    overflow: oneOf(`${path}.overflow`, options.overflow, d.overflow, ['drop-oldest', 'drop-newest'] as const),
+    concurrency: int(`${path}.concurrency`, options.concurrency, d.concurrency, 1, 10_000),
   };
 }
 

@@ -43,8 +43,12 @@ export class RedisConnectionFactory implements OnApplicationShutdown {
     return this.options.connection.cluster !== undefined;
   }
 
-  /** Opens a new connection for `role`; `name` shows in logs and `CLIENT LIST`. */
-  create(role: ConnectionRole, name: string): RedisClient {
+  /**
+   * Opens a new connection for `role`; `name` shows in logs and `CLIENT LIST`.
+   * `shardedPubSub` asks a Cluster client for ioredis' per-shard subscribers
+   * (`shardedSubscribers`), which `SSUBSCRIBE` needs there; standalone ignores it.
+   */
+  create(role: ConnectionRole, name: string, extra: { shardedPubSub?: boolean } = {}): RedisClient {
     const { url, redis, cluster } = this.options.connection;
     const connectionName = `nrb:${role}:${name}`.replace(/\s/g, '_');
     // The shared command connection batches what one tick sends (acks of a
@@ -54,6 +58,7 @@ export class RedisConnectionFactory implements OnApplicationShutdown {
     if (cluster) {
       client = new Cluster(cluster.nodes, {
         ...cluster.options,
+        ...(extra.shardedPubSub ? { shardedSubscribers: true } : {}),
         redisOptions: { ...cluster.options?.redisOptions, ...redis, ...perRole },
       });
     } else if (url) {

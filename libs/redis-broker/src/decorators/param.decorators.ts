@@ -14,12 +14,15 @@ export enum BrokerParamType {
 type ParamPipe = Type<PipeTransform> | PipeTransform;
 
 function brokerParam(type: BrokerParamType, data: string | undefined, pipes: ParamPipe[]): ParameterDecorator {
+  // Nest's scanner registers pipe classes only for HTTP route parameters; a
+  // class given here is instantiated once, without constructor arguments.
+  const instances = pipes.map((pipe) => (typeof pipe === 'function' ? new pipe() : pipe));
   return (target, key, index) => {
     if (key === undefined) return;
     const existing = (Reflect.getMetadata(BROKER_PARAM_ARGS_METADATA, target.constructor, key) ?? {}) as Record<string, unknown>;
     Reflect.defineMetadata(
       BROKER_PARAM_ARGS_METADATA,
-      { ...existing, [`${type}:${index}`]: { index, data, pipes } },
+      { ...existing, [`${type}:${index}`]: { index, data, pipes: instances } },
       target.constructor,
       key,
     );
@@ -31,6 +34,8 @@ function brokerParam(type: BrokerParamType, data: string | undefined, pipes: Par
  * `'user.id'`) inside it. Pipes given here, and global pipes such as
  * `ValidationPipe`, run on it; a pipe that rejects the payload with
  * `BadRequestException` sends the message to the dead-letter place at once.
+ * A pipe given as a class is instantiated once without constructor arguments
+ * (pass an instance when it needs some).
  *
  * @example `handle(@Payload() dto: CreatePostDto)` or `handle(@Payload('userId') id: string)`
  * @publicApi
@@ -43,7 +48,8 @@ export function Payload(property?: string | ParamPipe, ...pipes: ParamPipe[]): P
 /**
  * Injects the message context: for queues a {@link QueueMessageContext} (id,
  * queue, attempt, raw text, consumer); for streams a {@link StreamMessageContext}
- * (entry id, stream, group, consumer, delivery count, raw fields).
+ * (entry id, stream, group, consumer, delivery count, raw fields); for channels a
+ * {@link ChannelMessageContext} (channel, pattern, sharded, raw text, receive time).
  * @publicApi
  */
 export function Ctx(): ParameterDecorator {

@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
-import { QUEUE_HANDLER_METADATA, STREAM_CONSUMER_METADATA } from '../constants.js';
+import { ON_CHANNEL_METADATA, QUEUE_HANDLER_METADATA, STREAM_CONSUMER_METADATA } from '../constants.js';
+import type { OnChannelMetadata } from '../decorators/on-channel.decorator.js';
 import type { QueueHandlerMetadata } from '../decorators/queue-handler.decorator.js';
 import type { StreamConsumerMetadata } from '../decorators/stream-consumer.decorator.js';
 
@@ -11,6 +12,10 @@ export class BrokerMetadataAccessor {
 
   queueHandler(method: (...args: unknown[]) => unknown): QueueHandlerMetadata | undefined {
     return this.reflector.get<QueueHandlerMetadata | undefined>(QUEUE_HANDLER_METADATA, method);
+  }
+
+  onChannel(method: (...args: unknown[]) => unknown): OnChannelMetadata | undefined {
+    return this.reflector.get<OnChannelMetadata | undefined>(ON_CHANNEL_METADATA, method);
   }
 
   streamConsumer(method: (...args: unknown[]) => unknown): StreamConsumerMetadata | undefined {

@@ -1,4 +1,9 @@
-import type { ResolvedQueueHandlerOptions, ResolvedStreamConsumerOptions } from '../redis-broker.options.js';
+import type { ChannelTarget } from '../pubsub/channel-target.js';
+import type {
+  ResolvedChannelListenerOptions,
+  ResolvedQueueHandlerOptions,
+  ResolvedStreamConsumerOptions,
+} from '../redis-broker.options.js';
 
 /** Calls a discovered handler through Nest's enhancer pipeline (guards, interceptors, pipes, filters). */
 export type HandlerInvoker = (payload: unknown, context: object) => Promise<unknown>;
@@ -8,6 +13,16 @@ export interface QueueHandlerDescriptor {
   kind: 'queue';
   queue: string;
   options: ResolvedQueueHandlerOptions;
+  /** `Class@method`, for logs and metrics. */
+  target: string;
+  invoke: HandlerInvoker;
+}
+
+/** An `@OnChannel` method found at bootstrap. Several may share a channel (fan-out). */
+export interface ChannelHandlerDescriptor {
+  kind: 'channel';
+  channel: ChannelTarget;
+  options: ResolvedChannelListenerOptions;
   /** `Class@method`, for logs and metrics. */
   target: string;
   invoke: HandlerInvoker;
@@ -27,4 +42,4 @@ export interface StreamHandlerDescriptor {
 }
 
 /** Every kind of handler the explorer can find. */
-export type HandlerDescriptor = QueueHandlerDescriptor | StreamHandlerDescriptor;
+export type HandlerDescriptor = QueueHandlerDescriptor | StreamHandlerDescriptor | ChannelHandlerDescriptor;

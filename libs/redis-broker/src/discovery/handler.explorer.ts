@@ -5,7 +5,13 @@ import { RESOLVED_BROKER_OPTIONS } from '../constants.js';
 import { InvalidBrokerOptionsError } from '../errors/invalid-broker-options.error.js';
 import { assertValidName } from '../keys.js';
 import { messages } from '../messages.js';
-import { resolveQueueHandlerOptions, resolveStreamConsumerOptions, type ResolvedBrokerOptions } from '../redis-broker.options.js';
+import { toChannelTarget } from '../pubsub/channel-target.js';
+import {
+  resolveChannelListenerOptions,
+  resolveQueueHandlerOptions,
+  resolveStreamConsumerOptions,
+  type ResolvedBrokerOptions,
+} from '../redis-broker.options.js';
 import { BrokerMetadataAccessor } from './broker-metadata.accessor.js';
 import { HandlerContextFactory } from './handler-context.factory.js';
 import type { HandlerDescriptor } from './handler-descriptor.js';
@@ -50,7 +56,8 @@ export class HandlerExplorer {
       if (typeof method !== 'function') continue;
       const queueMeta = this.accessor.queueHandler(method);
       const streamMeta = this.accessor.streamConsumer(method);
-      if (!queueMeta && !streamMeta) continue;
+      const channelMeta = this.accessor.onChannel(method);
+      if (!queueMeta && !streamMeta && !channelMeta) continue;
       const target = `${className}@${methodName}`;
       if (!wrapper.isDependencyTreeStatic()) {
         this.logger.warn(messages.requestScopedHandler(target));
@@ -77,6 +84,15 @@ export class HandlerExplorer {
             group: streamMeta.group,
             consumer: streamMeta.consumer,
             options: resolveStreamConsumerOptions(target, streamMeta.options, this.options.streamDefaults),
+            target,
+            invoke: this.contextFactory.create(instance, methodName),
+          });
+        }
+        if (channelMeta) {
+          found.push({
+            kind: 'channel',
+            channel: toChannelTarget(channelMeta.selector, this.options.keyPrefix),
+            options: resolveChannelListenerOptions(target, channelMeta.options, this.options.channelDefaults),
             target,
             invoke: this.contextFactory.create(instance, methodName),
           });

@@ -5,7 +5,9 @@ import type { HandlerDescriptor } from './handler-descriptor.js';
 
 /**
  * Every handler discovered at bootstrap, keyed by what it consumes; a second
- * claim of the same queue throws `DuplicateHandlerError`.
+ * claim of the same queue (or stream group) throws `DuplicateHandlerError`.
+ * Channel handlers fan out: any number may listen to one channel, so they
+ * are keyed by channel and handler.
  * @publicApi
  */
 @Injectable()
@@ -13,7 +15,12 @@ export class HandlerRegistry {
   private readonly byKey = new Map<string, HandlerDescriptor>();
 
   add(descriptor: HandlerDescriptor): void {
-    const key = descriptor.kind === 'queue' ? `queue:${descriptor.queue}` : `stream:${descriptor.stream}:${descriptor.group}`;
+    const key =
+      descriptor.kind === 'channel'
+        ? `channel:${descriptor.channel.kind}:${descriptor.channel.name}:${descriptor.target}`
+        : descriptor.kind === 'queue'
+          ? `queue:${descriptor.queue}`
+          : `stream:${descriptor.stream}:${descriptor.group}`;
     const existing = this.byKey.get(key);
     if (existing) {
       throw new DuplicateHandlerError(messages.duplicateHandler(key, existing.target, descriptor.target));

@@ -47,7 +47,8 @@ export interface DroppedEvent {
   count: number;
 }
 
-interface BrokerEventMap {
+/** Every broker event and its argument. */
+export interface BrokerEventMap {
   handled: [HandledEvent];
   failed: [FailedEvent];
   retried: [RetriedEvent];

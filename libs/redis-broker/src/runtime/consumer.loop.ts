@@ -5,6 +5,8 @@ import { BROKER_DEFAULTS } from '../redis-broker.options.js';
 import { ConcurrencyLimiter } from './concurrency.limiter.js';
 import type { ConsumerHealth, MessageSource } from './message-source.js';
 
+const ABANDONED = Symbol('abandoned');
+
 /** How one loop runs its messages. */
 export interface ConsumerLoopOptions<M> {
   /** Most messages held at once (running + waiting). */
@@ -32,6 +34,7 @@ export class ConsumerLoop<M> {
   private state: ConsumerHealth['state'] = 'starting';
   private lastFetchAt = Date.now();
   private failing = false;
+  private waitingForCapacity = false;
 
   constructor(
     private readonly source: MessageSource<M>,
@@ -81,6 +84,7 @@ export class ConsumerLoop<M> {
       blockTimeoutMs: this.options.blockTimeoutMs,
       failing: this.failing,
       inFlight: this.limiter.size,
+      waitingForCapacity: this.waitingForCapacity,
     };
   }
 
@@ -90,14 +94,25 @@ export class ConsumerLoop<M> {
     let failures = 0;
     while (!this.stopping) {
       if (this.limiter.size >= window) {
+        this.waitingForCapacity = true;
         await Promise.race([this.limiter.nextChange(), this.aborted]);
+        this.waitingForCapacity = false;
         // Waiting for capacity is not being stuck.
         this.lastFetchAt = Date.now();
         continue;
       }
       let batch: M[];
       try {
-        batch = await this.source.fetch(window - this.limiter.size, this.limiter.startable);
+        const fetching = this.source.fetch(window - this.limiter.size, this.limiter.startable);
+        // A fetch queued on a connection that is down may never settle, even
+        // after interrupt(): stopping must not wait for it. What it takes late
+        // is handed back (reliable lists and streams keep it in Redis anyway).
+        const result = await Promise.race([fetching, this.aborted.then((): typeof ABANDONED => ABANDONED)]);
+        if (result === ABANDONED) {
+          fetching.then((late) => (late.length > 0 ? this.source.handBack(late) : undefined)).catch(() => undefined);
+          break;
+        }
+        batch = result;
         failures = 0;
         this.failing = false;
       } catch (error) {

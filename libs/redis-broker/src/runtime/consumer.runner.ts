@@ -1,17 +1,19 @@
 import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnModuleDestroy } from '@nestjs/common';
 import { BROKER_COMMAND_CONNECTION, RESOLVED_BROKER_OPTIONS } from '../constants.js';
 import { RedisConnectionFactory, type RedisClient } from '../connection/redis-connection.factory.js';
-import type { HandlerDescriptor } from '../discovery/handler-descriptor.js';
+import type { QueueHandlerDescriptor, StreamHandlerDescriptor } from '../discovery/handler-descriptor.js';
 import { HandlerExplorer } from '../discovery/handler.explorer.js';
 import { HandlerRegistry } from '../discovery/handler.registry.js';
 import { BrokerEvents } from '../observability/broker-events.js';
+import { ChannelSubscriber } from '../pubsub/channel.subscriber.js';
 import { QueueConsumer } from '../queue/queue.consumer.js';
 import { StreamGroupConsumer } from '../stream/stream-group.consumer.js';
 import type { ResolvedBrokerOptions } from '../redis-broker.options.js';
 import type { BrokerConsumer, ConsumerHealth } from './message-source.js';
 
 /**
- * Starts one consumer per discovered handler once the app has bootstrapped,
+ * Starts one consumer per discovered queue or stream handler (and one
+ * subscriber for all channel handlers) once the app has bootstrapped,
  * and stops them all on shutdown with a single deadline: stop fetching, let
  * running handlers finish until the deadline, hand back the rest. Connections
  * are closed afterwards by the connection factory, the command one last.
@@ -29,12 +31,18 @@ export class ConsumerRunner implements OnApplicationBootstrap, OnModuleDestroy {
     private readonly events: BrokerEvents,
     @Inject(BROKER_COMMAND_CONNECTION) private readonly command: RedisClient,
     @Inject(RESOLVED_BROKER_OPTIONS) private readonly options: ResolvedBrokerOptions,
+    private readonly channels: ChannelSubscriber,
   ) {}
 
   async onApplicationBootstrap(): Promise<void> {
     for (const descriptor of this.explorer.explore()) this.registry.add(descriptor);
     if (this.options.producerOnly) return;
-    for (const descriptor of this.registry.all()) this.consumers.push(this.createConsumer(descriptor));
+    for (const descriptor of this.registry.all()) {
+      // All channel handlers share one subscriber: one consumer for all of them.
+      if (descriptor.kind === 'channel') this.channels.register(descriptor);
+      else this.consumers.push(this.createConsumer(descriptor));
+    }
+    if (this.registry.all().some((d) => d.kind === 'channel')) this.consumers.push(this.channels);
     await Promise.all(this.consumers.map((consumer) => consumer.start()));
     if (this.consumers.length > 0) {
       this.logger.log(`Consuming ${this.consumers.map((c) => c.description).join(', ')} on ${this.factory.describeTarget()}`);
@@ -57,7 +65,7 @@ export class ConsumerRunner implements OnApplicationBootstrap, OnModuleDestroy {
     return this.consumers.map((consumer) => consumer.health());
   }
 
-  private createConsumer(descriptor: HandlerDescriptor): BrokerConsumer {
+  private createConsumer(descriptor: QueueHandlerDescriptor | StreamHandlerDescriptor): BrokerConsumer {
     if (descriptor.kind === 'stream') return new StreamGroupConsumer(descriptor, this.factory, this.command, this.options, this.events);
     return new QueueConsumer(descriptor, this.factory, this.command, this.options, this.events);
   }

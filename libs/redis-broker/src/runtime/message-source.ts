@@ -43,4 +43,6 @@ export interface ConsumerHealth {
   /** Whether the last fetch failed (connection down). */
   failing: boolean;
   inFlight: number;
+  /** Whether the loop is waiting for a free handler slot (busy, not stuck); absent for sources without a fetch loop. */
+  waitingForCapacity?: boolean;
 }

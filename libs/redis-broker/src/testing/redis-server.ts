@@ -22,6 +22,12 @@ export interface RedisServerOptions {
   args?: string[];
   /** Longest wait for the server to accept connections. Default 10000 ms. */
   startTimeoutMs?: number;
+  /**
+   * Run the server in its own process group, so a Ctrl-C in the terminal
+   * does not stop it before the apps using it have shut down (the owner
+   * stops it with `stop()`). Default false.
+   */
+  detached?: boolean;
 }
 
 /**
@@ -60,7 +66,7 @@ export class RedisServerHandle {
       '--save', '', '--appendonly', this.options.appendOnly ? 'yes' : 'no', '--appendfsync', 'always',
       '--daemonize', 'no', '--loglevel', 'warning', ...(this.options.args ?? []),
     ];
-    const child = spawn(binary, args, { stdio: ['ignore', 'ignore', 'pipe'] });
+    const child = spawn(binary, args, { stdio: ['ignore', 'ignore', 'pipe'], detached: this.options.detached ?? false });
     this.child = child;
     let stderr = '';
     child.stderr?.on('data', (chunk: Buffer) => (stderr += chunk.toString()));

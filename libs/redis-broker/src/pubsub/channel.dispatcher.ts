@@ -1,0 +1,245 @@
+import { Logger } from '@nestjs/common';
+import { messages } from '../messages.js';
+import type { BrokerEvents } from '../observability/broker-events.js';
+import { BROKER_DEFAULTS, type ResolvedChannelListenerOptions } from '../redis-broker.options.js';
+import { errorText } from '../runtime/consumer.loop.js';
+import type { ChannelMessageContext } from './channel-message.context.js';
+import { CHANNEL_PAYLOAD_PARSERS } from './channel-payload.parsers.js';
+import { RingBuffer } from './ring-buffer.js';
+
+/**
+ * A function that handles channel messages: a decorated method (through Nest's
+ * enhancer pipeline) or a runtime listener. It may return a promise.
+ * @publicApi
+ */
+export type ChannelListener = (payload: unknown, context: ChannelMessageContext) => unknown;
+
+/**
+ * One listener's counters, for metrics and tests.
+ * @publicApi
+ */
+export interface ChannelListenerStats {
+  /** `Class@method` of a decorated handler, or the label of a runtime listener. */
+  handler: string;
+  /** `channel "hello"`, `pattern "user.*"` or `sharded channel "orders"`. */
+  source: string;
+  /** Messages waiting in the buffer now. */
+  buffered: number;
+  /** The most messages the buffer ever held at once (never above `bufferSize`). */
+  highWater: number;
+  bufferSize: number;
+  /** Handler runs in progress now. */
+  running: number;
+  /** Messages dropped because the buffer was full, since start. */
+  dropped: number;
+  handled: number;
+  failed: number;
+}
+
+/**
+ * Runs one listener's messages off the socket path: the subscriber only
+ * pushes into a bounded buffer, and handlers run from a microtask, at most
+ * `concurrency` at once and at most `channelDispatchBatch` back to back before
+ * yielding to I/O. So a slow handler never stops the socket from being read
+ * (Redis would otherwise disconnect the subscriber once its output buffer is
+ * full), and memory stays bounded: a full buffer drops by the overflow policy.
+ * A handler's error is logged (throttled) and never reaches other listeners.
+ */
+export class ChannelDispatcher {
+  private readonly logger = new Logger(ChannelDispatcher.name);
+  private readonly buffer = new RingBuffer<ChannelMessageContext>();
+  private readonly parse: (raw: string) => unknown;
+  private running = 0;
+  private burst = 0;
+  private scheduled = false;
+  private pumping = false;
+  private highWater = 0;
+  private dropped = 0;
+  private handled = 0;
+  private failed = 0;
+  private unreportedDrops = 0;
+  private dropsToLog = 0;
+  private dropFlushScheduled = false;
+  private lastDropLogAt = 0;
+  private failuresToLog = 0;
+  private lastFailureLogAt = 0;
+  private idleWaiters: Array<() => void> = [];
+
+  constructor(
+    /** `Class@method` or the runtime listener's label. */
+    readonly handler: string,
+    /** For logs and events, e.g. `channel "hello"`. */
+    readonly source: string,
+    private readonly listener: ChannelListener,
+    private readonly options: ResolvedChannelListenerOptions,
+    private readonly events: BrokerEvents,
+  ) {
+    this.parse = CHANNEL_PAYLOAD_PARSERS[options.parse];
+  }
+
+  /** Takes one delivery; never throws, never waits. */
+  push(context: ChannelMessageContext): void {
+    if (this.buffer.length >= this.options.bufferSize) {
+      if (this.options.overflow === 'drop-newest') {
+        this.countDrop();
+        return;
+      }
+      this.buffer.shift();
+      this.countDrop();
+    }
+    this.buffer.push(context);
+    if (this.buffer.length > this.highWater) this.highWater = this.buffer.length;
+    if (!this.scheduled && this.running < this.options.concurrency) {
+      this.scheduled = true;
+      queueMicrotask(this.pump);
+    }
+  }
+
+  stats(): ChannelListenerStats {
+    return {
+      handler: this.handler,
+      source: this.source,
+      buffered: this.buffer.length,
+      highWater: this.highWater,
+      bufferSize: this.options.bufferSize,
+      running: this.running,
+      dropped: this.dropped,
+      handled: this.handled,
+      failed: this.failed,
+    };
+  }
+
+  /** Resolves true once nothing is buffered or running, or false at `deadline` (epoch ms). */
+  async whenIdle(deadline: number): Promise<boolean> {
+    while (this.running > 0 || this.buffer.length > 0) {
+      const left = deadline - Date.now();
+      if (left <= 0) return false;
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([
+        new Promise<void>((resolve) => this.idleWaiters.push(resolve)),
+        new Promise<void>((resolve) => (timer = setTimeout(resolve, left))),
+      ]);
+      clearTimeout(timer);
+    }
+    return true;
+  }
+
+  /** Forgets what is still buffered (at a shutdown deadline), logging how much. */
+  discard(): void {
+    const count = this.buffer.clear();
+    if (count > 0) this.logger.warn(messages.channelShutdownDiscarded(this.handler, this.source, count));
+  }
+
+  private readonly pump = (): void => {
+    this.scheduled = false;
+    this.pumping = true;
+    while (this.running < this.options.concurrency && this.buffer.length > 0) {
+      if (this.burst >= BROKER_DEFAULTS.channelDispatchBatch) {
+        // Let the event loop read the socket before running more.
+        this.scheduled = true;
+        setImmediate(this.resume);
+        break;
+      }
+      this.burst += 1;
+      this.run(this.buffer.shift()!);
+    }
+    this.pumping = false;
+  };
+
+  private readonly resume = (): void => {
+    this.burst = 0;
+    this.pump();
+  };
+
+  private run(context: ChannelMessageContext): void {
+    this.running += 1;
+    const started = performance.now();
+    let payload: unknown;
+    try {
+      payload = this.parse(context.raw);
+    } catch (error) {
+      this.fail(started, error, true);
+      return;
+    }
+    let result: unknown;
+    try {
+      result = this.listener(payload, context);
+    } catch (error) {
+      this.fail(started, error, false);
+      return;
+    }
+    if (result instanceof Promise) {
+      result.then(
+        () => this.succeed(started),
+        (error: unknown) => this.fail(started, error, false),
+      );
+    } else {
+      this.succeed(started);
+    }
+  }
+
+  private succeed(started: number): void {
+    this.handled += 1;
+    this.events.emit('handled', { kind: 'channel', source: this.source, handler: this.handler, durationMs: performance.now() - started });
+    this.finish();
+  }
+
+  private fail(started: number, error: unknown, unparsable: boolean): void {
+    this.failed += 1;
+    const text = errorText(error);
+    this.events.emit('failed', { kind: 'channel', source: this.source, handler: this.handler, durationMs: performance.now() - started, error: text });
+    const now = Date.now();
+    if (now - this.lastFailureLogAt >= BROKER_DEFAULTS.logThrottleMs) {
+      const suppressed = this.failuresToLog;
+      this.failuresToLog = 0;
+      this.lastFailureLogAt = now;
+      this.logger.error(
+        unparsable
+          ? messages.channelUnparsable(this.handler, this.source, text, suppressed)
+          : messages.channelHandlerFailed(this.handler, this.source, text, suppressed),
+      );
+    } else {
+      this.failuresToLog += 1;
+    }
+    this.finish();
+  }
+
+  private finish(): void {
+    this.running -= 1;
+    if (this.buffer.length > 0) {
+      // A synchronous finish inside `pump` is picked up by its loop.
+      if (!this.scheduled && !this.pumping) this.pump();
+      return;
+    }
+    this.burst = 0;
+    if (this.running === 0 && this.idleWaiters.length > 0) {
+      const waiters = this.idleWaiters;
+      this.idleWaiters = [];
+      for (const resolve of waiters) resolve();
+    }
+  }
+
+  private countDrop(): void {
+    this.dropped += 1;
+    this.unreportedDrops += 1;
+    this.dropsToLog += 1;
+    if (!this.dropFlushScheduled) {
+      // One event and at most one log line per turn of the event loop, not per message.
+      this.dropFlushScheduled = true;
+      setImmediate(this.reportDrops);
+    }
+  }
+
+  private readonly reportDrops = (): void => {
+    this.dropFlushScheduled = false;
+    const count = this.unreportedDrops;
+    this.unreportedDrops = 0;
+    this.events.emit('dropped', { kind: 'channel', source: this.source, count });
+    const now = Date.now();
+    if (now - this.lastDropLogAt >= BROKER_DEFAULTS.logThrottleMs) {
+      this.lastDropLogAt = now;
+      this.logger.warn(messages.channelDropped(this.handler, this.source, this.dropsToLog, this.dropped, this.options.bufferSize, this.options.overflow));
+      this.dropsToLog = 0;
+    }
+  };
+}

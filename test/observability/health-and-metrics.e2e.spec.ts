@@ -1,0 +1,104 @@
+import { Injectable, type INestApplicationContext } from '@nestjs/common';
+import { BrokerClient, InvalidBrokerOptionsError, Payload, QueueHandler } from 'nest-redis-broker';
+import { BrokerHealthIndicator, BrokerMetrics, RedisBrokerHealthModule, RedisBrokerMetricsModule } from 'nest-redis-broker/observability';
+import { startRedisServer, waitFor, waitForQueuesIdle, type RedisServerHandle } from 'nest-redis-broker/testing';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { bootBroker, deferred } from '../support/broker-app.js';
+import { metricValue } from '../support/timeline-apps.js';
+
+let release = deferred();
+const started: number[] = [];
+
+@Injectable()
+class ObservedHandlers {
+  @QueueHandler('obs-ok', { blockTimeoutMs: 100 })
+  ok(): void {}
+
+  @QueueHandler('obs-failing', { maxAttempts: 2, backoff: { type: 'fixed', delayMs: 10 }, blockTimeoutMs: 100 })
+  failing(): void {
+    throw new Error('always fails');
+  }
+
+  @QueueHandler('obs-slow', { blockTimeoutMs: 100 })
+  async slow(@Payload() id: number): Promise<void> {
+    started.push(id);
+    await release.promise;
+  }
+}
+
+describe('observability: broker metrics and health indicator', () => {
+  let redis: RedisServerHandle;
+  let app: INestApplicationContext;
+
+  beforeAll(async () => {
+    redis = await startRedisServer();
+    ({ app } = await bootBroker({ connection: { url: redis.url } }, [ObservedHandlers], {
+      imports: [RedisBrokerHealthModule, RedisBrokerMetricsModule.forRoot({ queues: ['obs-produced-only'], defaultMetrics: false })],
+    }));
+  });
+
+  afterAll(async () => {
+    release.resolve();
+    await app?.close();
+    await redis?.stop();
+  });
+
+  it('counts handled, failed, retried and dead-lettered messages per queue and handler, and reads queue depths on scrape', async () => {
+    const client = app.get(BrokerClient);
+    await client.enqueueMany('obs-ok', [1, 2, 3]);
+    await client.enqueue('obs-failing', { n: 1 });
+    await client.enqueueMany('obs-produced-only', ['a', 'b']);
+    await waitForQueuesIdle(redis.url, ['obs-ok', 'obs-failing']);
+    const text = await app.get(BrokerMetrics).metricsText();
+    const ok = { kind: 'queue', source: 'obs-ok', handler: 'ObservedHandlers@ok' };
+    const failing = { kind: 'queue', source: 'obs-failing', handler: 'ObservedHandlers@failing' };
+    expect(metricValue(text, 'nrb_messages_handled_total', ok)).toBe(3);
+    expect(metricValue(text, 'nrb_handler_duration_seconds_count', { ...ok, outcome: 'handled' })).toBe(3);
+    expect(metricValue(text, 'nrb_messages_failed_total', failing)).toBe(2);
+    expect(metricValue(text, 'nrb_messages_retried_total', failing)).toBe(1);
+    expect(metricValue(text, 'nrb_messages_dead_lettered_total', { ...failing, reason: 'max-attempts' })).toBe(1);
+    expect(metricValue(text, 'nrb_queue_dead_letters', { queue: 'obs-failing' })).toBe(1);
+    expect(metricValue(text, 'nrb_queue_waiting', { queue: 'obs-produced-only' })).toBe(2);
+    expect(metricValue(text, 'nrb_consumer_running', { consumer: 'queue "obs-ok"' })).toBe(1);
+    expect(text).not.toContain('process_cpu_user_seconds_total');
+  });
+
+  it('reports live and ready while Redis answers and every loop fetches', async () => {
+    const health = app.get(BrokerHealthIndicator);
+    expect(await health.isAlive()).toMatchObject({ 'redis-broker': { status: 'up', consumers: 3 } });
+    expect(await health.isReady()).toMatchObject({ 'redis-broker': { status: 'up' } });
+  });
+
+  it('reports a loop whose fetch never returns as stuck (not live) while Redis is frozen, and live again once it answers', async () => {
+    const health = app.get(BrokerHealthIndicator);
+    redis.pause();
+    try {
+      expect(await health.isReady()).toMatchObject({ 'redis-broker': { status: 'down' } });
+      await waitFor(async () => (await health.isAlive())['redis-broker'].status === 'down', { timeoutMs: 30_000, description: 'a stuck loop' });
+      const result = await health.isAlive();
+      expect(result['redis-broker']).toMatchObject({ message: 'consumer loop stuck' });
+    } finally {
+      redis.resume();
+    }
+    await waitFor(async () => (await health.isAlive())['redis-broker'].status === 'up', { timeoutMs: 30_000, description: 'live again' });
+    await waitFor(async () => (await health.isReady())['redis-broker'].status === 'up', { timeoutMs: 30_000, description: 'ready again' });
+  });
+
+  it('reports not ready as soon as shutdown begins, while handlers still drain', async () => {
+    release = deferred();
+    await app.get(BrokerClient).enqueue('obs-slow', 7);
+    await waitFor(() => started.includes(7), { description: 'the slow handler to start' });
+    const health = app.get(BrokerHealthIndicator);
+    const closing = app.close();
+    await waitFor(async () => (await health.isReady())['redis-broker'].status === 'down', { description: 'not ready while draining' });
+    expect(await health.isReady()).toMatchObject({ 'redis-broker': { message: 'shutting down' } });
+    release.resolve();
+    await closing;
+  });
+
+  it('rejects unknown or invalid metrics options at startup, naming the option', () => {
+    expect(() => RedisBrokerMetricsModule.forRoot({ prefix: '1bad' })).toThrow(InvalidBrokerOptionsError);
+    expect(() => RedisBrokerMetricsModule.forRoot({ durationBuckets: [1, 0.5] })).toThrow(/metrics\.durationBuckets/);
+    expect(() => RedisBrokerMetricsModule.forRoot({ queue: ['x'] } as never)).toThrow(/metrics\.queue/);
+  });
+});

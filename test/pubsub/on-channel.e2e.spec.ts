@@ -1,0 +1,183 @@
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import { Injectable, ParseIntPipe, type INestApplicationContext } from '@nestjs/common';
+import { Redis } from 'ioredis';
+import { BrokerClient, BrokerEvents, ChannelMessageContext, Ctx, OnChannel, Payload, type FailedEvent } from 'nest-redis-broker';
+import { startRedisServer, waitFor, type RedisServerHandle } from 'nest-redis-broker/testing';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { bootBroker, type CapturingLogger } from '../support/broker-app.js';
+
+const run = promisify(execFile);
+
+interface Received {
+  payload: unknown;
+  ctx: ChannelMessageContext;
+}
+
+const hello: Received[] = [];
+const helloAgain: Received[] = [];
+const userEvents: Received[] = [];
+const orders: Received[] = [];
+const flaky: unknown[] = [];
+const steady: unknown[] = [];
+const counts: number[] = [];
+
+@Injectable()
+class GreetingListener {
+  @OnChannel('hello')
+  onHello(@Payload() payload: unknown, @Ctx() ctx: ChannelMessageContext): void {
+    hello.push({ payload, ctx });
+  }
+
+  @OnChannel({ pattern: 'user.*' })
+  onUserEvent(payload: unknown, ctx: ChannelMessageContext): void {
+    userEvents.push({ payload, ctx });
+  }
+
+  @OnChannel({ channel: 'orders', sharded: true })
+  onOrder(payload: unknown, ctx: ChannelMessageContext): void {
+    orders.push({ payload, ctx });
+  }
+
+  @OnChannel('counts')
+  onCount(@Payload('n', ParseIntPipe) n: number): void {
+    counts.push(n);
+  }
+}
+
+@Injectable()
+class SecondGreetingListener {
+  @OnChannel('hello')
+  async onHello(payload: unknown, ctx: ChannelMessageContext): Promise<void> {
+    await Promise.resolve();
+    helloAgain.push({ payload, ctx });
+  }
+}
+
+@Injectable()
+class FlakyListeners {
+  @OnChannel('jobs')
+  failsOnBoom(payload: unknown): void {
+    if (payload === 'boom') throw new Error('handler exploded');
+    flaky.push(payload);
+  }
+
+  @OnChannel('jobs')
+  neverFails(payload: unknown): void {
+    steady.push(payload);
+  }
+}
+
+describe('@OnChannel listeners', () => {
+  let redis: RedisServerHandle;
+  let app: INestApplicationContext;
+  let logger: CapturingLogger;
+  let plain: Redis;
+  const failures: FailedEvent[] = [];
+
+  beforeAll(async () => {
+    redis = await startRedisServer();
+    plain = new Redis(redis.url);
+    ({ app, logger } = await bootBroker({ connection: { url: redis.url } }, [GreetingListener, SecondGreetingListener, FlakyListeners]));
+    app.get(BrokerEvents).on('failed', (event) => failures.push(event));
+  });
+
+  afterAll(async () => {
+    await app?.close();
+    plain?.disconnect();
+    await redis?.stop();
+  });
+
+  it('delivers `redis-cli PUBLISH hello world` to an @OnChannel("hello") handler as the string "world"', async () => {
+    const { stdout } = await run('redis-cli', ['-p', String(redis.port), 'PUBLISH', 'hello', 'world']);
+    await waitFor(() => hello.length === 1, { description: 'the hello handler to run' });
+    expect(hello[0].payload).toBe('world');
+    expect(hello[0].ctx.channel).toBe('hello');
+    expect(hello[0].ctx.pattern).toBeUndefined();
+    expect(hello[0].ctx.sharded).toBe(false);
+    expect(hello[0].ctx.raw).toBe('world');
+    expect(typeof hello[0].ctx.receivedAt).toBe('number');
+    // Two handlers listen to "hello", on one connection: Redis counts one receiver.
+    expect(stdout.trim()).toBe('1');
+  });
+
+  it('gives each of two handlers of one channel each message exactly once, over a single subscription', async () => {
+    hello.length = 0;
+    helloAgain.length = 0;
+    for (let i = 0; i < 20; i += 1) await plain.publish('hello', JSON.stringify({ i }));
+    await waitFor(() => hello.length === 20 && helloAgain.length === 20, { description: 'both handlers to get 20 messages' });
+    expect(hello.map((r) => r.payload)).toEqual(Array.from({ length: 20 }, (_, i) => ({ i })));
+    expect(helloAgain.map((r) => r.payload)).toEqual(Array.from({ length: 20 }, (_, i) => ({ i })));
+    expect(await plain.pubsub('NUMSUB', 'hello')).toEqual(['hello', 1]);
+    const clients = (await plain.client('LIST')) as string;
+    const subscriber = clients.split('\n').find((line) => line.includes('name=nrb:subscriber:channels '));
+    // hello, counts, jobs: each channel once, however many handlers; the pattern once.
+    expect(subscriber).toMatch(/ sub=3 psub=1 /);
+  });
+
+  it('delivers a PUBLISH on user.login to the pattern handler with the pattern and the channel in its context', async () => {
+    await plain.publish('user.login', 'x');
+    await waitFor(() => userEvents.length === 1, { description: 'the pattern handler to run' });
+    expect(userEvents[0].payload).toBe('x');
+    expect(userEvents[0].ctx.pattern).toBe('user.*');
+    expect(userEvents[0].ctx.channel).toBe('user.login');
+  });
+
+  it('resolves publish() to the number of subscribers that received the message', async () => {
+    const client = app.get(BrokerClient);
+    expect(await client.publish('nobody-listens', 'hi')).toBe(0);
+    const extra = new Redis(redis.url);
+    try {
+      await extra.subscribe('user.logout');
+      // The broker's pattern subscription plus the extra plain subscriber.
+      expect(await client.publish('user.logout', { userId: 'u1' })).toBe(2);
+    } finally {
+      extra.disconnect();
+    }
+    await waitFor(() => userEvents.some((r) => r.ctx.channel === 'user.logout'), { description: 'the logout event' });
+    expect(userEvents.find((r) => r.ctx.channel === 'user.logout')?.payload).toEqual({ userId: 'u1' });
+  });
+
+  it('publishes strings as they are and other values as JSON', async () => {
+    const extra = new Redis(redis.url);
+    const seen: string[] = [];
+    try {
+      extra.on('message', (_channel: string, message: string) => seen.push(message));
+      await extra.subscribe('wire');
+      const client = app.get(BrokerClient);
+      await client.publish('wire', 'plain text');
+      await client.publish('wire', { a: [1, 2] });
+      await client.publish('wire', 42);
+      await waitFor(() => seen.length === 3, { description: 'three messages on the plain subscriber' });
+      expect(seen).toEqual(['plain text', '{"a":[1,2]}', '42']);
+    } finally {
+      extra.disconnect();
+    }
+  });
+
+  it('delivers SPUBLISH and publish(..., { sharded: true }) to a sharded listener with sharded in its context', async () => {
+    expect(await plain.spublish('orders', '{"id":1}')).toBe(1);
+    expect(await app.get(BrokerClient).publish('orders', { id: 2 }, { sharded: true })).toBe(1);
+    await waitFor(() => orders.length === 2, { description: 'two sharded messages' });
+    expect(orders.map((r) => r.payload)).toEqual([{ id: 1 }, { id: 2 }]);
+    expect(orders[0].ctx.sharded).toBe(true);
+    expect(orders[0].ctx.channel).toBe('orders');
+  });
+
+  it('runs parameter pipes on channel messages', async () => {
+    await plain.publish('counts', JSON.stringify({ n: '41' }));
+    await waitFor(() => counts.length === 1, { description: 'the pipe-transformed payload' });
+    expect(counts).toEqual([41]);
+  });
+
+  it('keeps delivering to a handler and its neighbour after the handler throws, and logs the error', async () => {
+    await plain.publish('jobs', 'first');
+    await plain.publish('jobs', 'boom');
+    await plain.publish('jobs', 'after');
+    await waitFor(() => flaky.length === 2 && steady.length === 3, { description: 'both handlers to see the messages after the error' });
+    expect(flaky).toEqual(['first', 'after']);
+    expect(steady).toEqual(['first', 'boom', 'after']);
+    expect(failures).toEqual([expect.objectContaining({ kind: 'channel', handler: 'FlakyListeners@failsOnBoom', error: 'handler exploded' })]);
+    expect(logger.text()).toMatch(/FlakyListeners@failsOnBoom failed on a message of channel "jobs": handler exploded/);
+  });
+});

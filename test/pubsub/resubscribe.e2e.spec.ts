@@ -1,0 +1,106 @@
+import { Injectable, type INestApplicationContext } from '@nestjs/common';
+import { Redis } from 'ioredis';
+import { BrokerClient, ChannelSubscriptionService, OnChannel, type ChannelMessageContext } from 'nest-redis-broker';
+import { startRedisServer, waitFor, type RedisServerHandle } from 'nest-redis-broker/testing';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { bootBroker } from '../support/broker-app.js';
+
+const seen = { plain: [] as unknown[], pattern: [] as string[], sharded: [] as unknown[] };
+
+@Injectable()
+class RecoveringListeners {
+  @OnChannel('news')
+  onNews(payload: unknown): void {
+    seen.plain.push(payload);
+  }
+
+  @OnChannel({ pattern: 'alerts.*' })
+  onAlert(_payload: unknown, ctx: ChannelMessageContext): void {
+    seen.pattern.push(ctx.channel);
+  }
+
+  @OnChannel({ channel: 'ledger', sharded: true })
+  onLedger(payload: unknown): void {
+    seen.sharded.push(payload);
+  }
+}
+
+/**
+ * Publishes a probe on every subscription until each listener got one: after
+ * a reconnect there is no signal for "resubscribed" that a plain client sees,
+ * and messages published before it are lost by design.
+ */
+async function publishUntilAllReceive(client: BrokerClient, round: string): Promise<void> {
+  await waitFor(
+    async () => {
+      if (!seen.plain.includes(round)) await client.publish('news', round).catch(() => 0);
+      if (!seen.pattern.includes(`alerts.${round}`)) await client.publish(`alerts.${round}`, round).catch(() => 0);
+      if (!seen.sharded.includes(round)) await client.publish('ledger', round, { sharded: true }).catch(() => 0);
+      return seen.plain.includes(round) && seen.pattern.includes(`alerts.${round}`) && seen.sharded.includes(round);
+    },
+    { timeoutMs: 20_000, intervalMs: 100, description: `every listener to receive "${round}"` },
+  );
+}
+
+function subscriberLines(list: string): string[] {
+  return list.split('\n').filter((line) => line.includes('name=nrb:subscriber:'));
+}
+
+describe('resubscription after a lost connection', () => {
+  let redis: RedisServerHandle;
+  let app: INestApplicationContext;
+  let admin: Redis;
+
+  beforeAll(async () => {
+    redis = await startRedisServer();
+    admin = new Redis(redis.url, { maxRetriesPerRequest: null });
+    admin.on('error', () => undefined);
+    ({ app } = await bootBroker({ connection: { url: redis.url } }, [RecoveringListeners]));
+  });
+
+  afterAll(async () => {
+    await app?.close();
+    admin?.disconnect();
+    await redis?.stop();
+  });
+
+  it('delivers on channels, patterns and sharded channels before anything breaks', async () => {
+    await publishUntilAllReceive(app.get(BrokerClient), 'r0');
+  });
+
+  it('resubscribes every channel, pattern and sharded channel after CLIENT KILL TYPE pubsub', async () => {
+    const before = subscriberLines((await admin.client('LIST')) as string);
+    expect(before).toHaveLength(2);
+    expect(await admin.call('CLIENT', 'KILL', 'TYPE', 'pubsub')).toBe(2);
+    await publishUntilAllReceive(app.get(BrokerClient), 'r1');
+    const after = subscriberLines((await admin.client('LIST')) as string);
+    expect(after.find((l) => l.includes('nrb:subscriber:channels '))).toMatch(/ sub=1 psub=1 ssub=0 /);
+    expect(after.find((l) => l.includes('nrb:subscriber:sharded-channels '))).toMatch(/ sub=0 psub=0 ssub=1 /);
+  });
+
+  it('resubscribes after Redis restarts, without restarting the app', async () => {
+    await redis.kill();
+    await redis.start();
+    await publishUntilAllReceive(app.get(BrokerClient), 'r2');
+  });
+
+  it('still resubscribes a sharded channel after the last plain subscription of the process was removed', async () => {
+    // Redis counts plain and sharded subscriptions apart; a connection whose
+    // plain count reached 0 would be forgotten by ioredis' own resubscribe.
+    const subscriptions = app.get(ChannelSubscriptionService);
+    const got: unknown[] = [];
+    const unsubscribe = await subscriptions.subscribe({ channel: 'audit', sharded: true }, (payload) => got.push(payload));
+    const temporary = await subscriptions.subscribe('short-lived', () => undefined);
+    await temporary();
+    await admin.call('CLIENT', 'KILL', 'TYPE', 'pubsub');
+    await waitFor(
+      async () => {
+        if (got.length === 0) await app.get(BrokerClient).publish('audit', 'after-kill', { sharded: true }).catch(() => 0);
+        return got.length > 0;
+      },
+      { timeoutMs: 20_000, intervalMs: 100, description: 'the sharded runtime listener to receive after the kill' },
+    );
+    expect(got[0]).toBe('after-kill');
+    await unsubscribe();
+  });
+});
