@@ -1,5 +1,5 @@
 import { Module, type DynamicModule } from '@nestjs/common';
-import { BrokerClient, RedisBrokerModule } from 'nest-redis-broker';
+import { BrokerClient, RedisBrokerDashboardModule, RedisBrokerModule } from 'nest-redis-broker';
 import { OperationsModule, TimelineCache, type TimelineConfig } from '../../timeline-shared/src/index.js';
 import { AnalyticsConsumer } from './analytics.consumer.js';
 import { FanoutHandler } from './fanout.handler.js';
@@ -7,7 +7,8 @@ import { InvalidationListener } from './invalidation.listener.js';
 
 /**
  * The timeline worker: consumes what the API produces. Its only HTTP routes
- * are the operations endpoints. It needs Redis, not the database.
+ * are the operations endpoints and the broker dashboard (`/dashboard`). It
+ * needs Redis, not the database.
  */
 @Module({})
 export class TimelineWorkerModule {
@@ -23,6 +24,9 @@ export class TimelineWorkerModule {
           ...(config.instanceId === undefined ? {} : { instanceId: config.instanceId }),
         }),
         OperationsModule.forRoot(),
+        // The dashboard can requeue and purge: this port is for operators only. A real
+        // deployment passes its auth guard here: register({ path: 'dashboard', guards: [AdminGuard] }).
+        RedisBrokerDashboardModule.register({ path: 'dashboard' }),
       ],
       providers: [
         {

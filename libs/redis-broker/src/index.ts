@@ -2,6 +2,7 @@ export { RedisBrokerModule } from './redis-broker.module.js';
 export { REDIS_BROKER_MODULE_OPTIONS } from './redis-broker.module-definition.js';
 export {
   BROKER_DEFAULTS,
+  resolveBrokerOptions,
   type BackoffOptions,
   type ChannelListenerOptions,
   type QueueHandlerOptions,
@@ -58,3 +59,17 @@ export {
   type ReconnectedEvent,
   type DroppedEvent,
 } from './observability/broker-events.js';
+export {
+  BrokerCatalog,
+  type BrokerOverview,
+  type ChannelStats,
+  type KnownNames,
+  type StreamGroupOverview,
+  type StreamOverview,
+} from './observability/broker-catalog.js';
+export { BrokerKeyPatterns, channelName } from './keys.js';
+export { RedisBrokerDashboardModule } from './dashboard/redis-broker-dashboard.module.js';
+export type { RedisBrokerDashboardOptions } from './dashboard/dashboard.options.js';
+export type { DashboardOverview, DashboardHandler } from './dashboard/dashboard-overview.service.js';
+export type { ThroughputBucket, RecentFailure } from './dashboard/throughput.recorder.js';
+export { DASHBOARD_ACTION_HEADER } from './dashboard/dashboard.controller.js';

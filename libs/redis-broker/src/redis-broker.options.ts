@@ -281,6 +281,19 @@ export const BROKER_DEFAULTS = {
   streamReclaimBatch: 100,
   /** Dead-letter entries requeued per script call. */
   streamRequeueBatch: 100,
+  /** `RedisBrokerDashboardModule.register()`. */
+  dashboard: {
+    path: 'broker',
+    refreshIntervalMs: 2_000,
+    /** Width of one throughput bar. */
+    throughputBucketMs: 10_000,
+    /** Bars kept: 10 minutes of 10 s. */
+    throughputBuckets: 60,
+    /** Failures kept for the "recent failures" table. */
+    recentFailures: 50,
+    /** Dead letters shown per page. */
+    deadLetterPage: 50,
+  },
 } as const;
 
 const MODULE_KEYS = [

@@ -34,14 +34,14 @@ export class FastListFetcher implements MessageSource<QueueDelivery> {
     // whenever a BRPOP may need interrupting.
     if (this.canUnblock && this.clientId === undefined) await this.refreshClientId();
     const { list, attempts, deaths } = this.keys;
-    // The second key is unused in fast mode; any key of the queue keeps the script single-slot.
-    let reply = await this.blocking.nrbFetchBuffer(list, list, attempts, deaths, 'fast', max);
+    // The second and fifth keys are unused in fast mode; any key of the queue keeps the script single-slot.
+    let reply = await this.blocking.nrbFetchBuffer(list, list, attempts, deaths, list, 'fast', max, 0);
     if (reply.length === 0) {
       // An interrupt that came while the script ran would miss the BRPOP.
       if (this.interrupted) return [];
       const popped = await this.blocking.brpopBuffer(list, this.blockTimeoutMs / 1000);
       if (!popped) return [];
-      reply = await this.blocking.nrbFetchBuffer(list, list, attempts, deaths, 'fast', max - 1, popped[1]);
+      reply = await this.blocking.nrbFetchBuffer(list, list, attempts, deaths, list, 'fast', max - 1, 0, popped[1]);
     }
     return toDeliveries(reply);
   }

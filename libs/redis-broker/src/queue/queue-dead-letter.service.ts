@@ -51,6 +51,14 @@ export class QueueDeadLetterService {
     return out;
   }
 
+  /** One dead message of `queue` by its dead-letter id; null when the id is unknown. */
+  async get(queue: string, id: string): Promise<QueueDeadLetter | null> {
+    const keys = this.keys(queue);
+    const [record, body] = await Promise.all([this.command.hget(keys.deadRecords, id), this.command.hgetBuffer(keys.deadMessages, id)]);
+    if (!record) return null;
+    return { ...(JSON.parse(record) as QueueDeadLetterRecord), id, message: body?.toString('utf8') ?? '' };
+  }
+
   /** Puts one dead message back on its queue; false when the id is unknown. */
   async requeue(queue: string, id: string): Promise<boolean> {
     const keys = this.keys(queue);

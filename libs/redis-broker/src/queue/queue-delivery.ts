@@ -10,14 +10,16 @@ export interface QueueDelivery {
   attempts: number;
   /** Times a consumer died while running it. */
   deaths: number;
+  /** Already marked active by the fetch script (it starts as soon as it arrives). */
+  marked: boolean;
 }
 
-/** Turns a flat `nrbFetch` reply (message, attempts, deaths, ...) into deliveries. */
+/** Turns a flat `nrbFetch` reply (message, attempts, deaths, marked, ...) into deliveries. */
 export function toDeliveries(reply: (Buffer | number)[]): QueueDelivery[] {
   const out: QueueDelivery[] = [];
-  for (let i = 0; i + 2 < reply.length; i += 3) {
+  for (let i = 0; i + 3 < reply.length; i += 4) {
     const body = reply[i] as Buffer;
-    out.push({ body, sha: sha1(body), attempts: Number(reply[i + 1]), deaths: Number(reply[i + 2]) });
+    out.push({ body, sha: sha1(body), attempts: Number(reply[i + 1]), deaths: Number(reply[i + 2]), marked: Number(reply[i + 3]) === 1 });
   }
   return out;
 }

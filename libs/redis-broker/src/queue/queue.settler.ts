@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type { RedisClient } from '../connection/redis-connection.factory.js';
 import type { QueueKeys } from '../keys.js';
+import { TickBatcher } from '../runtime/tick-batcher.js';
 import type { QueueDelivery } from './queue-delivery.js';
 
 /** Why a message went to the dead-letter list. */
@@ -35,13 +36,18 @@ export interface QueueDeadLetterRecord {
 }
 
 /**
- * Settles queue deliveries in Redis, one atomic script each: ack, retry
- * (into the delayed set) or dead-letter. In fast mode there is no processing
- * list; the same scripts then only touch the retry state.
+ * Settles queue deliveries in Redis: ack, retry (into the delayed set) or
+ * dead-letter, each an atomic script. Starts and acks are batched per turn
+ * of the event loop (one `HSET`, one ack script for many messages), since
+ * they are the per-message cost of a healthy queue; each caller still waits
+ * for its own batch. In fast mode there is no processing list; the same
+ * scripts then only touch the retry state.
  */
 export class QueueSettler {
   private readonly processing: string;
   private readonly active: string;
+  private readonly starts: TickBatcher<string>;
+  private readonly acks: TickBatcher<QueueDelivery>;
 
   constructor(
     private readonly keys: QueueKeys,
@@ -54,6 +60,10 @@ export class QueueSettler {
     // scripts' LREM a no-op while every key stays in the queue's slot.
     this.processing = keys.processing(reliable ? consumerId : `${consumerId}:fast`);
     this.active = keys.active(consumerId);
+    // The starts of one fetched batch happen in one synchronous run: a
+    // microtask joins them without delaying any handler by a loop turn.
+    this.starts = new TickBatcher((shas) => this.sendStarts(shas), queueMicrotask);
+    this.acks = new TickBatcher((deliveries) => this.sendAcks(deliveries), setImmediate);
   }
 
   /**
@@ -63,15 +73,28 @@ export class QueueSettler {
    * still be counted, or a poison message would crash consumers forever.
    */
   async markActive(delivery: QueueDelivery): Promise<void> {
-    if (!this.reliable) return;
-    await this.command.hset(this.active, delivery.sha, Date.now());
+    if (!this.reliable || delivery.marked) return;
+    await this.starts.add(delivery.sha);
   }
 
+  /** Resolves once the batched ack it rode in returned. */
   async ack(delivery: QueueDelivery): Promise<void> {
-    const hasState = delivery.attempts > 0 || delivery.deaths > 0;
-    if (!this.reliable && !hasState) return;
+    if (!this.reliable && !hasState(delivery)) return;
+    await this.acks.add(delivery);
+  }
+
+  private async sendStarts(shas: string[]): Promise<void> {
+    const now = String(Date.now());
+    const fields: string[] = [];
+    for (const sha of shas) fields.push(sha, now);
+    await this.command.hset(this.active, ...fields);
+  }
+
+  private async sendAcks(deliveries: QueueDelivery[]): Promise<void> {
+    const args: (Buffer | string)[] = [];
+    for (const d of deliveries) args.push(d.body, d.sha, hasState(d) ? '1' : '0');
     const { attempts, deaths } = this.keys;
-    await this.command.nrbAck(this.processing, this.active, attempts, deaths, delivery.body, delivery.sha, hasState ? '1' : '0');
+    await this.command.nrbAck(this.processing, this.active, attempts, deaths, ...args);
   }
 
   async retry(delivery: QueueDelivery, delayMs: number): Promise<void> {
@@ -91,4 +114,8 @@ export class QueueSettler {
     );
     return id;
   }
+}
+
+function hasState(delivery: QueueDelivery): boolean {
+  return delivery.attempts > 0 || delivery.deaths > 0;
 }

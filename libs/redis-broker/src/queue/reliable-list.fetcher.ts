@@ -34,12 +34,17 @@ export class ReliableListFetcher implements MessageSource<QueueDelivery> {
     this.description = `queue "${keys.queue}"`;
     this.processing = keys.processing(consumerId);
     this.active = keys.active(consumerId);
+    // ioredis re-sends a BLMOVE that was in flight when the connection
+    // dropped; if Redis had already run the first one, its message sits in
+    // the processing list with its reply lost. Look after every reconnect.
+    blocking.on('close', () => (this.needsRecovery = true));
   }
 
   /** Nothing to do before the first fetch, which registers (so a Redis down at boot does not fail the boot). */
   async start(): Promise<void> {}
 
-  async fetch(max: number): Promise<QueueDelivery[]> {
+  /** `startable`: how many of the fetched messages start at once; the fetch script marks those active. */
+  async fetch(max: number, startable = 0): Promise<QueueDelivery[]> {
     try {
       if (!this.registered) {
         // Registered before the first message is taken: a consumer that dies
@@ -54,11 +59,12 @@ export class ReliableListFetcher implements MessageSource<QueueDelivery> {
         if (orphans.length > 0) return orphans;
       }
       const { list, attempts, deaths } = this.keys;
-      let reply = await this.blocking.nrbFetchBuffer(list, this.processing, attempts, deaths, 'reliable', max);
+      const { processing, active } = this;
+      let reply = await this.blocking.nrbFetchBuffer(list, processing, attempts, deaths, active, 'reliable', max, startable);
       if (reply.length === 0) {
         const taken = await this.blocking.blmoveBuffer(list, this.processing, 'RIGHT', 'LEFT', this.blockTimeoutMs / 1000);
         if (!taken) return [];
-        reply = await this.blocking.nrbFetchBuffer(list, this.processing, attempts, deaths, 'reliable', max - 1, taken);
+        reply = await this.blocking.nrbFetchBuffer(list, processing, attempts, deaths, active, 'reliable', max - 1, startable, taken);
       }
       return this.hold(toDeliveries(reply));
     } catch (error) {
@@ -117,7 +123,8 @@ export class ReliableListFetcher implements MessageSource<QueueDelivery> {
     if (orphans.length === 0) return [];
     this.logger.warn(messages.recovered(this.keys.queue, orphans.length));
     const { list, attempts, deaths } = this.keys;
-    const reply = await this.blocking.nrbFetchBuffer(list, this.processing, attempts, deaths, 'reliable', 0, ...orphans);
+    // Not marked here: the settler marks each when it starts.
+    const reply = await this.blocking.nrbFetchBuffer(list, this.processing, attempts, deaths, this.active, 'reliable', 0, 0, ...orphans);
     return this.hold(toDeliveries(reply));
   }
 }

@@ -30,6 +30,12 @@ export class ConcurrencyLimiter<M> {
     return this.running;
   }
 
+  /** How many items submitted now would start at once (solo items aside). */
+  get startable(): number {
+    if (this.soloRunning || this.waiting.length > 0) return 0;
+    return Math.max(0, this.limit - this.running);
+  }
+
   submit(item: M, solo = false): void {
     this.waiting.push({ item, solo });
     this.pump();

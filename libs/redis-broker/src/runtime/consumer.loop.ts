@@ -103,7 +103,7 @@ export class ConsumerLoop<M> {
       }
       let batch: M[];
       try {
-        const fetching = this.source.fetch(window - this.limiter.size);
+        const fetching = this.source.fetch(window - this.limiter.size, this.limiter.startable);
         // A fetch queued on a connection that is down may never settle, even
         // after interrupt(): stopping must not wait for it. What it takes late
         // is handed back (reliable lists and streams keep it in Redis anyway).

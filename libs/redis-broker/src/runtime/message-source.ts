@@ -7,8 +7,12 @@ export interface MessageSource<M> {
   readonly description: string;
   /** Registers the consumer and recovers what a previous run left. */
   start(): Promise<void>;
-  /** Takes up to `max` messages, blocking no longer than the source's timeout; `[]` when none came. */
-  fetch(max: number): Promise<M[]>;
+  /**
+   * Takes up to `max` messages, blocking no longer than the source's timeout;
+   * `[]` when none came. The first `startable` of them start running as soon
+   * as they arrive (a source may record that in the same round trip).
+   */
+  fetch(max: number, startable: number): Promise<M[]>;
   /** Makes a pending `fetch` return soon, without losing what it took. */
   interrupt(): void;
   /** Gives back messages fetched but never started (shutdown), so another consumer takes them. */

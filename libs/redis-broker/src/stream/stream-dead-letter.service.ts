@@ -58,6 +58,12 @@ export class StreamDeadLetterService {
     return raw.map(([id, flat]) => toDeadLetter(id, flat));
   }
 
+  /** One dead entry of `group` by its id in the dead-letter stream; null when the id is unknown. */
+  async get(stream: string, group: string, id: string): Promise<StreamDeadLetter | null> {
+    const raw = (await this.command.xrange(this.keys(stream).deadLetter(group), id, id)) as RawStreamEntry[];
+    return raw.length === 0 ? null : toDeadLetter(raw[0][0], raw[0][1]);
+  }
+
   /** Puts one dead entry back for its group (fresh delivery count); false when the id is unknown. */
   async requeue(stream: string, group: string, id: string): Promise<boolean> {
     const keys = this.keys(stream);

@@ -92,13 +92,17 @@ export class StreamInspector {
 
   /** The consumers of one group with their pending counts and idle times. */
   async consumers(stream: string, group: string): Promise<StreamConsumerStats[]> {
-    const key = new StreamKeys(stream, this.options.keyPrefix).stream;
-    const rows = (await this.command.xinfo('CONSUMERS', key, group)) as unknown[];
-    return rows.map((row) => {
-      const r = toRecord(row);
-      return { consumer: String(r.name), pending: Number(r.pending), idleMs: Number(r.idle) };
-    });
+    return readStreamConsumers(this.command, new StreamKeys(stream, this.options.keyPrefix), group);
   }
+}
+
+/** The consumers of one group through any connection (`XINFO CONSUMERS`). */
+export async function readStreamConsumers(client: RedisClient, keys: StreamKeys, group: string): Promise<StreamConsumerStats[]> {
+  const rows = (await client.xinfo('CONSUMERS', keys.stream, group)) as unknown[];
+  return rows.map((row) => {
+    const r = toRecord(row);
+    return { consumer: String(r.name), pending: Number(r.pending), idleMs: Number(r.idle) };
+  });
 }
 
 /** Stream stats through any connection (also used by the testing helpers). */

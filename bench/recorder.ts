@@ -1,0 +1,47 @@
+import { now, type ConsumerProgress, type ConsumerResult } from './protocol.js';
+
+/**
+ * Counts what a consumer handled, in the handler itself, the same way for
+ * every system: the time of the first and last handled message and, in the
+ * paced scenario, each message's enqueue-to-handler latency.
+ */
+export class Recorder {
+  handled = 0;
+  firstAt = 0;
+  lastAt = 0;
+  private latencies: Float64Array;
+
+  constructor(private readonly keepLatency: boolean, expected: number) {
+    this.latencies = new Float64Array(keepLatency ? Math.max(1, expected) : 0);
+  }
+
+  /** One message reached its handler; `sentAt` is when the producer made it. */
+  record(sentAt: number): void {
+    const at = now();
+    if (this.handled === 0) this.firstAt = at;
+    this.lastAt = at;
+    if (this.keepLatency) {
+      if (this.handled >= this.latencies.length) {
+        const grown = new Float64Array(this.latencies.length * 2);
+        grown.set(this.latencies);
+        this.latencies = grown;
+      }
+      this.latencies[this.handled] = at - sentAt;
+    }
+    this.handled += 1;
+  }
+
+  progress(): ConsumerProgress {
+    return { handled: this.handled, firstAt: this.firstAt, lastAt: this.lastAt };
+  }
+
+  result(): ConsumerResult {
+    const out: ConsumerResult = { ...this.progress(), maxRssBytes: process.resourceUsage().maxRSS * 1024 };
+    if (this.keepLatency && this.handled > 0) {
+      const sorted = this.latencies.slice(0, this.handled).sort();
+      const at = (q: number): number => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))];
+      out.latency = { p50: at(0.5), p99: at(0.99), max: sorted[sorted.length - 1], samples: sorted.length };
+    }
+    return out;
+  }
+}

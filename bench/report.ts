@@ -1,0 +1,133 @@
+import type { SystemId } from './protocol.js';
+import { SCENARIOS, SYSTEMS } from './scenarios.js';
+import type { TrialResult } from './trial.js';
+
+/** The median of every repetition of one system in one scenario (and worker count). */
+export interface Summary {
+  scenario: string;
+  system: SystemId;
+  workers: number;
+  runs: number;
+  failed: number;
+  throughput: number;
+  handledRatio: number;
+  p50Ms?: number;
+  p99Ms?: number;
+  maxRssMb: number;
+}
+
+/** A bar of issue 7, as measured. */
+export interface BarCheck {
+  bar: string;
+  measured: string;
+  pass: boolean | undefined;
+}
+
+export function median(values: number[]): number {
+  if (values.length === 0) return NaN;
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
+}
+
+export function summarise(results: TrialResult[]): Summary[] {
+  const groups = new Map<string, TrialResult[]>();
+  for (const r of results) {
+    const key = `${r.scenario}|${r.system}|${r.workers}`;
+    groups.set(key, [...(groups.get(key) ?? []), r]);
+  }
+  const out: Summary[] = [];
+  for (const runs of groups.values()) {
+    const ok = runs.filter((r) => !r.error);
+    const { scenario, system, workers } = runs[0];
+    const summary: Summary = {
+      scenario, system, workers, runs: runs.length, failed: runs.length - ok.length,
+      throughput: median(ok.map((r) => r.throughput)),
+      handledRatio: median(ok.map((r) => r.handled / r.expected)),
+      maxRssMb: median(ok.map((r) => r.maxRssBytes / 2 ** 20)),
+    };
+    if (ok.some((r) => r.p99Ms !== undefined)) {
+      summary.p50Ms = median(ok.map((r) => r.p50Ms ?? NaN));
+      summary.p99Ms = median(ok.map((r) => r.p99Ms ?? NaN));
+    }
+    out.push(summary);
+  }
+  return out;
+}
+
+function find(summaries: Summary[], scenario: string, system: SystemId, workers = 1): Summary | undefined {
+  return summaries.find((s) => s.scenario === scenario && s.system === system && s.workers === workers && s.failed < s.runs);
+}
+
+/** Ratio of medians a/b, from the same run. */
+function ratio(a: Summary | undefined, b: Summary | undefined): number | undefined {
+  return a && b && b.throughput > 0 ? a.throughput / b.throughput : undefined;
+}
+
+function ratioBar(bar: string, value: number | undefined, min: number, percent: boolean): BarCheck {
+  if (value === undefined) return { bar, measured: 'not measured', pass: undefined };
+  const measured = percent ? `${(value * 100).toFixed(0)} %` : `${value.toFixed(2)}×`;
+  return { bar, measured, pass: value >= min };
+}
+
+function maxBar(bar: string, value: number | undefined, max: number, unit: string): BarCheck {
+  if (value === undefined || Number.isNaN(value)) return { bar, measured: 'not measured', pass: undefined };
+  return { bar, measured: `${value.toFixed(unit === 'MB' ? 0 : 2)} ${unit}`, pass: value <= max };
+}
+
+export function checkBars(s: Summary[]): BarCheck[] {
+  return [
+    ratioBar('reliable list ≥ 3× BullMQ c50', ratio(find(s, 'list', 'nrb-reliable'), find(s, 'list', 'bullmq-c50')), 3, false),
+    ratioBar('reliable list ≥ 60 % of raw list', ratio(find(s, 'list', 'nrb-reliable'), find(s, 'list', 'raw-list')), 0.6, true),
+    ratioBar('stream group ≥ 60 % of raw stream', ratio(find(s, 'stream', 'nrb-stream'), find(s, 'stream', 'raw-stream')), 0.6, true),
+    ratioBar('pub/sub ≥ 80 % of bare subscriber', ratio(find(s, 'pubsub', 'nrb-pubsub'), find(s, 'pubsub', 'raw-pubsub')), 0.8, true),
+    maxBar('list p99 ≤ 5 ms at 5k msg/s', find(s, 'latency', 'nrb-reliable')?.p99Ms, 5, 'ms'),
+    maxBar('stream p99 ≤ 5 ms at 5k msg/s', find(s, 'latency', 'nrb-stream')?.p99Ms, 5, 'ms'),
+    maxBar('consumer peak RSS ≤ 150 MB draining the backlog', find(s, 'backlog', 'nrb-reliable')?.maxRssMb, 150, 'MB'),
+  ];
+}
+
+function fmt(n: number | undefined, digits = 0): string {
+  if (n === undefined || Number.isNaN(n)) return '–';
+  return n.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits });
+}
+
+function table(header: string[], rows: string[][]): string {
+  return [`| ${header.join(' | ')} |`, `|${header.map(() => '---').join('|')}|`, ...rows.map((r) => `| ${r.join(' | ')} |`)].join('\n');
+}
+
+/** Markdown: one table per scenario, ratios to the scenario's raw ceiling, then the bars. */
+export function renderMarkdown(summaries: Summary[], bars: BarCheck[]): string {
+  const parts: string[] = [];
+  for (const scenario of SCENARIOS) {
+    const rows = summaries.filter((s) => s.scenario === scenario.id);
+    if (rows.length === 0) continue;
+    const ceiling = (workers: number): Summary | undefined =>
+      rows.find((s) => s.system.startsWith('raw-') && s.workers === workers && s.failed < s.runs);
+    const failed = (s: Summary): string => (s.failed > 0 ? ` (${s.failed}/${s.runs} failed)` : '');
+    parts.push(`### ${scenario.title}\n`);
+    if (scenario.kind === 'latency') {
+      parts.push(table(['system', 'p50 ms', 'p99 ms', 'handled'], rows.map((s) => [
+        SYSTEMS[s.system].label + failed(s), fmt(s.p50Ms, 2), fmt(s.p99Ms, 2), `${fmt(s.handledRatio * 100)} %`,
+      ])));
+    } else if (scenario.kind === 'backlog') {
+      parts.push(table(['system', 'msg/s', 'vs raw', 'peak RSS MB'], rows.map((s) => [
+        SYSTEMS[s.system].label + failed(s), fmt(s.throughput), pct(ratio(s, ceiling(1))), fmt(s.maxRssMb),
+      ])));
+    } else {
+      const withWorkers = scenario.kind === 'scaling';
+      parts.push(table([...(withWorkers ? ['workers'] : []), 'system', 'msg/s', 'vs raw', 'delivered', 'peak RSS MB'], rows.map((s) => [
+        ...(withWorkers ? [String(s.workers)] : []), SYSTEMS[s.system].label + failed(s), fmt(s.throughput), pct(ratio(s, ceiling(s.workers))),
+        `${fmt(s.handledRatio * 100)} %`, fmt(s.maxRssMb),
+      ])));
+    }
+    parts.push('');
+  }
+  parts.push('### Bars\n');
+  parts.push(table(['bar', 'measured', 'result'], bars.map((b) => [b.bar, b.measured, b.pass === undefined ? '–' : b.pass ? 'met' : 'missed'])));
+  return parts.join('\n');
+}
+
+function pct(value: number | undefined): string {
+  return value === undefined ? '–' : `${(value * 100).toFixed(0)} %`;
+}

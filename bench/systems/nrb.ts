@@ -1,0 +1,99 @@
+// nest-redis-broker through its public API: a Nest application context with
+// a decorated handler consumes; another with `producerOnly` produces through
+// `BrokerClient`.
+import { Injectable, Module, type INestApplicationContext, type Provider } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import { BrokerClient, OnChannel, Payload, QueueHandler, RedisBrokerModule, StreamConsumer } from 'nest-redis-broker';
+import type { RunningConsumer } from '../child.js';
+import type { Producer } from '../producer-driver.js';
+import { benchFields, type BenchMessage, type ChildConfig } from '../protocol.js';
+import type { Recorder } from '../recorder.js';
+
+const GROUP = 'bench';
+
+function handlerFor(config: ChildConfig, recorder: Recorder): Provider {
+  const { system, target, concurrency } = config;
+  if (system === 'nrb-stream') {
+    @Injectable()
+    class StreamBenchHandler {
+      @StreamConsumer({ stream: target, group: GROUP, concurrency })
+      handle(@Payload() fields: Record<string, string>): void {
+        recorder.record(Number(fields.ts));
+      }
+    }
+    return StreamBenchHandler;
+  }
+  if (system === 'nrb-pubsub') {
+    @Injectable()
+    class ChannelBenchHandler {
+      // A buffer as large as the run: the comparison is dispatch speed, not the drop policy.
+      @OnChannel(target, { bufferSize: Math.max(10_000, config.count) })
+      handle(@Payload() message: BenchMessage): void {
+        recorder.record(message.ts);
+      }
+    }
+    return ChannelBenchHandler;
+  }
+  if (system === 'nrb-reliable' || system === 'nrb-fast') {
+    @Injectable()
+    class QueueBenchHandler {
+      @QueueHandler(target, { mode: system === 'nrb-fast' ? 'fast' : 'reliable', concurrency })
+      handle(@Payload() message: BenchMessage): void {
+        recorder.record(message.ts);
+      }
+    }
+    return QueueBenchHandler;
+  }
+  throw new Error(`nest-redis-broker has no consumer for ${system} in this build`);
+}
+
+async function boot(config: ChildConfig, providers: Provider[], producerOnly: boolean): Promise<INestApplicationContext> {
+  @Module({
+    imports: [RedisBrokerModule.forRoot({ connection: { url: config.redisUrl }, producerOnly, shutdownTimeoutMs: 5_000 })],
+    providers,
+  })
+  class BenchModule {}
+  return NestFactory.createApplicationContext(BenchModule, { logger: ['error', 'warn'] });
+}
+
+export async function startConsumer(config: ChildConfig, recorder: Recorder): Promise<RunningConsumer> {
+  const app = await boot(config, [handlerFor(config, recorder)], false);
+  return { stop: () => app.close() };
+}
+
+export async function createProducer(config: ChildConfig): Promise<Producer> {
+  const app = await boot(config, [], true);
+  const client = app.get(BrokerClient);
+  const { target } = config;
+  if (config.system === 'nrb-stream') {
+    return {
+      sendBatch: async (messages) => {
+        await client.appendMany(target, messages.map(benchFields));
+      },
+      sendOne: async (message) => {
+        await client.append(target, benchFields(message));
+      },
+      close: () => app.close(),
+    };
+  }
+  if (config.system === 'nrb-pubsub') {
+    return {
+      sendBatch: async (messages) => {
+        await Promise.all(messages.map((message) => client.publish(target, message)));
+      },
+      sendOne: async (message) => {
+        await client.publish(target, message);
+      },
+      close: () => app.close(),
+    };
+  }
+  return {
+    sendBatch: async (messages) => {
+      await client.enqueueMany(target, messages);
+    },
+    sendOne: async (message) => {
+      await client.enqueue(target, message);
+    },
+    close: () => app.close(),
+  };
+}

@@ -1,0 +1,147 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { Redis } from 'ioredis';
+import { ChildHandle } from './child-handle.js';
+import type { ChildConfig, ConsumerResult, SystemId } from './protocol.js';
+import { benchMessage } from './protocol.js';
+import { SYSTEMS } from './scenarios.js';
+
+/** One measured run of one system. */
+export interface TrialSpec {
+  scenario: string;
+  system: SystemId;
+  workers: number;
+  /** Messages at full speed (0 in the paced and backlog runs). */
+  count: number;
+  /** Paced: msg/s and duration. */
+  rate: number;
+  durationMs: number;
+  /** Backlog: messages LPUSHed before the consumer starts. */
+  prefill: number;
+}
+
+export interface TrialResult {
+  scenario: string;
+  system: SystemId;
+  workers: number;
+  expected: number;
+  handled: number;
+  /** First enqueue (or, for a backlog, first handled) to last handled, ms. */
+  elapsedMs: number;
+  throughput: number;
+  /** Largest peak RSS of the consumer processes, bytes. */
+  maxRssBytes: number;
+  p50Ms?: number;
+  p99Ms?: number;
+  maxMs?: number;
+  /** Redis commands per handled message during the run (INFO commandstats), e.g. `{ evalsha: 1.02 }`. */
+  commandsPerMessage?: Record<string, number>;
+  error?: string;
+}
+
+export interface TrialEnvironment {
+  redisUrl: string;
+  admin: Redis;
+  /** Node flags for consumer processes (e.g. `--cpu-prof`). */
+  consumerExecArgv: string[];
+  log: (line: string) => void;
+}
+
+const POLL_MS = 50;
+/** With a lossy system (pub/sub), the run ends this long after the last progress once the producer is done. */
+const IDLE_END_MS = 3_000;
+const PREFILL_CHUNK = 1_000;
+const PREFILL_PIPELINE = 20;
+let serial = 0;
+
+export async function runTrial(env: TrialEnvironment, spec: TrialSpec): Promise<TrialResult> {
+  const target = `bench-${spec.scenario}-${++serial}`;
+  const latency = spec.rate > 0;
+  const expected = spec.prefill || (latency ? Math.ceil((spec.rate * spec.durationMs) / 1000) : spec.count);
+  const base: Omit<ChildConfig, 'role'> = {
+    system: spec.system, redisUrl: env.redisUrl, target, concurrency: SYSTEMS[spec.system].concurrency,
+    count: spec.count, rate: spec.rate, durationMs: spec.durationMs, latency,
+  };
+  await env.admin.flushall();
+  if (spec.prefill > 0) await prefill(env.admin, target, spec.prefill);
+  await env.admin.config('RESETSTAT');
+  const consumers: ChildHandle[] = [];
+  let producer: ChildHandle | undefined;
+  try {
+    for (let i = 0; i < spec.workers; i++) consumers.push(new ChildHandle({ ...base, role: 'consumer' }, env.consumerExecArgv));
+    await Promise.all(consumers.map((c) => c.ready));
+    let produced: Promise<{ firstAt: number }> | undefined;
+    let producerDone = spec.prefill > 0;
+    if (spec.prefill === 0) {
+      producer = new ChildHandle({ ...base, role: 'producer' });
+      await producer.ready;
+      produced = producer.ask({ type: 'go' }, 'produced');
+      produced.then(() => (producerDone = true), () => undefined);
+    }
+    const timeoutMs = 60_000 + expected * 2;
+    const started = Date.now();
+    let lastHandled = -1;
+    let lastChange = Date.now();
+    for (;;) {
+      await sleep(POLL_MS);
+      const progress = await Promise.all(consumers.map((c) => c.ask({ type: 'report' }, 'progress')));
+      const handled = progress.reduce((sum, p) => sum + p.handled, 0);
+      if (handled >= expected) break;
+      if (handled !== lastHandled) {
+        lastHandled = handled;
+        lastChange = Date.now();
+      }
+      if (producerDone && Date.now() - lastChange > IDLE_END_MS) break;
+      if (Date.now() - started > timeoutMs) throw new Error(`timed out with ${handled}/${expected} handled`);
+    }
+    const results = await Promise.all(consumers.map((c) => c.ask({ type: 'finish' }, 'result')));
+    const startAt = produced ? (await produced).firstAt : Math.min(...results.filter((r) => r.handled > 0).map((r) => r.firstAt));
+    const result = summarise(spec, expected, startAt, results);
+    result.commandsPerMessage = commandsPerMessage(await env.admin.info('commandstats'), result.handled);
+    return result;
+  } catch (error) {
+    const message = error instanceof Error ? error.message.split('\n')[0] : String(error);
+    env.log(`  ! ${spec.scenario} ${spec.system} x${spec.workers}: ${message}`);
+    return { scenario: spec.scenario, system: spec.system, workers: spec.workers, expected, handled: 0, elapsedMs: 0, throughput: 0, maxRssBytes: 0, error: message };
+  } finally {
+    await Promise.all([...consumers, ...(producer ? [producer] : [])].map((c) => c.stop()));
+  }
+}
+
+function summarise(spec: TrialSpec, expected: number, startAt: number, results: ConsumerResult[]): TrialResult {
+  const handled = results.reduce((sum, r) => sum + r.handled, 0);
+  const endAt = Math.max(...results.map((r) => r.lastAt));
+  const elapsedMs = Math.max(0.001, endAt - startAt);
+  const out: TrialResult = {
+    scenario: spec.scenario, system: spec.system, workers: spec.workers, expected, handled, elapsedMs,
+    throughput: (handled / elapsedMs) * 1000,
+    maxRssBytes: Math.max(...results.map((r) => r.maxRssBytes)),
+  };
+  const latency = results[0].latency;
+  if (latency) Object.assign(out, { p50Ms: latency.p50, p99Ms: latency.p99, maxMs: latency.max });
+  return out;
+}
+
+/** Fills the list with `count` messages in the wire format every list system reads (JSON text). */
+async function prefill(admin: Redis, target: string, count: number): Promise<void> {
+  let id = 0;
+  while (id < count) {
+    const pipeline = admin.pipeline();
+    for (let c = 0; c < PREFILL_PIPELINE && id < count; c++) {
+      const bodies: string[] = [];
+      for (const end = Math.min(count, id + PREFILL_CHUNK); id < end; id++) bodies.push(JSON.stringify(benchMessage(id)));
+      pipeline.lpush(target, ...bodies);
+    }
+    const replies = await pipeline.exec();
+    for (const [error] of replies ?? []) if (error) throw error;
+  }
+}
+
+/** `cmdstat_evalsha:calls=12,...` lines → calls per handled message, largest first. */
+function commandsPerMessage(info: string, handled: number): Record<string, number> {
+  const out: [string, number][] = [];
+  for (const match of info.matchAll(/^cmdstat_([^:]+):calls=(\d+)/gm)) {
+    if (match[1] === 'info' || match[1] === 'config') continue;
+    out.push([match[1], Math.round((Number(match[2]) / Math.max(1, handled)) * 1000) / 1000]);
+  }
+  return Object.fromEntries(out.sort((a, b) => b[1] - a[1]));
+}

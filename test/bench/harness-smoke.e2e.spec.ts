@@ -1,0 +1,48 @@
+// The benchmark harness (bench/) must not rot: run it with a tiny load and
+// check that it finishes and reports every system. No timing is asserted;
+// speed is what `npm run bench` reports.
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, describe, expect, it } from 'vitest';
+
+const root = fileURLToPath(new URL('../..', import.meta.url));
+const dir = mkdtempSync(join(tmpdir(), 'nrb-bench-smoke-'));
+
+function runBench(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  const child = spawn(
+    process.execPath,
+    ['--conditions=source', '--import', '@swc-node/register/esm-register', 'bench/run.ts', ...args],
+    { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] },
+  );
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+  return new Promise((resolve) => child.once('exit', (code) => resolve({ code, stdout, stderr })));
+}
+
+describe('the benchmark harness', () => {
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('runs every scenario with every system on a tiny load and prints the table and the JSON', async () => {
+    const json = join(dir, 'smoke.json');
+    const { code, stdout, stderr } = await runBench([
+      '--n', '200', '--reps', '1', '--rate', '200', '--latency-seconds', '1', '--backlog', '300', '--json', json,
+    ]);
+    expect(code, stderr).toBe(0);
+    for (const label of [
+      'nest-redis-broker list, reliable', 'nest-redis-broker list, fast', 'nest-redis-broker stream group',
+      'nest-redis-broker @OnChannel', 'BullMQ (c1)', 'BullMQ (c50)', 'raw ioredis LPUSH + BLMPOP', 'raw ioredis XADD',
+      'raw ioredis bare subscriber', '### Bars',
+    ]) expect(stdout).toContain(label);
+    const report = JSON.parse(readFileSync(json, 'utf8')) as { results: { error?: string; handled: number; expected: number }[] };
+    expect(report.results.length).toBeGreaterThan(0);
+    for (const result of report.results) {
+      expect(result.error).toBeUndefined();
+      expect(result.handled).toBe(result.expected);
+    }
+  }, 600_000);
+});
