@@ -32,7 +32,9 @@ export class ChildHandle {
   }
 
   send(message: ParentMessage): void {
-    if (this.child.connected) this.child.send(message);
+    // The child may be exiting: a failed send (EPIPE) is reported to the
+    // callback instead of crashing the harness; `exited` tells the rest.
+    if (this.child.connected) this.child.send(message, () => undefined);
   }
 
   /** Resolves with the next message of `type`. */
