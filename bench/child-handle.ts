@@ -32,7 +32,10 @@ export class ChildHandle {
   }
 
   send(message: ParentMessage): void {
-    if (this.child.connected) this.child.send(message);
+    // A child exiting on its own can close the channel between the check and
+    // the write: its exit is reported through `exited`, so the EPIPE is dropped
+    // here instead of crashing the harness as an unhandled 'error' event.
+    if (this.child.connected) this.child.send(message, () => undefined);
   }
 
   /** Resolves with the next message of `type`. */
