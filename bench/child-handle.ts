@@ -32,8 +32,9 @@ export class ChildHandle {
   }
 
   send(message: ParentMessage): void {
-    // The child may be exiting: a failed send (EPIPE) is reported to the
-    // callback instead of crashing the harness; `exited` tells the rest.
+    // A child exiting on its own can close the channel between the check and
+    // the write: its exit is reported through `exited`, so the EPIPE is dropped
+    // here instead of crashing the harness as an unhandled 'error' event.
     if (this.child.connected) this.child.send(message, () => undefined);
   }
 

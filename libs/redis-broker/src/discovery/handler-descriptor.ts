@@ -5,7 +5,7 @@ import type {
   ResolvedStreamConsumerOptions,
 } from '../redis-broker.options.js';
 
-/** Calls a discovered handler through Nest's enhancer pipeline (guards, interceptors, pipes, filters). */
+/** Calls a discovered handler through Nest's enhancer pipeline (guards, interceptors, pipes, filters), or directly when none applies. */
 export type HandlerInvoker = (payload: unknown, context: object) => Promise<unknown>;
 
 /** A `@QueueHandler` method found at bootstrap. */

@@ -182,7 +182,10 @@ export class ChannelDispatcher {
 
   private succeed(started: number): void {
     this.handled += 1;
-    this.events.emit('handled', { kind: 'channel', source: this.name, handler: this.handler, durationMs: performance.now() - started });
+    // The hot path of a busy channel: no event object when nobody listens.
+    if (this.events.listenerCount('handled') > 0) {
+      this.events.emit('handled', { kind: 'channel', source: this.name, handler: this.handler, durationMs: performance.now() - started });
+    }
     this.finish();
   }
 

@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 
 /** One message taken from a list queue, as the broker tracks it. */
 export interface QueueDelivery {
@@ -25,7 +25,8 @@ export function toDeliveries(reply: (Buffer | number)[]): QueueDelivery[] {
 }
 
 export function sha1(body: Buffer | string): string {
-  return createHash('sha1').update(body).digest('hex');
+  // One-shot `hash` (Node ≥ 20.12): about 3× cheaper than a Hash object for a short message.
+  return hash('sha1', body, 'hex');
 }
 
 /**

@@ -61,7 +61,8 @@ export class QueueMessageProcessor {
         }
       }
       const context = new QueueMessageContext(delivery.sha, deps.queue, attempt, raw, deps.consumerId, Date.now());
-      await deps.settler.markActive(delivery);
+      // Most deliveries were marked by the fetch script: skip a microtask turn for them.
+      if (!delivery.marked) await deps.settler.markActive(delivery);
       const started = performance.now();
       try {
         await deps.invoke(payload, context);
@@ -72,7 +73,9 @@ export class QueueMessageProcessor {
         await this.onFailure(delivery, error, text, attempt);
         return;
       }
-      deps.events.emit('handled', { kind: 'queue', source: deps.queue, handler: deps.handler, durationMs: performance.now() - started });
+      if (deps.events.listenerCount('handled') > 0) {
+        deps.events.emit('handled', { kind: 'queue', source: deps.queue, handler: deps.handler, durationMs: performance.now() - started });
+      }
       await deps.settler.ack(delivery);
     } catch (error) {
       settled = false;

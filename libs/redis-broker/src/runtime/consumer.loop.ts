@@ -28,7 +28,6 @@ export class ConsumerLoop<M> {
   private readonly logger = new Logger(ConsumerLoop.name);
   private readonly limiter: ConcurrencyLimiter<M>;
   private readonly abort = new AbortController();
-  private readonly aborted = new Promise<void>((resolve) => this.abort.signal.addEventListener('abort', () => resolve()));
   private stopping = false;
   private running: Promise<void> | undefined;
   private state: ConsumerHealth['state'] = 'starting';
@@ -95,7 +94,7 @@ export class ConsumerLoop<M> {
     while (!this.stopping) {
       if (this.limiter.size >= window) {
         this.waitingForCapacity = true;
-        await Promise.race([this.limiter.nextChange(), this.aborted]);
+        await untilAborted(this.limiter.nextChange(), this.abort.signal);
         this.waitingForCapacity = false;
         // Waiting for capacity is not being stuck.
         this.lastFetchAt = Date.now();
@@ -107,7 +106,7 @@ export class ConsumerLoop<M> {
         // A fetch queued on a connection that is down may never settle, even
         // after interrupt(): stopping must not wait for it. What it takes late
         // is handed back (reliable lists and streams keep it in Redis anyway).
-        const result = await Promise.race([fetching, this.aborted.then((): typeof ABANDONED => ABANDONED)]);
+        const result = await untilAborted(fetching, this.abort.signal);
         if (result === ABANDONED) {
           fetching.then((late) => (late.length > 0 ? this.source.handBack(late) : undefined)).catch(() => undefined);
           break;
@@ -135,6 +134,30 @@ export class ConsumerLoop<M> {
 }
 
 /** The message of an unknown thrown value. */
+/**
+ * `promise`'s outcome, or ABANDONED once `signal` aborts. Not a
+ * `Promise.race` with one long-lived "aborted" promise: every race leaves a
+ * reaction on that promise which keeps the race's result alive, so a loop
+ * would retain every batch it ever fetched (hundreds of MB over a 1M backlog).
+ */
+function untilAborted<T>(promise: Promise<T>, signal: AbortSignal): Promise<T | typeof ABANDONED> {
+  if (signal.aborted) return Promise.resolve(ABANDONED);
+  return new Promise((resolve, reject) => {
+    const onAbort = (): void => resolve(ABANDONED);
+    signal.addEventListener('abort', onAbort, { once: true });
+    promise.then(
+      (value) => {
+        signal.removeEventListener('abort', onAbort);
+        resolve(value);
+      },
+      (error: unknown) => {
+        signal.removeEventListener('abort', onAbort);
+        reject(error instanceof Error ? error : new Error(String(error)));
+      },
+    );
+  });
+}
+
 export function errorText(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }
