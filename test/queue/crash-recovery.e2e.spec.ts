@@ -51,9 +51,10 @@ describe('reliable queues when worker processes die', () => {
     first.child.kill('SIGKILL');
     await first.exited;
     const keys = new QueueKeys('work', '');
-    // The dead worker still holds messages in its processing list.
+    // The dead worker is still registered (it may be between an ack and a fetch, holding nothing);
+    // whatever its processing list holds goes back through the reaper.
     const [deadConsumer] = await plain.zrange(keys.consumers, '0', '-1');
-    expect(await plain.llen(keys.processing(deadConsumer))).toBeGreaterThan(0);
+    expect(deadConsumer).toBeDefined();
 
     const second = startWorker({ WORK_MS: '1', WORKER_CONCURRENCY: '4' });
     await second.ready;
