@@ -2,7 +2,6 @@ export { RedisBrokerModule } from './redis-broker.module.js';
 export { REDIS_BROKER_MODULE_OPTIONS } from './redis-broker.module-definition.js';
 export {
   BROKER_DEFAULTS,
-  resolveBrokerOptions,
   type BackoffOptions,
   type ChannelListenerOptions,
   type QueueHandlerOptions,
@@ -12,6 +11,7 @@ export {
   type RedisConnectionOptions,
   type ResolvedBrokerOptions,
 } from './redis-broker.options.js';
+export { resolveBrokerOptions } from './options/module-options.validation.js';
 export { BROKER_COMMAND_CONNECTION, BROKER_CONTEXT_TYPE, RESOLVED_BROKER_OPTIONS } from './constants.js';
 export { BrokerClient } from './broker.client.js';
 export type { EnqueueOptions } from './queue/queue.producer.js';

@@ -3,7 +3,8 @@ import { Cluster, Redis, type RedisOptions } from 'ioredis';
 import { RESOLVED_BROKER_OPTIONS } from '../constants.js';
 import { messages } from '../messages.js';
 import { BrokerEvents } from '../observability/broker-events.js';
-import { BROKER_DEFAULTS, redactUrl, type ResolvedBrokerOptions } from '../redis-broker.options.js';
+import { redactUrl } from '../options/module-options.validation.js';
+import { BROKER_DEFAULTS, type ResolvedBrokerOptions } from '../redis-broker.options.js';
 import { defineBrokerScripts } from './broker-scripts.js';
 
 /** A standalone or cluster client; every broker connection is one of these. */

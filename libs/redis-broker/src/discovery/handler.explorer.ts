@@ -10,8 +10,8 @@ import {
   resolveChannelListenerOptions,
   resolveQueueHandlerOptions,
   resolveStreamConsumerOptions,
-  type ResolvedBrokerOptions,
-} from '../redis-broker.options.js';
+} from '../options/handler-options.validation.js';
+import type { ResolvedBrokerOptions } from '../redis-broker.options.js';
 import { BrokerMetadataAccessor } from './broker-metadata.accessor.js';
 import { HandlerContextFactory } from './handler-context.factory.js';
 import type { HandlerDescriptor } from './handler-descriptor.js';

@@ -1,10 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { RESOLVED_BROKER_OPTIONS } from '../constants.js';
-import {
-  resolveChannelListenerOptions,
-  type ChannelListenerOptions,
-  type ResolvedBrokerOptions,
-} from '../redis-broker.options.js';
+import { resolveChannelListenerOptions } from '../options/handler-options.validation.js';
+import type { ChannelListenerOptions, ResolvedBrokerOptions } from '../redis-broker.options.js';
 import { toChannelTarget, type ChannelSelector } from './channel-target.js';
 import type { ChannelListener, ChannelListenerStats } from './channel.dispatcher.js';
 import { ChannelSubscriber } from './channel.subscriber.js';

@@ -2,7 +2,8 @@ import type { RedisClient, RedisConnectionFactory } from '../connection/redis-co
 import type { QueueHandlerDescriptor } from '../discovery/handler-descriptor.js';
 import { QueueKeys } from '../keys.js';
 import type { BrokerEvents } from '../observability/broker-events.js';
-import { BROKER_DEFAULTS, prefetchWindow, type ResolvedBrokerOptions } from '../redis-broker.options.js';
+import { prefetchWindow } from '../options/handler-options.validation.js';
+import { BROKER_DEFAULTS, type ResolvedBrokerOptions } from '../redis-broker.options.js';
 import { ConsumerLoop } from '../runtime/consumer.loop.js';
 import { settledBy } from '../runtime/deadline.js';
 import type { BrokerConsumer, ConsumerHealth } from '../runtime/message-source.js';

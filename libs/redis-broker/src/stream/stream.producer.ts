@@ -2,7 +2,8 @@ import type { RedisClient } from '../connection/redis-connection.factory.js';
 import { InvalidBrokerOptionsError } from '../errors/invalid-broker-options.error.js';
 import { StreamKeys } from '../keys.js';
 import { messages } from '../messages.js';
-import { resolveStreamTrim, type StreamTrimOptions } from '../redis-broker.options.js';
+import { resolveStreamTrim } from '../options/handler-options.validation.js';
+import type { StreamTrimOptions } from '../redis-broker.options.js';
 
 /**
  * Options of one append.

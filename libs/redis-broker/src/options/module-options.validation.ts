@@ -1,0 +1,111 @@
+import { hostname } from 'node:os';
+import { randomBytes } from 'node:crypto';
+import { assertValidName } from '../keys.js';
+import {
+  BROKER_DEFAULTS,
+  type RedisBrokerModuleOptions,
+  type RedisConnectionOptions,
+  type ResolvedBrokerOptions,
+  type StreamTrimOptions,
+} from '../redis-broker.options.js';
+import { resolveChannelListenerOptions, resolveQueueHandlerOptions, resolveStreamConsumerOptions, resolveStreamTrim } from './handler-options.validation.js';
+import { bool, expectRecord, fail, HIDDEN, int, rejectUnknown } from './option-checks.js';
+
+const MODULE_KEYS = [
+  'connection', 'keyPrefix', 'producerOnly', 'shutdownTimeoutMs', 'instanceId', 'queueDefaults',
+  'heartbeatIntervalMs', 'consumerTtlMs', 'delayedPollMs', 'deadLetterMaxEntries', 'streamDefaults', 'streams',
+  'channelDefaults',
+] as const;
+const CONNECTION_KEYS = ['url', 'redis', 'cluster'] as const;
+
+/** Validates module options and applies defaults; throws `InvalidBrokerOptionsError` naming the option. */
+export function resolveBrokerOptions(raw: RedisBrokerModuleOptions | undefined): ResolvedBrokerOptions {
+  const options = raw ?? {};
+  expectRecord('options', options);
+  rejectUnknown('', options, MODULE_KEYS);
+  const connection = resolveConnection(options.connection);
+  const keyPrefix = options.keyPrefix ?? BROKER_DEFAULTS.keyPrefix;
+  if (typeof keyPrefix !== 'string' || /[{}\s]/.test(keyPrefix) || keyPrefix.length > 64) {
+    fail('keyPrefix', keyPrefix, 'a string of at most 64 characters without braces or white space');
+  }
+  const producerOnly = bool('producerOnly', options.producerOnly, BROKER_DEFAULTS.producerOnly);
+  const instanceId = options.instanceId ?? `${hostname()}:${process.pid}:${randomBytes(3).toString('hex')}`;
+  if (typeof instanceId !== 'string' || !/^[\w.:@-]{1,128}$/.test(instanceId)) {
+    fail('instanceId', instanceId, 'letters, digits and . : @ _ - (1 to 128 characters)');
+  }
+  const heartbeatIntervalMs = int('heartbeatIntervalMs', options.heartbeatIntervalMs, BROKER_DEFAULTS.heartbeatIntervalMs, 10);
+  const consumerTtlMs = int('consumerTtlMs', options.consumerTtlMs, BROKER_DEFAULTS.consumerTtlMs, 20);
+  if (consumerTtlMs <= heartbeatIntervalMs) {
+    fail('consumerTtlMs', consumerTtlMs, `a number of ms greater than heartbeatIntervalMs (${heartbeatIntervalMs})`);
+  }
+  return {
+    connection,
+    keyPrefix,
+    producerOnly,
+    shutdownTimeoutMs: int('shutdownTimeoutMs', options.shutdownTimeoutMs, BROKER_DEFAULTS.shutdownTimeoutMs, 0),
+    instanceId,
+    queueDefaults: resolveQueueHandlerOptions('queueDefaults', options.queueDefaults, undefined),
+    channelDefaults: resolveChannelListenerOptions('channelDefaults', options.channelDefaults, undefined),
+    heartbeatIntervalMs,
+    consumerTtlMs,
+    delayedPollMs: int('delayedPollMs', options.delayedPollMs, BROKER_DEFAULTS.delayedPollMs, 10),
+    deadLetterMaxEntries: int('deadLetterMaxEntries', options.deadLetterMaxEntries, BROKER_DEFAULTS.deadLetterMaxEntries, 0),
+    streamDefaults: resolveStreamConsumerOptions('streamDefaults', options.streamDefaults, undefined),
+    streams: resolveStreamTrims(options.streams),
+  };
+}
+
+function resolveStreamTrims(raw: Record<string, StreamTrimOptions> | undefined): Record<string, StreamTrimOptions> {
+  const streams = raw ?? {};
+  expectRecord('streams', streams);
+  const out: Record<string, StreamTrimOptions> = {};
+  for (const [name, trim] of Object.entries(streams)) {
+    assertValidName('stream', name);
+    out[name] = resolveStreamTrim(`streams.${name}`, trim);
+  }
+  return out;
+}
+
+function resolveConnection(raw: RedisConnectionOptions | undefined): RedisConnectionOptions {
+  const connection = raw ?? {};
+  expectRecord('connection', connection);
+  rejectUnknown('connection.', connection, CONNECTION_KEYS);
+  if (connection.url !== undefined) {
+    if (typeof connection.url !== 'string' || !/^rediss?:\/\/[^\s]+$/.test(connection.url)) {
+      fail('connection.url', redactUrl(String(connection.url)), 'a redis:// or rediss:// URL');
+    }
+  }
+  // Connection values may hold credentials: a wrong one is described, never echoed.
+  if (connection.redis !== undefined) expectRecord('connection.redis', connection.redis, HIDDEN);
+  if (connection.cluster !== undefined) {
+    expectRecord('connection.cluster', connection.cluster, HIDDEN);
+    if (connection.url !== undefined) {
+      fail('connection.cluster', '(with connection.url)', 'either connection.url or connection.cluster, not both');
+    }
+    const nodes: unknown = connection.cluster.nodes;
+    if (!Array.isArray(nodes) || nodes.length === 0) {
+      fail('connection.cluster.nodes', nodes, 'a non-empty array of { host, port } or "host:port"');
+    }
+  }
+  // ioredis' own keyPrefix would sit outside the broker's hash tags (and
+  // could split a queue's keys over slots: CROSSSLOT on Cluster).
+  for (const [path, value] of [
+    ['connection.redis.keyPrefix', connection.redis?.keyPrefix],
+    ['connection.cluster.options.keyPrefix', connection.cluster?.options?.keyPrefix],
+    ['connection.cluster.options.redisOptions.keyPrefix', connection.cluster?.options?.redisOptions?.keyPrefix],
+  ] as const) {
+    if (value !== undefined) fail(path, value, 'no value: set the module option keyPrefix instead, which keeps every queue in one Cluster slot');
+  }
+  if (connection.url === undefined && connection.redis === undefined && connection.cluster === undefined) {
+    return { url: BROKER_DEFAULTS.url };
+  }
+  return connection;
+}
+
+/** Hides the password of a URL (any scheme, so a mistyped one is hidden too), for logs and error messages. */
+export function redactUrl(url: string): string {
+  return url.replace(/^([a-z][a-z0-9+.-]*:\/\/)([^@/]*@)/i, (_m, scheme: string, auth: string) => {
+    const user = auth.slice(0, -1).split(':')[0];
+    return `${scheme}${user ? `${user}:` : ''}***@`;
+  });
+}
