@@ -1,5 +1,6 @@
 import {
   BROKER_DEFAULTS,
+  type BackoffOptions,
   type ChannelListenerOptions,
   type QueueHandlerOptions,
   type ResolvedChannelListenerOptions,
@@ -38,21 +39,8 @@ export function resolveQueueHandlerOptions(
   rejectUnknown(`${path}.`, options, QUEUE_KEYS);
   const d = base ?? { ...BROKER_DEFAULTS.queue, backoff: { ...BROKER_DEFAULTS.queue.backoff } };
   const mode = oneOf(`${path}.mode`, options.mode, d.mode, ['reliable', 'fast'] as const);
-  const concurrency = int(`${path}.concurrency`, options.concurrency, d.concurrency, 1, 10_000);
-  const prefetch = int(`${path}.prefetch`, options.prefetch, d.prefetch, 0, 100_000);
-  if (options.prefetch !== undefined && prefetch !== 0 && prefetch < concurrency) {
-    fail(`${path}.prefetch`, prefetch, `0 (same as concurrency) or a whole number ≥ concurrency (${concurrency})`);
-  }
-  const backoffRaw = options.backoff ?? {};
-  expectRecord(`${path}.backoff`, backoffRaw);
-  rejectUnknown(`${path}.backoff.`, backoffRaw, BACKOFF_KEYS);
-  const delayMs = int(`${path}.backoff.delayMs`, backoffRaw.delayMs, d.backoff.delayMs, 0);
-  const backoff = {
-    type: oneOf(`${path}.backoff.type`, backoffRaw.type, d.backoff.type, ['fixed', 'exponential'] as const),
-    delayMs,
-    maxDelayMs: int(`${path}.backoff.maxDelayMs`, backoffRaw.maxDelayMs, Math.max(d.backoff.maxDelayMs, delayMs), delayMs),
-    jitter: bool(`${path}.backoff.jitter`, backoffRaw.jitter, d.backoff.jitter),
-  };
+  const { concurrency, prefetch } = resolveWindow(path, options, d);
+  const backoff = resolveBackoff(`${path}.backoff`, options.backoff, d.backoff);
   return {
     mode,
     concurrency,
@@ -102,31 +90,46 @@ export function resolveStreamConsumerOptions(
   const d = base ?? { ...BROKER_DEFAULTS.stream, backoff: { ...BROKER_DEFAULTS.stream.backoff } };
   const startId = options.startId ?? d.startId;
   if (typeof startId !== 'string' || !STREAM_ID.test(startId)) fail(`${path}.startId`, startId, '"0", "$" or an entry id such as "1700000000000-0"');
-  const concurrency = int(`${path}.concurrency`, options.concurrency, d.concurrency, 1, 10_000);
-  const prefetch = int(`${path}.prefetch`, options.prefetch, d.prefetch, 0, 100_000);
-  if (options.prefetch !== undefined && prefetch !== 0 && prefetch < concurrency) {
-    fail(`${path}.prefetch`, prefetch, `0 (same as concurrency) or a whole number ≥ concurrency (${concurrency})`);
-  }
-  const backoffRaw = options.backoff ?? {};
-  expectRecord(`${path}.backoff`, backoffRaw);
-  rejectUnknown(`${path}.backoff.`, backoffRaw, BACKOFF_KEYS);
-  const delayMs = int(`${path}.backoff.delayMs`, backoffRaw.delayMs, d.backoff.delayMs, 0);
+  const { concurrency, prefetch } = resolveWindow(path, options, d);
   const claimIdleMs = int(`${path}.claimIdleMs`, options.claimIdleMs, d.claimIdleMs, 10);
   return {
     startId,
     concurrency,
     prefetch,
     maxDeliveries: int(`${path}.maxDeliveries`, options.maxDeliveries, d.maxDeliveries, 1, 1_000_000),
-    backoff: {
-      type: oneOf(`${path}.backoff.type`, backoffRaw.type, d.backoff.type, ['fixed', 'exponential'] as const),
-      delayMs,
-      maxDelayMs: int(`${path}.backoff.maxDelayMs`, backoffRaw.maxDelayMs, Math.max(d.backoff.maxDelayMs, delayMs), delayMs),
-      jitter: bool(`${path}.backoff.jitter`, backoffRaw.jitter, d.backoff.jitter),
-    },
+    backoff: resolveBackoff(`${path}.backoff`, options.backoff, d.backoff),
     parse: oneOf(`${path}.parse`, options.parse, d.parse, ['fields', 'json-fields'] as const),
     blockTimeoutMs: int(`${path}.blockTimeoutMs`, options.blockTimeoutMs, d.blockTimeoutMs, 10, 600_000),
     claimIdleMs,
     reclaimIntervalMs: int(`${path}.reclaimIntervalMs`, options.reclaimIntervalMs, d.reclaimIntervalMs, 10, 3_600_000),
+  };
+}
+
+/** `concurrency` and `prefetch` of a queue or stream handler; an explicit prefetch below concurrency is refused. */
+function resolveWindow(
+  path: string,
+  options: { concurrency?: number; prefetch?: number },
+  d: { concurrency: number; prefetch: number },
+): { concurrency: number; prefetch: number } {
+  const concurrency = int(`${path}.concurrency`, options.concurrency, d.concurrency, 1, 10_000);
+  const prefetch = int(`${path}.prefetch`, options.prefetch, d.prefetch, 0, 100_000);
+  if (options.prefetch !== undefined && prefetch !== 0 && prefetch < concurrency) {
+    fail(`${path}.prefetch`, prefetch, `0 (same as concurrency) or a whole number ≥ concurrency (${concurrency})`);
+  }
+  return { concurrency, prefetch };
+}
+
+/** Retry spacing of a queue or stream handler over `d`, the defaults in force. */
+function resolveBackoff(path: string, raw: BackoffOptions | undefined, d: Required<BackoffOptions>): Required<BackoffOptions> {
+  const options = raw ?? {};
+  expectRecord(path, options);
+  rejectUnknown(`${path}.`, options, BACKOFF_KEYS);
+  const delayMs = int(`${path}.delayMs`, options.delayMs, d.delayMs, 0);
+  return {
+    type: oneOf(`${path}.type`, options.type, d.type, ['fixed', 'exponential'] as const),
+    delayMs,
+    maxDelayMs: int(`${path}.maxDelayMs`, options.maxDelayMs, Math.max(d.maxDelayMs, delayMs), delayMs),
+    jitter: bool(`${path}.jitter`, options.jitter, d.jitter),
   };
 }
 
