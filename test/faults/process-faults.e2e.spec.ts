@@ -1,9 +1,9 @@
-import { Redis } from 'ioredis';
 import { BROKER_DEFAULTS, QueueKeys, StreamKeys } from 'nest-redis-broker';
-import { startRedisServer, waitFor, waitForQueuesIdle, waitForStreamGroupsIdle, type RedisServerHandle } from 'nest-redis-broker/testing';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { waitFor, waitForQueuesIdle, waitForStreamGroupsIdle } from 'nest-redis-broker/testing';
+import { describe, expect, it } from 'vitest';
 import { ledger, report } from '../support/ledger.js';
-import { spawnFixture, type FixtureProcess } from '../support/processes.js';
+import type { FixtureProcess } from '../support/processes.js';
+import { useRedis, WorkerPool } from '../support/worker-pool.js';
 
 const WINDOW = 4;
 // Poison scenarios boot one worker process per crash; boots are slow on a loaded 2-core machine.
@@ -11,45 +11,20 @@ const POISON_TIMEOUT_MS = 120_000;
 const SHUTDOWN_TIMEOUT_MS = 500;
 
 describe('a poison message and SIGTERM (under load, and with Redis down), with worker processes', () => {
-  let redis: RedisServerHandle;
-  let plain: Redis;
-  const workers: FixtureProcess[] = [];
+  // AOF: one scenario kills Redis and expects its data back.
+  const ctx = useRedis({ appendOnly: true });
+  const pool = new WorkerPool();
   let started = 0;
-
-  beforeAll(async () => {
-    // AOF: one scenario kills Redis and expects its data back.
-    redis = await startRedisServer({ appendOnly: true });
-    plain = new Redis(redis.url);
-    plain.on('error', () => undefined);
-  });
-
-  beforeEach(async () => {
-    await plain.flushall();
-  });
-
-  afterEach(async () => {
-    for (const w of workers.splice(0)) {
-      w.child.kill('SIGKILL');
-      await w.exited;
-    }
-  });
-
-  afterAll(async () => {
-    plain?.disconnect();
-    await redis?.stop();
-  });
 
   function startWorker(kind: 'queue' | 'stream', env: Record<string, string> = {}): FixtureProcess {
     started += 1;
-    const worker = spawnFixture('fault-worker', {
-      REDIS_URL: redis.url, KIND: kind, NAME: 'pf', CONSUMER: `consumer-${started}`, CONCURRENCY: String(WINDOW),
+    return pool.spawn('fault-worker', {
+      REDIS_URL: ctx.redis.url, KIND: kind, NAME: 'pf', CONSUMER: `consumer-${started}`, CONCURRENCY: String(WINDOW),
       CONSUMER_TTL_MS: '1000', HEARTBEAT_MS: '200', CLAIM_IDLE_MS: '1000', SHUTDOWN_TIMEOUT_MS: String(SHUTDOWN_TIMEOUT_MS), ...env,
     });
-    workers.push(worker);
-    return worker;
   }
 
-  const alive = (): FixtureProcess[] => workers.filter((w) => w.child.exitCode === null && w.child.signalCode === null);
+  const alive = (): FixtureProcess[] => pool.alive();
 
   /** Keeps one worker running (restarting it each time the poison kills it) until `done`; resolves to the crashes. */
   async function superviseUntil(kind: 'queue' | 'stream', done: () => Promise<boolean>): Promise<number> {
@@ -57,7 +32,7 @@ describe('a poison message and SIGTERM (under load, and with Redis down), with w
     await waitFor(
       async () => {
         if (alive().length === 0) {
-          if (workers.length > 0) crashes += 1;
+          if (pool.started.length > 0) crashes += 1;
           startWorker(kind, { CRASH_ON: '7', WORK_MS: '5', MAX_DEATHS: '3', MAX_DELIVERIES: '3' });
         }
         return done();
@@ -69,33 +44,33 @@ describe('a poison message and SIGTERM (under load, and with Redis down), with w
 
   it('list queue: the message that kills its worker is quarantined after 3 deaths; the other 59 flow', async () => {
     const sent = 60;
-    await plain.lpush('pf', ...Array.from({ length: sent }, (_, id) => JSON.stringify({ id })));
+    await ctx.plain.lpush('pf', ...Array.from({ length: sent }, (_, id) => JSON.stringify({ id })));
     const keys = new QueueKeys('pf', '');
-    const crashes = await superviseUntil('queue', async () => (await plain.zcard(keys.deadIndex)) === 1 && (await plain.llen('pf')) === 0);
-    await waitForQueuesIdle(redis.url, ['pf'], { timeoutMs: 30_000 });
-    const result = ledger(sent, await plain.lrange('handled:pf', 0, -1));
+    const crashes = await superviseUntil('queue', async () => (await ctx.plain.zcard(keys.deadIndex)) === 1 && (await ctx.plain.llen('pf')) === 0);
+    await waitForQueuesIdle(ctx.redis.url, ['pf'], { timeoutMs: 30_000 });
+    const result = ledger(sent, await ctx.plain.lrange('handled:pf', 0, -1));
     report('queue poison', { sent, crashes, missing: result.missing.join(','), duplicates: result.duplicates });
     expect(result.missing).toEqual([7]);
     expect(crashes).toBe(3);
     expect(result.duplicates).toBeLessThanOrEqual(WINDOW - 1);
-    const [id] = await plain.zrange(keys.deadIndex, '0', '-1');
-    expect(JSON.parse((await plain.hget(keys.deadRecords, id))!)).toMatchObject({ reason: 'poison' });
-    expect(await plain.hget(keys.deadMessages, id)).toBe('{"id":7}');
+    const [id] = await ctx.plain.zrange(keys.deadIndex, '0', '-1');
+    expect(JSON.parse((await ctx.plain.hget(keys.deadRecords, id))!)).toMatchObject({ reason: 'poison' });
+    expect(await ctx.plain.hget(keys.deadMessages, id)).toBe('{"id":7}');
   }, POISON_TIMEOUT_MS);
 
   it('stream group: the entry that kills its consumer is dead-lettered after 3 deliveries; the other 59 flow', async () => {
     const sent = 60;
-    for (let n = 0; n < sent; n += 1) await plain.xadd('pf', '*', 'n', String(n));
+    for (let n = 0; n < sent; n += 1) await ctx.plain.xadd('pf', '*', 'n', String(n));
     const dead = new StreamKeys('pf', '').deadLetter('workers');
-    const crashes = await superviseUntil('stream', async () => (await plain.xlen(dead)) === 1);
-    await waitForStreamGroupsIdle(redis.url, [{ stream: 'pf', group: 'workers' }], { timeoutMs: 30_000 });
-    const result = ledger(sent, await plain.lrange('handled:pf', 0, -1));
+    const crashes = await superviseUntil('stream', async () => (await ctx.plain.xlen(dead)) === 1);
+    await waitForStreamGroupsIdle(ctx.redis.url, [{ stream: 'pf', group: 'workers' }], { timeoutMs: 30_000 });
+    const result = ledger(sent, await ctx.plain.lrange('handled:pf', 0, -1));
     report('stream poison', { sent, crashes, missing: result.missing.join(','), duplicates: result.duplicates });
     expect(result.missing).toEqual([7]);
     expect(crashes).toBe(3);
     // Entries running beside the poison when it struck run again after the takeover.
     expect(result.duplicates).toBeLessThanOrEqual(crashes * (WINDOW - 1));
-    const [[, fields]] = await plain.xrange(dead, '-', '+');
+    const [[, fields]] = await ctx.plain.xrange(dead, '-', '+');
     const record = Object.fromEntries(fields.flatMap((_, i) => (i % 2 === 0 ? [[fields[i], fields[i + 1]]] : [])));
     expect(record).toMatchObject({ reason: 'max-deliveries', fields: '["n","7"]' });
   }, POISON_TIMEOUT_MS);
@@ -109,17 +84,17 @@ describe('a poison message and SIGTERM (under load, and with Redis down), with w
       let producing = true;
       const producer = (async () => {
         while (producing) {
-          if (kind === 'queue') await plain.lpush('pf', JSON.stringify({ id: sent }));
-          else await plain.xadd('pf', '*', 'n', String(sent));
+          if (kind === 'queue') await ctx.plain.lpush('pf', JSON.stringify({ id: sent }));
+          else await ctx.plain.xadd('pf', '*', 'n', String(sent));
           sent += 1;
           await new Promise((resolve) => setTimeout(resolve, 5));
         }
       })();
-      await waitFor(async () => (await plain.llen('handled:pf')) >= 4, { description: 'work under way' });
+      await waitFor(async () => (await ctx.plain.llen('handled:pf')) >= 4, { description: 'work under way' });
       // Signal while handlers are running (not between two batches), so the deadline path is taken.
       const inFlight = async (): Promise<number> => (kind === 'queue'
-        ? plain.llen((await plain.keys('{pf}:processing:*'))[0] ?? 'none')
-        : Number((await plain.xpending('pf', 'workers'))[0]));
+        ? ctx.plain.llen((await ctx.plain.keys('{pf}:processing:*'))[0] ?? 'none')
+        : Number((await ctx.plain.xpending('pf', 'workers'))[0]));
       await waitFor(async () => (await inFlight()) > 0, { description: 'handlers in flight' });
       const signalledAt = Date.now();
       first.child.kill('SIGTERM');
@@ -132,9 +107,9 @@ describe('a poison message and SIGTERM (under load, and with Redis down), with w
       producing = false;
       await producer;
       startWorker(kind, { WORK_MS: '1' });
-      if (kind === 'queue') await waitForQueuesIdle(redis.url, ['pf'], { timeoutMs: 30_000 });
-      else await waitForStreamGroupsIdle(redis.url, [{ stream: 'pf', group: 'workers' }], { timeoutMs: 30_000 });
-      const result = ledger(sent, await plain.lrange('handled:pf', 0, -1));
+      if (kind === 'queue') await waitForQueuesIdle(ctx.redis.url, ['pf'], { timeoutMs: 30_000 });
+      else await waitForStreamGroupsIdle(ctx.redis.url, [{ stream: 'pf', group: 'workers' }], { timeoutMs: 30_000 });
+      const result = ledger(sent, await ctx.plain.lrange('handled:pf', 0, -1));
       report(`${kind} SIGTERM under load`, { sent, exitMs: exitedAt - signalledAt, missing: result.missing.length, duplicates: result.duplicates });
       expect(result.missing).toEqual([]);
       expect(result.unexpected).toEqual([]);
@@ -144,11 +119,11 @@ describe('a poison message and SIGTERM (under load, and with Redis down), with w
 
   it('queue: SIGTERM while Redis is down exits in bounded time; once Redis is back, another worker handles everything', async () => {
     const sent = 100;
-    await plain.lpush('pf', ...Array.from({ length: sent }, (_, id) => JSON.stringify({ id })));
+    await ctx.plain.lpush('pf', ...Array.from({ length: sent }, (_, id) => JSON.stringify({ id })));
     const first = startWorker('queue', { WORK_MS: '20' });
     await first.ready;
-    await waitFor(async () => (await plain.llen('handled:pf')) >= 8, { description: 'work under way' });
-    await redis.kill();
+    await waitFor(async () => (await ctx.plain.llen('handled:pf')) >= 8, { description: 'work under way' });
+    await ctx.redis.kill();
     const signalledAt = Date.now();
     first.child.kill('SIGTERM');
     let exitedAt = 0;
@@ -156,11 +131,11 @@ describe('a poison message and SIGTERM (under load, and with Redis down), with w
     // Waits on Redis (fetch, promoter, heartbeat, hand-back) end by the deadline plus the stop grace; one more grace as slack.
     const bound = SHUTDOWN_TIMEOUT_MS + 2 * BROKER_DEFAULTS.stopGraceMs;
     await waitFor(() => exitedAt > 0, { timeoutMs: bound + 2_000, description: 'the worker to exit although Redis is down' });
-    await redis.start();
-    await waitFor(() => plain.status === 'ready', { description: 'the plain client to reconnect' });
+    await ctx.redis.start();
+    await waitFor(() => ctx.plain.status === 'ready', { description: 'the plain client to reconnect' });
     startWorker('queue', { WORK_MS: '1' });
-    await waitForQueuesIdle(redis.url, ['pf'], { timeoutMs: 30_000 });
-    const result = ledger(sent, await plain.lrange('handled:pf', 0, -1));
+    await waitForQueuesIdle(ctx.redis.url, ['pf'], { timeoutMs: 30_000 });
+    const result = ledger(sent, await ctx.plain.lrange('handled:pf', 0, -1));
     report('queue SIGTERM with Redis down', { sent, exitMs: exitedAt - signalledAt, missing: result.missing.length, duplicates: result.duplicates });
     expect(result.missing).toEqual([]);
     expect(result.duplicates).toBeLessThanOrEqual(WINDOW);

@@ -1,8 +1,8 @@
-import { Redis } from 'ioredis';
-import { startRedisServer, waitFor, waitForQueuesIdle, waitForStreamGroupsIdle, type RedisServerHandle } from 'nest-redis-broker/testing';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { waitFor, waitForQueuesIdle, waitForStreamGroupsIdle } from 'nest-redis-broker/testing';
+import { describe, expect, it } from 'vitest';
 import { ledger, report } from '../support/ledger.js';
-import { spawnFixture, type FixtureProcess } from '../support/processes.js';
+import type { FixtureProcess } from '../support/processes.js';
+import { useRedis, WorkerPool } from '../support/worker-pool.js';
 
 const SENT = 400;
 const KILLS = 5;
@@ -11,40 +11,16 @@ const WINDOW = 4;
 const KILL_TEST_TIMEOUT_MS = 120_000;
 
 describe('worker processes SIGKILLed again and again while consuming', () => {
-  let redis: RedisServerHandle;
-  let plain: Redis;
-  const workers: FixtureProcess[] = [];
+  const ctx = useRedis();
+  const pool = new WorkerPool();
   let started = 0;
-
-  beforeAll(async () => {
-    redis = await startRedisServer();
-    plain = new Redis(redis.url);
-  });
-
-  beforeEach(async () => {
-    await plain.flushall();
-  });
-
-  afterEach(async () => {
-    for (const w of workers.splice(0)) {
-      w.child.kill('SIGKILL');
-      await w.exited;
-    }
-  });
-
-  afterAll(async () => {
-    plain?.disconnect();
-    await redis?.stop();
-  });
 
   function startWorker(kind: 'queue' | 'stream'): FixtureProcess {
     started += 1;
-    const worker = spawnFixture('fault-worker', {
-      REDIS_URL: redis.url, KIND: kind, NAME: 'kills', CONSUMER: `consumer-${started}`,
+    return pool.spawn('fault-worker', {
+      REDIS_URL: ctx.redis.url, KIND: kind, NAME: 'kills', CONSUMER: `consumer-${started}`,
       CONCURRENCY: String(WINDOW), WORK_MS: '40', CONSUMER_TTL_MS: '1000', HEARTBEAT_MS: '200', CLAIM_IDLE_MS: '1000',
     });
-    workers.push(worker);
-    return worker;
   }
 
   /**
@@ -56,8 +32,8 @@ describe('worker processes SIGKILLed again and again while consuming', () => {
     await Promise.all([startWorker(kind).ready, startWorker(kind).ready]);
     for (let kill = 0; kill < KILLS; kill += 1) {
       const target = Math.round(((kill + 1) * SENT) / (KILLS + 2));
-      await waitFor(async () => (await plain.llen('handled:kills')) >= target, { timeoutMs: 20_000, description: `${target} handled` });
-      const alive = workers.filter((w) => w.child.exitCode === null && w.child.signalCode === null);
+      await waitFor(async () => (await ctx.plain.llen('handled:kills')) >= target, { timeoutMs: 20_000, description: `${target} handled` });
+      const alive = pool.alive();
       const victim = alive[0];
       victim.child.kill('SIGKILL');
       expect(await victim.exited).toBe('SIGKILL');
@@ -67,15 +43,15 @@ describe('worker processes SIGKILLed again and again while consuming', () => {
 
   /** Messages the survivors took back from killed workers, as their logs report it (shows the kills hit work in flight). */
   function recoveredFromDead(pattern: RegExp): number {
-    return workers.map((w) => w.output()).join('\n').split('\n')
+    return pool.started.map((w) => w.output()).join('\n').split('\n')
       .map((line) => pattern.exec(line)).reduce((sum, m) => sum + (m ? Number(m[1]) : 0), 0);
   }
 
   it('reliable list queue: loses none of 400 messages over 5 SIGKILLs; repeats stay within 4 per kill', async () => {
-    await plain.lpush('kills', ...Array.from({ length: SENT }, (_, id) => JSON.stringify({ id })));
+    await ctx.plain.lpush('kills', ...Array.from({ length: SENT }, (_, id) => JSON.stringify({ id })));
     await killRepeatedly('queue');
-    await waitForQueuesIdle(redis.url, ['kills'], { timeoutMs: 30_000 });
-    const result = ledger(SENT, await plain.lrange('handled:kills', 0, -1));
+    await waitForQueuesIdle(ctx.redis.url, ['kills'], { timeoutMs: 30_000 });
+    const result = ledger(SENT, await ctx.plain.lrange('handled:kills', 0, -1));
     const returned = recoveredFromDead(/stopped heart-beating: (\d+) message/);
     report('queue SIGKILL x5', { sent: SENT, handled: result.handled, missing: result.missing.length, duplicates: result.duplicates, returnedByReaper: returned });
     expect(result.missing).toEqual([]);
@@ -86,10 +62,10 @@ describe('worker processes SIGKILLed again and again while consuming', () => {
   }, KILL_TEST_TIMEOUT_MS);
 
   it('stream consumer group: loses none of 400 entries over 5 SIGKILLs; repeats stay within 4 per kill', async () => {
-    for (let n = 0; n < SENT; n += 1) await plain.xadd('kills', '*', 'n', String(n));
+    for (let n = 0; n < SENT; n += 1) await ctx.plain.xadd('kills', '*', 'n', String(n));
     await killRepeatedly('stream');
-    await waitForStreamGroupsIdle(redis.url, [{ stream: 'kills', group: 'workers' }], { timeoutMs: 30_000 });
-    const result = ledger(SENT, await plain.lrange('handled:kills', 0, -1));
+    await waitForStreamGroupsIdle(ctx.redis.url, [{ stream: 'kills', group: 'workers' }], { timeoutMs: 30_000 });
+    const result = ledger(SENT, await ctx.plain.lrange('handled:kills', 0, -1));
     const takenOver = recoveredFromDead(/took over (\d+) entr/);
     report('stream SIGKILL x5', {
       sent: SENT, handled: result.handled, missing: result.missing.length, duplicates: result.duplicates,

@@ -1,0 +1,52 @@
+import { Redis } from 'ioredis';
+import { startRedisServer, type RedisServerHandle, type RedisServerOptions } from 'nest-redis-broker/testing';
+import { afterAll, afterEach, beforeAll, beforeEach } from 'vitest';
+import { spawnFixture, type FixtureProcess } from './processes.js';
+
+/**
+ * A redis-server for the whole file and a plain client on it (errors
+ * ignored: some tests kill Redis), emptied before each test. Call inside
+ * `describe`; read `redis` and `plain` from the returned object in tests.
+ */
+export function useRedis(options: RedisServerOptions = {}): { readonly redis: RedisServerHandle; readonly plain: Redis } {
+  const state = {} as { redis: RedisServerHandle; plain: Redis };
+  beforeAll(async () => {
+    state.redis = await startRedisServer(options);
+    state.plain = new Redis(state.redis.url);
+    state.plain.on('error', () => undefined);
+  });
+  beforeEach(async () => {
+    await state.plain.flushall();
+  });
+  afterAll(async () => {
+    state.plain?.disconnect();
+    await state.redis?.stop();
+  });
+  return state;
+}
+
+/** Worker processes of one test file (test/fixtures), every one SIGKILLed after each test. */
+export class WorkerPool {
+  /** The processes started by the current test, in start order. */
+  readonly started: FixtureProcess[] = [];
+
+  constructor() {
+    afterEach(async () => {
+      for (const worker of this.started.splice(0)) {
+        worker.child.kill('SIGKILL');
+        await worker.exited;
+      }
+    });
+  }
+
+  spawn(name: string, env: Record<string, string>, readyLine?: string): FixtureProcess {
+    const worker = spawnFixture(name, env, readyLine);
+    this.started.push(worker);
+    return worker;
+  }
+
+  /** The processes of the current test still running. */
+  alive(): FixtureProcess[] {
+    return this.started.filter((w) => w.child.exitCode === null && w.child.signalCode === null);
+  }
+}
