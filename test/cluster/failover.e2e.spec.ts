@@ -88,8 +88,11 @@ describe('a master failover in a Redis Cluster with one replica per master', () 
     });
     expect(queue.missing).toEqual([]);
     expect(stream.missing).toEqual([]);
-    expect(queue.duplicates).toBeLessThanOrEqual(WINDOW);
-    expect(stream.duplicates).toBeLessThanOrEqual(WINDOW);
+    // Repeats come only from what the dead master ran but had not yet sent to its replica: at most
+    // the acks of the WINDOW messages the consumer held, and one fetch of the next WINDOW (seen in CI
+    // on a loaded machine: 4 acked + 4 fetched came back). A failed ack is re-sent, never a repeat.
+    expect(queue.duplicates).toBeLessThanOrEqual(2 * WINDOW);
+    expect(stream.duplicates).toBeLessThanOrEqual(2 * WINDOW);
     expect(app.get(ConsumerRunner).health().every((h) => h.state === 'running')).toBe(true);
   });
 

@@ -18,6 +18,10 @@ export const messages = {
     `Consumer of ${source} could not fetch: ${error}; retrying in ${retryInMs} ms.`,
   settleError: (source: string, id: string, error: string) =>
     `Could not settle message ${id} of ${source}: ${error}. It stays in the processing list and is recovered later.`,
+  ackFailed: (source: string, id: string, error: string) =>
+    `Message ${id} of ${source} was handled but its ack failed: ${error}. The ack is re-sent once Redis answers; the message does not run again.`,
+  acksResent: (queue: string, resent: number, landed: number) =>
+    `Re-sent ${resent} ack(s) of queue ${queue} that had failed (${landed} more had landed before the failure).`,
   shutdownTimeout: (source: string, inFlight: number, timeoutMs: number) =>
     `Shutdown deadline of ${timeoutMs} ms passed with ${inFlight} handler(s) of ${source} still running; their messages are handed back to the queue and will run again.`,
   handBackTimeout: (source: string, graceMs: number) =>

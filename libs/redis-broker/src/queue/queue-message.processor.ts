@@ -10,6 +10,9 @@ import { backoffDelay } from '../runtime/backoff.js';
 import { QueueMessageContext, type QueueDelivery } from './queue-delivery.js';
 import type { DeadLetterReason, QueueSettler } from './queue.settler.js';
 
+/** How a delivery left the processor. */
+export type QueueOutcome = 'settled' | 'unsettled' | 'ack-failed';
+
 /** What the processor needs from the rest of one queue consumer. */
 export interface QueueProcessorDeps {
   queue: string;
@@ -19,8 +22,12 @@ export interface QueueProcessorDeps {
   options: ResolvedQueueHandlerOptions;
   settler: QueueSettler;
   events: BrokerEvents;
-  /** Called once a delivery is settled (or could not be). */
-  release: (delivery: QueueDelivery, settled: boolean) => void;
+  /**
+   * Called once a delivery is settled, or could not be: `unsettled` when
+   * nothing is known of it (it runs again), `ack-failed` when its handler
+   * succeeded but the ack did not return (the ack is re-sent instead).
+   */
+  release: (delivery: QueueDelivery, outcome: QueueOutcome) => void;
   /** Called when a retry is scheduled `ms` from now. */
   retryScheduled: (ms: number) => void;
 }
@@ -38,7 +45,7 @@ export class QueueMessageProcessor {
 
   async process(delivery: QueueDelivery): Promise<void> {
     const { deps } = this;
-    let settled = true;
+    let outcome: QueueOutcome = 'settled';
     try {
       const { body } = delivery;
       const attempt = delivery.attempts + 1;
@@ -76,12 +83,17 @@ export class QueueMessageProcessor {
       if (deps.events.listenerCount('handled') > 0) {
         deps.events.emit('handled', { kind: 'queue', source: deps.queue, handler: deps.handler, durationMs: performance.now() - started });
       }
-      await deps.settler.ack(delivery);
+      try {
+        await deps.settler.ack(delivery);
+      } catch (error) {
+        outcome = 'ack-failed';
+        this.logger.warn(messages.ackFailed(`queue "${deps.queue}"`, delivery.sha, errorText(error)));
+      }
     } catch (error) {
-      settled = false;
+      outcome = 'unsettled';
       this.logger.error(messages.settleError(`queue "${deps.queue}"`, delivery.sha, errorText(error)));
     } finally {
-      deps.release(delivery, settled);
+      deps.release(delivery, outcome);
     }
   }
 

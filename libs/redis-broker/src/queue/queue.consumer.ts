@@ -61,10 +61,11 @@ export class QueueConsumer implements BrokerConsumer {
       options,
       settler: new QueueSettler(keys, consumerId, command, reliable, broker.deadLetterMaxEntries),
       events,
-      release: (delivery, settled) => {
+      release: (delivery, outcome) => {
         if (!reliableFetcher) return;
-        reliableFetcher.forget(delivery);
-        if (!settled) reliableFetcher.markForRecovery();
+        if (outcome === 'ack-failed') reliableFetcher.ackLater(delivery);
+        else reliableFetcher.forget(delivery);
+        if (outcome === 'unsettled') reliableFetcher.markForRecovery();
       },
       retryScheduled: (ms) => this.promoter.nudge(ms),
     });

@@ -19,6 +19,8 @@ export class ReliableListFetcher implements MessageSource<QueueDelivery> {
   private readonly active: string;
   /** sha → copies held in memory (running or waiting). */
   private readonly held = new Map<string, number>();
+  /** Handled deliveries whose ack failed: acked at the next recovery instead of run again. */
+  private unacked: QueueDelivery[] = [];
   private needsRecovery = true;
   private registered = false;
 
@@ -80,6 +82,18 @@ export class ReliableListFetcher implements MessageSource<QueueDelivery> {
     this.needsRecovery = true;
   }
 
+  /**
+   * Its handler succeeded but the ack did not return (connection lost, a
+   * failover): the ack may or may not have run. The next recovery compares
+   * the processing list with what this process holds and acks the copies
+   * still there, so a lost ack reply costs no second run.
+   */
+  ackLater(delivery: QueueDelivery): void {
+    this.forget(delivery);
+    this.unacked.push(delivery);
+    this.needsRecovery = true;
+  }
+
   /** A delivery was settled (or handed back): it is no longer held. */
   forget(delivery: QueueDelivery): void {
     const left = (this.held.get(delivery.sha) ?? 1) - 1;
@@ -100,6 +114,14 @@ export class ReliableListFetcher implements MessageSource<QueueDelivery> {
 
   async stop(): Promise<void> {
     await this.closeBlocking();
+    // Handled messages must not go back to the queue with the rest.
+    if (this.unacked.length > 0) {
+      try {
+        await this.recover();
+      } catch (error) {
+        this.logger.warn(messages.settleError(`queue "${this.keys.queue}"`, `${this.unacked.length} handled`, String(error)));
+      }
+    }
     const { list, consumers } = this.keys;
     await this.command.nrbRelease(list, this.processing, this.active, consumers, this.consumerId);
   }
@@ -109,22 +131,52 @@ export class ReliableListFetcher implements MessageSource<QueueDelivery> {
     return deliveries;
   }
 
-  /** Messages in the processing list that this process does not hold: run them. */
+  /**
+   * Reconciles the processing list with this process: copies it holds are
+   * left alone, copies whose ack failed are acked now, and anything else (a
+   * reply lost with the connection) is returned to run. Copies of equal bytes
+   * are matched by count, so a running copy is never acked by mistake. The
+   * list is read on the command connection, the one acks travel on, so an
+   * ack and this read are seen in the order Redis ran them.
+   */
   private async recover(): Promise<QueueDelivery[]> {
-    const inList = await this.blocking.lrangeBuffer(this.processing, 0, -1);
+    const inList = await this.command.lrangeBuffer(this.processing, 0, -1);
     const remaining = new Map(this.held);
+    const owed = this.unacked;
+    this.unacked = [];
+    const owedBySha = new Map<string, QueueDelivery[]>();
+    for (const d of owed) owedBySha.set(d.sha, [...(owedBySha.get(d.sha) ?? []), d]);
     const orphans: Buffer[] = [];
+    const toAck: QueueDelivery[] = [];
     for (const body of inList) {
       const sha = sha1(body);
       const count = remaining.get(sha) ?? 0;
-      if (count > 0) remaining.set(sha, count - 1);
+      if (count > 0) {
+        remaining.set(sha, count - 1);
+        continue;
+      }
+      const debt = owedBySha.get(sha);
+      const delivery = debt?.pop();
+      if (delivery) toAck.push(delivery);
       else orphans.push(body);
     }
+    if (toAck.length > 0) {
+      const args: (Buffer | string)[] = [];
+      for (const d of toAck) args.push(d.body, d.sha, '1');
+      const { attempts, deaths } = this.keys;
+      try {
+        await this.command.nrbAck(this.processing, this.active, attempts, deaths, ...args);
+      } catch (error) {
+        this.unacked.push(...owed);
+        throw error;
+      }
+    }
+    if (owed.length > 0) this.logger.warn(messages.acksResent(this.keys.queue, toAck.length, owed.length - toAck.length));
     if (orphans.length === 0) return [];
     this.logger.warn(messages.recovered(this.keys.queue, orphans.length));
     const { list, attempts, deaths } = this.keys;
     // Not marked here: the settler marks each when it starts.
-    const reply = await this.blocking.nrbFetchBuffer(list, this.processing, attempts, deaths, this.active, 'reliable', 0, 0, ...orphans);
+    const reply = await this.command.nrbFetchBuffer(list, this.processing, attempts, deaths, this.active, 'reliable', 0, 0, ...orphans);
     return this.hold(toDeliveries(reply));
   }
 }

@@ -21,6 +21,7 @@ import { StreamSettler } from './stream.settler.js';
 export class StreamGroupConsumer implements BrokerConsumer {
   readonly description: string;
   private readonly loop: ConsumerLoop<StreamEntry>;
+  private readonly settler: StreamSettler;
 
   constructor(
     descriptor: StreamHandlerDescriptor,
@@ -47,6 +48,7 @@ export class StreamGroupConsumer implements BrokerConsumer {
       blocking, command, reclaimer, () => factory.close(blocking),
     );
     this.description = reader.description;
+    this.settler = new StreamSettler(keys, group, consumer, command, broker.deadLetterMaxEntries);
     const processor = new StreamMessageProcessor({
       stream: descriptor.stream,
       group,
@@ -54,7 +56,7 @@ export class StreamGroupConsumer implements BrokerConsumer {
       handler: descriptor.target,
       invoke: descriptor.invoke,
       options,
-      settler: new StreamSettler(keys, group, consumer, command, broker.deadLetterMaxEntries),
+      settler: this.settler,
       events,
       release: (entry) => reader.forget(entry),
       retryScheduled: (entry, delayMs) => reclaimer.scheduleRetry(entry, delayMs),
@@ -74,8 +76,10 @@ export class StreamGroupConsumer implements BrokerConsumer {
     return this.loop.start();
   }
 
-  stop(deadline: number): Promise<void> {
-    return this.loop.stop(deadline);
+  async stop(deadline: number): Promise<void> {
+    // Acks being re-sent keep their handler's slot until the deadline.
+    await this.loop.stop(deadline);
+    this.settler.close();
   }
 
   health(): ConsumerHealth {

@@ -17,6 +17,10 @@ interface AckBatch {
   waiters: { resolve: () => void; reject: (error: unknown) => void }[];
 }
 
+/** First and longest pause between re-sends of a failed `XACK`. */
+const ACK_RETRY_FIRST_MS = 100;
+const ACK_RETRY_MAX_MS = 2_000;
+
 /**
  * Settles stream entries of one group consumer: acks are collected for one
  * tick and sent as one `XACK` per key; a failed entry stays pending with its
@@ -26,6 +30,9 @@ interface AckBatch {
 export class StreamSettler {
   private batches = new Map<string, AckBatch>();
   private scheduled = false;
+  private closed = false;
+  private readonly retryTimers = new Set<NodeJS.Timeout>();
+  private readonly abandon = new Set<() => void>();
 
   constructor(
     private readonly keys: StreamKeys,
@@ -35,7 +42,13 @@ export class StreamSettler {
     private readonly deadLetterMaxEntries: number,
   ) {}
 
-  /** Acknowledges the entry; resolves once the batched `XACK` it rode in returned. */
+  /**
+   * Acknowledges the entry; resolves once the batched `XACK` it rode in
+   * returned. `XACK` is idempotent, so a failed one (a dropped connection,
+   * a failover) is re-sent with backoff until it lands, rather than leaving
+   * a handled entry to be reclaimed and run again; only `close` (shutdown)
+   * or a group that no longer exists ends the attempts with a rejection.
+   */
   ack(entry: StreamEntry): Promise<void> {
     let batch = this.batches.get(entry.key);
     if (!batch) {
@@ -69,15 +82,39 @@ export class StreamSettler {
     );
   }
 
+  /** Ends the re-sending of failed acks: their entries stay pending, to be reclaimed. */
+  close(): void {
+    this.closed = true;
+    for (const timer of this.retryTimers) clearTimeout(timer);
+    this.retryTimers.clear();
+    for (const give of [...this.abandon]) give();
+  }
+
   private flush(): void {
     this.scheduled = false;
     const batches = this.batches;
     this.batches = new Map();
-    for (const [key, batch] of batches) {
-      this.command.xack(key, this.group, ...batch.ids).then(
-        () => batch.waiters.forEach((w) => w.resolve()),
-        (error: unknown) => batch.waiters.forEach((w) => w.reject(error)),
-      );
-    }
+    for (const [key, batch] of batches) this.send(key, batch, ACK_RETRY_FIRST_MS);
+  }
+
+  private send(key: string, batch: AckBatch, nextDelayMs: number): void {
+    this.command.xack(key, this.group, ...batch.ids).then(
+      () => batch.waiters.forEach((w) => w.resolve()),
+      (error: unknown) => {
+        const fail = (): void => batch.waiters.forEach((w) => w.reject(error));
+        if (this.closed || String(error).includes('NOGROUP')) return fail();
+        const give = (): void => {
+          this.abandon.delete(give);
+          fail();
+        };
+        this.abandon.add(give);
+        const timer = setTimeout(() => {
+          this.retryTimers.delete(timer);
+          this.abandon.delete(give);
+          this.send(key, batch, Math.min(nextDelayMs * 2, ACK_RETRY_MAX_MS));
+        }, nextDelayMs);
+        this.retryTimers.add(timer);
+      },
+    );
   }
 }
