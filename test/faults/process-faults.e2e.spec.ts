@@ -52,7 +52,9 @@ describe('a poison message and SIGTERM (under load, and with Redis down), with w
     report('queue poison', { sent, crashes, missing: result.missing.join(','), duplicates: result.duplicates });
     expect(result.missing).toEqual([7]);
     expect(crashes).toBe(3);
-    expect(result.duplicates).toBeLessThanOrEqual(WINDOW - 1);
+    // First crash: the others running beside the poison, plus acks in flight (at most a window); later
+    // crashes none, since a suspect message waits for every ack before it runs alone.
+    expect(result.duplicates).toBeLessThanOrEqual(2 * WINDOW - 1);
     const [id] = await ctx.plain.zrange(keys.deadIndex, '0', '-1');
     expect(JSON.parse((await ctx.plain.hget(keys.deadRecords, id))!)).toMatchObject({ reason: 'poison' });
     expect(await ctx.plain.hget(keys.deadMessages, id)).toBe('{"id":7}');

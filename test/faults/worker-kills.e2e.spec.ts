@@ -47,7 +47,7 @@ describe('worker processes SIGKILLed again and again while consuming', () => {
       .map((line) => pattern.exec(line)).reduce((sum, m) => sum + (m ? Number(m[1]) : 0), 0);
   }
 
-  it('reliable list queue: loses none of 400 messages over 5 SIGKILLs; repeats stay within 4 per kill', async () => {
+  it('reliable list queue: loses none of 400 messages over 5 SIGKILLs; repeats stay within 8 per kill', async () => {
     await ctx.plain.lpush('kills', ...Array.from({ length: SENT }, (_, id) => JSON.stringify({ id })));
     await killRepeatedly('queue');
     await waitForQueuesIdle(ctx.redis.url, ['kills'], { timeoutMs: 30_000 });
@@ -56,7 +56,8 @@ describe('worker processes SIGKILLed again and again while consuming', () => {
     report('queue SIGKILL x5', { sent: SENT, handled: result.handled, missing: result.missing.length, duplicates: result.duplicates, returnedByReaper: returned });
     expect(result.missing).toEqual([]);
     expect(result.unexpected).toEqual([]);
-    expect(result.duplicates).toBeLessThanOrEqual(KILLS * WINDOW);
+    // Per kill: what it was running, plus the acks it had in flight (at most another window).
+    expect(result.duplicates).toBeLessThanOrEqual(KILLS * 2 * WINDOW);
     // The kills hit work in flight: the reaper returned what the dead held.
     expect(returned).toBeGreaterThan(0);
   }, KILL_TEST_TIMEOUT_MS);

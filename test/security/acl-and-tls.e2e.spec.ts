@@ -49,7 +49,7 @@ async function exerciseEverything(app: INestApplicationContext, logger: Capturin
     // A consumer that died holding a running message: the reaper returns it (the reap script's commands).
     await admin.zadd('{app:orders}:consumers', 0, 'ghost');
     await admin.rpush('{app:orders}:processing:ghost', '{"id":9}');
-    await admin.hset('{app:orders}:active:ghost', 'x', '1');
+    await admin.hset('{app:orders}:waiting:ghost', 'x', '1');
     await waitFor(() => seen.includes('q9'), { description: 'the reaped message' });
   }
   await client.enqueue('orders', { id: 1 });

@@ -58,9 +58,13 @@ export class QueueKeys {
     return `{${this.list}}:processing:${consumerId}`;
   }
 
-  /** HASH: sha1 → start time of the messages that consumer is running now. */
-  active(consumerId: string): string {
-    return `{${this.list}}:active:${consumerId}`;
+  /**
+   * HASH: sha1 → fetch time of the messages that consumer holds but has not
+   * started (prefetched, or held back to run alone). Everything else in its
+   * processing list is running, and is blamed if the consumer dies.
+   */
+  waiting(consumerId: string): string {
+    return `{${this.list}}:waiting:${consumerId}`;
   }
 
   /** STRING with a TTL: present while a `dedupKey` is remembered. */

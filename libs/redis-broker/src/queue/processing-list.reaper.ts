@@ -49,7 +49,7 @@ export class ProcessingListReaper {
     for (const consumer of expired) {
       if (consumer === this.consumerId) continue;
       const [returned, quarantined] = await this.command.nrbReap(
-        keys.list, keys.processing(consumer), keys.active(consumer), keys.consumers, keys.deaths, keys.attempts,
+        keys.list, keys.processing(consumer), keys.waiting(consumer), keys.consumers, keys.deaths, keys.attempts,
         keys.deadIndex, keys.deadRecords, keys.deadMessages,
         consumer, options.maxDeaths, keys.queue, options.deadLetterMaxEntries,
       );

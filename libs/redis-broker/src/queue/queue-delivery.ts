@@ -10,18 +10,57 @@ export interface QueueDelivery {
   attempts: number;
   /** Times a consumer died while running it. */
   deaths: number;
-  /** Already marked active by the fetch script (it starts as soon as it arrives). */
+  /** Counted as running by the fetch script (it starts as soon as it arrives); otherwise it was recorded as waiting. */
   marked: boolean;
 }
 
-/** Turns a flat `nrbFetch` reply (message, attempts, deaths, marked, ...) into deliveries. */
+/**
+ * Turns an `nrbFetch` reply (`marked`, `state`, `lengths`, `messages`) into
+ * deliveries: the first `started` count as running (`marked`), the others
+ * were recorded as waiting by the script; `state`
+ * is empty, or `attempts:deaths` per message joined by commas; `messages` is
+ * every message concatenated, cut by `lengths`. Each body is a copy, so a
+ * long-running message does not keep its whole batch in memory.
+ */
 export function toDeliveries(reply: (Buffer | number)[]): QueueDelivery[] {
-  const out: QueueDelivery[] = [];
-  for (let i = 0; i + 3 < reply.length; i += 4) {
-    const body = reply[i] as Buffer;
-    out.push({ body, sha: sha1(body), attempts: Number(reply[i + 1]), deaths: Number(reply[i + 2]), marked: Number(reply[i + 3]) === 1 });
+  const lengths = String(reply[2]);
+  if (lengths.length === 0) return [];
+  const sizes = lengths.split(',');
+  const blob = reply[3] as Buffer;
+  const marked = Number(reply[0]);
+  const state = reply[1] as Buffer | string;
+  const pairs = state.length > 0 ? state.toString().split(',') : undefined;
+  const out = new Array<QueueDelivery>(sizes.length);
+  let at = 0;
+  for (let i = 0; i < sizes.length; i += 1) {
+    const end = at + Number(sizes[i]);
+    const body = Buffer.from(blob.subarray(at, end));
+    at = end;
+    let attempts = 0;
+    let deaths = 0;
+    if (pairs) {
+      const pair = pairs[i];
+      const colon = pair.indexOf(':');
+      attempts = Number(pair.slice(0, colon));
+      deaths = Number(pair.slice(colon + 1));
+    }
+    out[i] = { body, sha: sha1(body), attempts, deaths, marked: i < marked };
   }
   return out;
+}
+
+/** The arguments of `nrbAck` after its keys: flags (retry state to clear), lengths, the bodies concatenated. */
+export function ackArguments(deliveries: readonly QueueDelivery[], clearState: (d: QueueDelivery) => boolean): [string, string, Buffer] {
+  const bodies = new Array<Buffer>(deliveries.length);
+  let flags = '';
+  let lengths = '';
+  for (let i = 0; i < deliveries.length; i += 1) {
+    const d = deliveries[i];
+    bodies[i] = d.body;
+    flags += clearState(d) ? '1' : '0';
+    lengths += i === 0 ? String(d.body.length) : `,${d.body.length}`;
+  }
+  return [flags, lengths, Buffer.concat(bodies)];
 }
 
 export function sha1(body: Buffer | string): string {

@@ -28,6 +28,8 @@ export interface QueueProcessorDeps {
    * succeeded but the ack did not return (the ack is re-sent instead).
    */
   release: (delivery: QueueDelivery, outcome: QueueOutcome) => void;
+  /** Most acks outstanding with their slots freed (the loop's window). */
+  maxAcking: number;
   /** Called when a retry is scheduled `ms` from now. */
   retryScheduled: (ms: number) => void;
 }
@@ -41,11 +43,22 @@ export interface QueueProcessorDeps {
 export class QueueMessageProcessor {
   private readonly logger = new Logger(QueueMessageProcessor.name);
 
+  /** Acks sent and not returned yet: their handlers' slots are already free. */
+  private readonly acking = new Set<Promise<void>>();
+
   constructor(private readonly deps: QueueProcessorDeps) {}
 
+  /**
+   * Resolves once the handler finished and its settlement is under way. A
+   * successful delivery frees its slot as soon as its ack is sent, so the
+   * next fetch overlaps the ack's round trip; at most `maxAcking` acks are
+   * outstanding, after which a delivery waits for its own. `drain` waits
+   * for them all.
+   */
   async process(delivery: QueueDelivery): Promise<void> {
     const { deps } = this;
     let outcome: QueueOutcome = 'settled';
+    let handedOff = false;
     try {
       const { body } = delivery;
       const attempt = delivery.attempts + 1;
@@ -68,8 +81,12 @@ export class QueueMessageProcessor {
         }
       }
       const context = new QueueMessageContext(delivery.sha, deps.queue, attempt, raw, deps.consumerId, Date.now());
-      // Most deliveries were marked by the fetch script: skip a microtask turn for them.
-      if (!delivery.marked) await deps.settler.markActive(delivery);
+      // A message that already killed a consumer runs alone (the loop sees to
+      // that) and also after every ack in flight has landed: if it kills this
+      // process too, nothing handled beside it runs again.
+      if (delivery.deaths > 0) await this.drain();
+      // Most deliveries count as running from the fetch on: skip a microtask turn for them.
+      if (!delivery.marked) await deps.settler.markStarted(delivery);
       const started = performance.now();
       try {
         await deps.invoke(payload, context);
@@ -83,18 +100,37 @@ export class QueueMessageProcessor {
       if (deps.events.listenerCount('handled') > 0) {
         deps.events.emit('handled', { kind: 'queue', source: deps.queue, handler: deps.handler, durationMs: performance.now() - started });
       }
-      try {
-        await deps.settler.ack(delivery);
-      } catch (error) {
-        outcome = 'ack-failed';
-        this.logger.warn(messages.ackFailed(`queue "${deps.queue}"`, delivery.sha, errorText(error)));
+      handedOff = true;
+      const acked = this.ackThenRelease(delivery);
+      if (this.acking.size >= deps.maxAcking) {
+        await acked;
+        return;
       }
+      this.acking.add(acked);
+      void acked.then(() => this.acking.delete(acked));
     } catch (error) {
       outcome = 'unsettled';
       this.logger.error(messages.settleError(`queue "${deps.queue}"`, delivery.sha, errorText(error)));
     } finally {
-      deps.release(delivery, outcome);
+      if (!handedOff) deps.release(delivery, outcome);
     }
+  }
+
+  /** Resolves once every ack sent so far has returned (shutdown waits for it before handing messages back). */
+  async drain(): Promise<void> {
+    while (this.acking.size > 0) await Promise.all(this.acking);
+  }
+
+  /** Never rejects: a failed ack is reported as such, and its ack re-sent later. */
+  private async ackThenRelease(delivery: QueueDelivery): Promise<void> {
+    let outcome: QueueOutcome = 'settled';
+    try {
+      await this.deps.settler.ack(delivery);
+    } catch (error) {
+      outcome = 'ack-failed';
+      this.logger.warn(messages.ackFailed(`queue "${this.deps.queue}"`, delivery.sha, errorText(error)));
+    }
+    this.deps.release(delivery, outcome);
   }
 
   private async onFailure(delivery: QueueDelivery, error: unknown, text: string, attempt: number): Promise<void> {

@@ -68,12 +68,14 @@ export class QueueConsumer implements BrokerConsumer {
         if (outcome === 'unsettled') reliableFetcher.markForRecovery();
       },
       retryScheduled: (ms) => this.promoter.nudge(ms),
+      maxAcking: prefetchWindow(options),
     });
     this.loop = new ConsumerLoop(source, {
       window: prefetchWindow(options),
       concurrency: options.concurrency,
       blockTimeoutMs: options.blockTimeoutMs,
       process: (delivery) => processor.process(delivery),
+      drain: () => processor.drain(),
       // A message whose consumer already died while running it runs alone.
       isSolo: reliable ? (delivery) => delivery.deaths > 0 : undefined,
     });

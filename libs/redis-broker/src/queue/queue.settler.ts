@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import type { RedisClient } from '../connection/redis-connection.factory.js';
 import type { QueueKeys } from '../keys.js';
 import { TickBatcher } from '../runtime/tick-batcher.js';
-import type { QueueDelivery } from './queue-delivery.js';
+import { ackArguments, type QueueDelivery } from './queue-delivery.js';
 
 /** Why a message went to the dead-letter list. */
 export type DeadLetterReason =
@@ -45,7 +45,7 @@ export interface QueueDeadLetterRecord {
  */
 export class QueueSettler {
   private readonly processing: string;
-  private readonly active: string;
+  private readonly waiting: string;
   private readonly starts: TickBatcher<string>;
   private readonly acks: TickBatcher<QueueDelivery>;
 
@@ -59,7 +59,7 @@ export class QueueSettler {
     // Fast mode has no processing list: a name that never exists keeps the
     // scripts' LREM a no-op while every key stays in the queue's slot.
     this.processing = keys.processing(reliable ? consumerId : `${consumerId}:fast`);
-    this.active = keys.active(consumerId);
+    this.waiting = keys.waiting(consumerId);
     // The starts of one fetched batch happen in one synchronous run: a
     // microtask joins them without delaying any handler by a loop turn.
     this.starts = new TickBatcher((shas) => this.sendStarts(shas), queueMicrotask);
@@ -67,12 +67,12 @@ export class QueueSettler {
   }
 
   /**
-   * Records that a handler is about to run this delivery, so a crash from
-   * here on blames it (and not messages merely prefetched beside it). Awaited
+   * Records that a delivery the fetch left waiting is about to run (removes
+   * it from the waiting hash), so a crash from here on blames it. Awaited
    * before the handler starts: a handler that kills the process at once must
    * still be counted, or a poison message would crash consumers forever.
    */
-  async markActive(delivery: QueueDelivery): Promise<void> {
+  async markStarted(delivery: QueueDelivery): Promise<void> {
     if (!this.reliable || delivery.marked) return;
     await this.starts.add(delivery.sha);
   }
@@ -84,22 +84,17 @@ export class QueueSettler {
   }
 
   private async sendStarts(shas: string[]): Promise<void> {
-    const now = String(Date.now());
-    const fields: string[] = [];
-    for (const sha of shas) fields.push(sha, now);
-    await this.command.hset(this.active, ...fields);
+    await this.command.hdel(this.waiting, ...shas);
   }
 
   private async sendAcks(deliveries: QueueDelivery[]): Promise<void> {
-    const args: (Buffer | string)[] = [];
-    for (const d of deliveries) args.push(d.body, d.sha, hasState(d) ? '1' : '0');
     const { attempts, deaths } = this.keys;
-    await this.command.nrbAck(this.processing, this.active, attempts, deaths, ...args);
+    await this.command.nrbAck(this.processing, attempts, deaths, ...ackArguments(deliveries, hasState));
   }
 
   async retry(delivery: QueueDelivery, delayMs: number): Promise<void> {
     await this.command.nrbRetry(
-      this.processing, this.active, this.keys.attempts, this.keys.delayed,
+      this.processing, this.keys.attempts, this.keys.delayed,
       delivery.body, delivery.sha, Math.max(0, Math.round(delayMs)), randomBytes(8).toString('hex'),
     );
   }
@@ -109,7 +104,7 @@ export class QueueSettler {
     const full: QueueDeadLetterRecord = { id, queue: this.keys.queue, consumer: this.consumerId, failedAt: Date.now(), ...record };
     const { attempts, deaths, deadIndex, deadRecords, deadMessages } = this.keys;
     await this.command.nrbDeadLetter(
-      this.processing, this.active, attempts, deaths, deadIndex, deadRecords, deadMessages,
+      this.processing, this.waiting, attempts, deaths, deadIndex, deadRecords, deadMessages,
       delivery.body, delivery.sha, id, JSON.stringify(full), this.deadLetterMaxEntries,
     );
     return id;

@@ -3,7 +3,7 @@ import { messages } from '../messages.js';
 import type { QueueKeys } from '../keys.js';
 import type { RedisClient } from '../connection/redis-connection.factory.js';
 import type { MessageSource } from '../runtime/message-source.js';
-import { sha1, toDeliveries, type QueueDelivery } from './queue-delivery.js';
+import { ackArguments, sha1, toDeliveries, type QueueDelivery } from './queue-delivery.js';
 
 /**
  * Reliable fetch: messages move atomically from the queue into this
@@ -16,7 +16,7 @@ export class ReliableListFetcher implements MessageSource<QueueDelivery> {
   readonly description: string;
   private readonly logger = new Logger(ReliableListFetcher.name);
   private readonly processing: string;
-  private readonly active: string;
+  private readonly waiting: string;
   /** sha → copies held in memory (running or waiting). */
   private readonly held = new Map<string, number>();
   /** Handled deliveries whose ack failed: acked at the next recovery instead of run again. */
@@ -35,7 +35,7 @@ export class ReliableListFetcher implements MessageSource<QueueDelivery> {
   ) {
     this.description = `queue "${keys.queue}"`;
     this.processing = keys.processing(consumerId);
-    this.active = keys.active(consumerId);
+    this.waiting = keys.waiting(consumerId);
     // ioredis re-sends a BLMOVE that was in flight when the connection
     // dropped; if Redis had already run the first one, its message sits in
     // the processing list with its reply lost. Look after every reconnect.
@@ -45,7 +45,7 @@ export class ReliableListFetcher implements MessageSource<QueueDelivery> {
   /** Nothing to do before the first fetch, which registers (so a Redis down at boot does not fail the boot). */
   async start(): Promise<void> {}
 
-  /** `startable`: how many of the fetched messages start at once; the fetch script marks those active. */
+  /** `startable`: how many of the fetched messages start at once; the fetch script records the others as waiting. */
   async fetch(max: number, startable = 0): Promise<QueueDelivery[]> {
     try {
       if (!this.registered) {
@@ -61,12 +61,12 @@ export class ReliableListFetcher implements MessageSource<QueueDelivery> {
         if (orphans.length > 0) return orphans;
       }
       const { list, attempts, deaths } = this.keys;
-      const { processing, active } = this;
-      let reply = await this.blocking.nrbFetchBuffer(list, processing, attempts, deaths, active, 'reliable', max, startable);
+      const { processing, waiting } = this;
+      let reply = await this.blocking.nrbFetchBuffer(list, processing, attempts, deaths, waiting, 'reliable', max, startable);
       if (reply.length === 0) {
         const taken = await this.blocking.blmoveBuffer(list, this.processing, 'RIGHT', 'LEFT', this.blockTimeoutMs / 1000);
         if (!taken) return [];
-        reply = await this.blocking.nrbFetchBuffer(list, processing, attempts, deaths, active, 'reliable', max - 1, startable, taken);
+        reply = await this.blocking.nrbFetchBuffer(list, processing, attempts, deaths, waiting, 'reliable', max - 1, startable, taken);
       }
       return this.hold(toDeliveries(reply));
     } catch (error) {
@@ -123,7 +123,7 @@ export class ReliableListFetcher implements MessageSource<QueueDelivery> {
       }
     }
     const { list, consumers } = this.keys;
-    await this.command.nrbRelease(list, this.processing, this.active, consumers, this.consumerId);
+    await this.command.nrbRelease(list, this.processing, this.waiting, consumers, this.consumerId);
   }
 
   private hold(deliveries: QueueDelivery[]): QueueDelivery[] {
@@ -161,11 +161,9 @@ export class ReliableListFetcher implements MessageSource<QueueDelivery> {
       else orphans.push(body);
     }
     if (toAck.length > 0) {
-      const args: (Buffer | string)[] = [];
-      for (const d of toAck) args.push(d.body, d.sha, '1');
       const { attempts, deaths } = this.keys;
       try {
-        await this.command.nrbAck(this.processing, this.active, attempts, deaths, ...args);
+        await this.command.nrbAck(this.processing, attempts, deaths, ...ackArguments(toAck, () => true));
       } catch (error) {
         this.unacked.push(...owed);
         throw error;
@@ -175,8 +173,8 @@ export class ReliableListFetcher implements MessageSource<QueueDelivery> {
     if (orphans.length === 0) return [];
     this.logger.warn(messages.recovered(this.keys.queue, orphans.length));
     const { list, attempts, deaths } = this.keys;
-    // Not marked here: the settler marks each when it starts.
-    const reply = await this.command.nrbFetchBuffer(list, this.processing, attempts, deaths, this.active, 'reliable', 0, 0, ...orphans);
+    // Recorded as waiting here: the settler marks each started when it runs.
+    const reply = await this.command.nrbFetchBuffer(list, this.processing, attempts, deaths, this.waiting, 'reliable', 0, 0, ...orphans);
     return this.hold(toDeliveries(reply));
   }
 }

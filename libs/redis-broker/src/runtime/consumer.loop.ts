@@ -15,6 +15,8 @@ export interface ConsumerLoopOptions<M> {
   blockTimeoutMs: number;
   /** Runs one message to its settlement; must not reject. */
   process: (message: M) => Promise<void>;
+  /** Resolves once settlements still in flight after `process` returned have landed. */
+  drain?: () => Promise<void>;
   /** Whether a message must run alone. */
   isSolo?: (message: M) => boolean;
 }
@@ -67,8 +69,9 @@ export class ConsumerLoop<M> {
     // returns the messages later, so shutdown does not wait past a short grace.
     const grace = Math.max(0, deadline - Date.now()) + BROKER_DEFAULTS.stopGraceMs;
     const timer = new AbortController();
+    const drained = this.options.drain?.() ?? Promise.resolve();
     const handedBack = await Promise.race([
-      this.source.stop().then(() => true),
+      drained.then(() => this.source.stop()).then(() => true),
       sleep(grace, false, { signal: timer.signal }).catch(() => false),
     ]).finally(() => timer.abort());
     if (!handedBack) this.logger.warn(messages.handBackTimeout(this.source.description, grace));

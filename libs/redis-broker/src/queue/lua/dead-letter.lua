@@ -1,6 +1,6 @@
 -- dead-letter: move a message that will not be retried to the dead-letter list.
 -- KEYS[1] processing list of the consumer (absent in fast mode)
--- KEYS[2] active hash of the consumer
+-- KEYS[2] waiting hash of the consumer (a message dead-lettered before it started may be in it)
 -- KEYS[3] attempts hash
 -- KEYS[4] deaths hash
 -- KEYS[5] dead index zset: id -> time (ms)

@@ -1,7 +1,7 @@
 -- reap: a consumer stopped heart-beating; give its messages back.
 -- KEYS[1] queue list
 -- KEYS[2] processing list of the dead consumer
--- KEYS[3] active hash of the dead consumer: sha1 -> start time
+-- KEYS[3] waiting hash of the dead consumer: sha1 -> fetch time of what it had not started
 -- KEYS[4] consumers zset
 -- KEYS[5] deaths hash
 -- KEYS[6] attempts hash
@@ -14,8 +14,8 @@
 -- ARGV[4] cap of the dead-letter list, 0 for none
 -- Returns {returned, quarantined}, or {-1, 0} when the consumer is alive
 -- again or was reaped by another process meanwhile.
--- Invariants: only messages the consumer had started count a death, so
--- messages merely prefetched are never blamed; returned messages go to the
+-- Invariants: only messages the consumer had started (not in its waiting
+-- hash) count a death, so messages merely prefetched are never blamed; returned messages go to the
 -- consuming end, oldest first, so they run next in their original order.
 local score = redis.call('ZSCORE', KEYS[4], ARGV[1])
 local t = redis.call('TIME')
@@ -28,7 +28,7 @@ while true do
   if not message then break end
   local sha = redis.sha1hex(message)
   local deaths = 0
-  if redis.call('HEXISTS', KEYS[3], sha) == 1 then
+  if redis.call('HEXISTS', KEYS[3], sha) == 0 then
     deaths = redis.call('HINCRBY', KEYS[5], sha, 1)
   end
   if deaths >= maxDeaths then

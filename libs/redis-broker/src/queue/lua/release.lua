@@ -1,7 +1,7 @@
 -- release: a consumer shuts down; hand back everything it still holds.
 -- KEYS[1] queue list
 -- KEYS[2] processing list of the consumer
--- KEYS[3] active hash of the consumer
+-- KEYS[3] waiting hash of the consumer
 -- KEYS[4] consumers zset
 -- ARGV[1] consumer id
 -- Returns how many messages went back to the queue.
