@@ -1,26 +1,36 @@
 import { hash } from 'node:crypto';
 
 /** One message taken from a list queue, as the broker tracks it. */
-export interface QueueDelivery {
-  /** The bytes exactly as stored (acks remove this exact value). */
-  body: Buffer;
-  /** sha1 hex of `body`: the key of its retry state. */
-  sha: string;
-  /** Failed attempts before this delivery. */
-  attempts: number;
-  /** Times a consumer died while running it. */
-  deaths: number;
-  /** Counted as running by the fetch script (it starts as soon as it arrives); otherwise it was recorded as waiting. */
-  marked: boolean;
+export class QueueDelivery {
+  private digest: string | undefined;
+
+  constructor(
+    /** The bytes exactly as stored (acks remove this exact value). */
+    readonly body: Buffer,
+    /** Failed attempts before this delivery. */
+    readonly attempts: number,
+    /** Times a consumer died while running it. */
+    readonly deaths: number,
+    /** Counted as running by the fetch script (it starts as soon as it arrives); otherwise it was recorded as waiting. */
+    readonly marked: boolean,
+  ) {}
+
+  /** sha1 hex of `body`: the key of its retry state. Computed on first use: most deliveries never need it. */
+  get sha(): string {
+    return (this.digest ??= sha1(this.body));
+  }
 }
+
+/** Above this size a fetched batch is copied apart, so one long-running message does not keep the whole batch in memory. */
+const SHARE_BATCH_BYTES = 256 * 1024;
 
 /**
  * Turns an `nrbFetch` reply (`marked`, `state`, `lengths`, `messages`) into
  * deliveries: the first `started` count as running (`marked`), the others
  * were recorded as waiting by the script; `state`
  * is empty, or `attempts:deaths` per message joined by commas; `messages` is
- * every message concatenated, cut by `lengths`. Each body is a copy, so a
- * long-running message does not keep its whole batch in memory.
+ * every message concatenated, cut by `lengths`. Bodies of a small batch are
+ * views of its reply; those of a large one are copies.
  */
 export function toDeliveries(reply: (Buffer | number)[]): QueueDelivery[] {
   const lengths = String(reply[2]);
@@ -31,10 +41,12 @@ export function toDeliveries(reply: (Buffer | number)[]): QueueDelivery[] {
   const state = reply[1] as Buffer | string;
   const pairs = state.length > 0 ? state.toString().split(',') : undefined;
   const out = new Array<QueueDelivery>(sizes.length);
+  const share = blob.length <= SHARE_BATCH_BYTES;
   let at = 0;
   for (let i = 0; i < sizes.length; i += 1) {
     const end = at + Number(sizes[i]);
-    const body = Buffer.from(blob.subarray(at, end));
+    const view = blob.subarray(at, end);
+    const body = share ? view : Buffer.from(view);
     at = end;
     let attempts = 0;
     let deaths = 0;
@@ -44,7 +56,7 @@ export function toDeliveries(reply: (Buffer | number)[]): QueueDelivery[] {
       attempts = Number(pair.slice(0, colon));
       deaths = Number(pair.slice(colon + 1));
     }
-    out[i] = { body, sha: sha1(body), attempts, deaths, marked: i < marked };
+    out[i] = new QueueDelivery(body, attempts, deaths, i < marked);
   }
   return out;
 }
@@ -75,8 +87,7 @@ export function sha1(body: Buffer | string): string {
  */
 export class QueueMessageContext {
   constructor(
-    /** sha1 of the message text: equal payloads share it (put your own id in the payload when you need one per message). */
-    readonly id: string,
+    private readonly delivery: { readonly sha: string },
     /** The queue name, without the key prefix. */
     readonly queue: string,
     /** 1 on the first delivery, 2 on the first retry, and so on. */
@@ -88,4 +99,15 @@ export class QueueMessageContext {
     /** When this process received it (epoch ms). */
     readonly receivedAt: number,
   ) {}
+
+  /** sha1 of the message text: equal payloads share it (put your own id in the payload when you need one per message). */
+  get id(): string {
+    return this.delivery.sha;
+  }
+
+  /** The fields a handler reads, for logging it (`JSON.stringify(context)`). */
+  toJSON(): Record<string, unknown> {
+    const { id, queue, attempt, raw, consumer, receivedAt } = this;
+    return { id, queue, attempt, raw, consumer, receivedAt };
+  }
 }

@@ -80,7 +80,7 @@ export class QueueMessageProcessor {
           return;
         }
       }
-      const context = new QueueMessageContext(delivery.sha, deps.queue, attempt, raw, deps.consumerId, Date.now());
+      const context = new QueueMessageContext(delivery, deps.queue, attempt, raw, deps.consumerId, Date.now());
       // A message that already killed a consumer runs alone (the loop sees to
       // that) and also after every ack in flight has landed: if it kills this
       // process too, nothing handled beside it runs again.

@@ -17,8 +17,8 @@ export class ReliableListFetcher implements MessageSource<QueueDelivery> {
   private readonly logger = new Logger(ReliableListFetcher.name);
   private readonly processing: string;
   private readonly waiting: string;
-  /** sha → copies held in memory (running or waiting). */
-  private readonly held = new Map<string, number>();
+  /** Deliveries held in memory (running, waiting, or being acked). */
+  private readonly held = new Set<QueueDelivery>();
   /** Handled deliveries whose ack failed: acked at the next recovery instead of run again. */
   private unacked: QueueDelivery[] = [];
   private needsRecovery = true;
@@ -96,9 +96,7 @@ export class ReliableListFetcher implements MessageSource<QueueDelivery> {
 
   /** A delivery was settled (or handed back): it is no longer held. */
   forget(delivery: QueueDelivery): void {
-    const left = (this.held.get(delivery.sha) ?? 1) - 1;
-    if (left <= 0) this.held.delete(delivery.sha);
-    else this.held.set(delivery.sha, left);
+    this.held.delete(delivery);
   }
 
   /** They are still in the processing list, which `stop` hands back whole. */
@@ -127,7 +125,7 @@ export class ReliableListFetcher implements MessageSource<QueueDelivery> {
   }
 
   private hold(deliveries: QueueDelivery[]): QueueDelivery[] {
-    for (const d of deliveries) this.held.set(d.sha, (this.held.get(d.sha) ?? 0) + 1);
+    for (const d of deliveries) this.held.add(d);
     return deliveries;
   }
 
@@ -141,7 +139,8 @@ export class ReliableListFetcher implements MessageSource<QueueDelivery> {
    */
   private async recover(): Promise<QueueDelivery[]> {
     const inList = await this.command.lrangeBuffer(this.processing, 0, -1);
-    const remaining = new Map(this.held);
+    const remaining = new Map<string, number>();
+    for (const d of this.held) remaining.set(d.sha, (remaining.get(d.sha) ?? 0) + 1);
     const owed = this.unacked;
     this.unacked = [];
     const owedBySha = new Map<string, QueueDelivery[]>();
