@@ -13,6 +13,8 @@ export class FastListFetcher implements MessageSource<QueueDelivery> {
   private readonly logger = new Logger(FastListFetcher.name);
   private clientId: number | undefined;
   private interrupted = false;
+  /** The last fetch emptied the queue: the next one blocks at once (one round trip less on wake-up). */
+  private drained = false;
 
   constructor(
     private readonly keys: QueueKeys,
@@ -35,15 +37,19 @@ export class FastListFetcher implements MessageSource<QueueDelivery> {
     if (this.canUnblock && this.clientId === undefined) await this.refreshClientId();
     const { list, attempts, deaths } = this.keys;
     // The second and fifth keys are unused in fast mode; any key of the queue keeps the script single-slot.
-    let reply = await this.blocking.nrbFetchBuffer(list, list, attempts, deaths, list, 'fast', max, 0);
-    if (reply.length === 0) {
+    let deliveries = this.drained ? [] : toDeliveries(await this.blocking.nrbFetchBuffer(list, list, attempts, deaths, list, 'fast', max, 0));
+    if (deliveries.length === 0) {
       // An interrupt that came while the script ran would miss the BRPOP.
       if (this.interrupted) return [];
       const popped = await this.blocking.brpopBuffer(list, this.blockTimeoutMs / 1000);
-      if (!popped) return [];
-      reply = await this.blocking.nrbFetchBuffer(list, list, attempts, deaths, list, 'fast', max - 1, 0, popped[1]);
+      if (!popped) {
+        this.drained = true;
+        return [];
+      }
+      deliveries = toDeliveries(await this.blocking.nrbFetchBuffer(list, list, attempts, deaths, list, 'fast', max - 1, 0, popped[1]));
     }
-    return toDeliveries(reply);
+    this.drained = deliveries.length < max;
+    return deliveries;
   }
 
   /** Popped messages exist only here: push them back to the consuming end, oldest taken first. */

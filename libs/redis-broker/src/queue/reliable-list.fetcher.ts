@@ -23,6 +23,8 @@ export class ReliableListFetcher implements MessageSource<QueueDelivery> {
   private unacked: QueueDelivery[] = [];
   private needsRecovery = true;
   private registered = false;
+  /** The last fetch emptied the queue: the next one blocks at once (one round trip less on wake-up). */
+  private drained = false;
 
   constructor(
     private readonly keys: QueueKeys,
@@ -62,13 +64,17 @@ export class ReliableListFetcher implements MessageSource<QueueDelivery> {
       }
       const { list, attempts, deaths } = this.keys;
       const { processing, waiting } = this;
-      let reply = await this.blocking.nrbFetchBuffer(list, processing, attempts, deaths, waiting, 'reliable', max, startable);
-      if (reply.length === 0) {
+      let deliveries = this.drained ? [] : toDeliveries(await this.blocking.nrbFetchBuffer(list, processing, attempts, deaths, waiting, 'reliable', max, startable));
+      if (deliveries.length === 0) {
         const taken = await this.blocking.blmoveBuffer(list, this.processing, 'RIGHT', 'LEFT', this.blockTimeoutMs / 1000);
-        if (!taken) return [];
-        reply = await this.blocking.nrbFetchBuffer(list, processing, attempts, deaths, waiting, 'reliable', max - 1, startable, taken);
+        if (!taken) {
+          this.drained = true;
+          return [];
+        }
+        deliveries = toDeliveries(await this.blocking.nrbFetchBuffer(list, processing, attempts, deaths, waiting, 'reliable', max - 1, startable, taken));
       }
-      return this.hold(toDeliveries(reply));
+      this.drained = deliveries.length < max;
+      return this.hold(deliveries);
     } catch (error) {
       // A reply may have been lost with the connection: the message would sit
       // in the processing list unknown to us until we look.
