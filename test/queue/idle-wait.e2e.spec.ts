@@ -1,9 +1,10 @@
 import { Injectable, type INestApplicationContext } from '@nestjs/common';
-import { Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
 import { QueueHandler } from 'nest-redis-broker';
-import { startRedisServer, waitFor, type RedisServerHandle } from 'nest-redis-broker/testing';
+import { waitFor } from 'nest-redis-broker/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bootBroker } from '../support/broker-app.js';
+import { useRedis } from '../support/worker-pool.js';
 
 const handled: string[] = [];
 
@@ -29,23 +30,19 @@ async function commandCalls(redis: Redis): Promise<Map<string, number>> {
 }
 
 describe('a consumer with nothing to do', () => {
-  let redis: RedisServerHandle;
-  let plain: Redis;
+  const ctx = useRedis();
   let app: INestApplicationContext;
 
   beforeAll(async () => {
-    redis = await startRedisServer();
-    plain = new Redis(redis.url);
-    ({ app } = await bootBroker({ connection: { url: redis.url }, heartbeatIntervalMs: 60_000, consumerTtlMs: 120_000, delayedPollMs: 60_000 }, [IdleHandlers]));
+    ({ app } = await bootBroker({ connection: { url: ctx.redis.url }, heartbeatIntervalMs: 60_000, consumerTtlMs: 120_000, delayedPollMs: 60_000 }, [IdleHandlers]));
   });
 
   afterAll(async () => {
     await app?.close();
-    plain?.disconnect();
-    await redis?.stop();
   });
 
   it('waits in one blocking pop per block timeout instead of polling, and wakes for the next message', async () => {
+    const { plain } = ctx;
     // A first message each, so both loops are past their start-up and have emptied their queue.
     await plain.lpush('idle-reliable', JSON.stringify({ n: '0' }));
     await plain.lpush('idle-fast', JSON.stringify({ n: '0' }));

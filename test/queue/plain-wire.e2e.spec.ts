@@ -39,6 +39,12 @@ describe('list queues on the plain Redis wire format', () => {
     expect(received[0].ctx.queue).toBe('user-signups');
     expect(received[0].ctx.attempt).toBe(1);
     expect(received[0].ctx.raw).toBe('{"userId":"u1","plan":"pro"}');
+    // A context logs as its fields (the id is derived on demand, not stored).
+    expect(JSON.parse(JSON.stringify(received[0].ctx))).toEqual({
+      id: received[0].ctx.id, queue: 'user-signups', attempt: 1, raw: '{"userId":"u1","plan":"pro"}',
+      consumer: received[0].ctx.consumer, receivedAt: received[0].ctx.receivedAt,
+    });
+    expect(received[0].ctx.id).toMatch(/^[0-9a-f]{40}$/);
     expect(await plain.llen('user-signups')).toBe(0);
   });
 

@@ -150,7 +150,11 @@ export class ReliableListFetcher implements MessageSource<QueueDelivery> {
     const owed = this.unacked;
     this.unacked = [];
     const owedBySha = new Map<string, QueueDelivery[]>();
-    for (const d of owed) owedBySha.set(d.sha, [...(owedBySha.get(d.sha) ?? []), d]);
+    for (const d of owed) {
+      const same = owedBySha.get(d.sha);
+      if (same) same.push(d);
+      else owedBySha.set(d.sha, [d]);
+    }
     const orphans: Buffer[] = [];
     const toAck: QueueDelivery[] = [];
     for (const body of inList) {
