@@ -45,8 +45,14 @@ export async function startRedisCluster(options: { masters?: number; replicas?: 
     await Promise.all(exits.values());
     rmSync(dir, { recursive: true, force: true });
   };
-  try {
-    for (let i = 0; i < count; i += 1) {
+  /**
+   * Starts one node and waits until it answers. Its port was free when
+   * chosen, but another process (an ephemeral client port) may take it, or
+   * its bus port, before redis-server binds: then the node exits at once and
+   * is started again on other ports, as `startRedisServer` does.
+   */
+  const startNode = async (): Promise<void> => {
+    for (let attempt = 1; ; attempt += 1) {
       const port = await clusterPort(processes.map((p) => p.port));
       const child = spawn('redis-server', [
         '--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--save', '', '--appendonly', 'no',
@@ -54,13 +60,23 @@ export async function startRedisCluster(options: { masters?: number; replicas?: 
         '--daemonize', 'no', '--loglevel', 'warning', ...(options.args ?? []),
       ], { stdio: 'ignore' });
       const node: ClusterNodeProcess = { port, child };
-      exits.set(port, new Promise((resolve) => child.once('exit', () => {
+      const exited = new Promise<void>((resolve) => child.once('exit', () => {
         node.child = undefined;
         resolve();
-      })));
+      }));
+      exits.set(port, exited);
       processes.push(node);
+      await waitFor(async () => node.child === undefined || (await ping(port)), {
+        timeoutMs: 10_000, description: `cluster node ${port} to listen`,
+      });
+      if (node.child !== undefined) return;
+      processes.splice(processes.indexOf(node), 1);
+      exits.delete(port);
+      if (attempt >= 5) throw new Error(`redis-server --cluster-enabled exited at start ${attempt} times (ports taken?)`);
     }
-    await Promise.all(processes.map((p) => waitFor(() => ping(p.port), { timeoutMs: 10_000, description: `cluster node ${p.port} to listen` })));
+  };
+  try {
+    for (let i = 0; i < count; i += 1) await startNode();
     await run('redis-cli', [
       '--cluster', 'create', ...processes.map((p) => `127.0.0.1:${p.port}`),
       '--cluster-replicas', String(replicas), '--cluster-yes',
