@@ -61,7 +61,8 @@ function hasNoEnhancers(creator: ExternalContextCreator, instance: object, metho
  * promises per message) yet behaves the same: the same argument mapping
  * (`@Payload(path)` / `@Ctx()`, or `(payload, context)` without them), an
  * Observable result awaited to its last value, and an error logged under
- * `ExceptionsHandler` and rethrown as Nest's default filter does. Returns
+ * `ExceptionsHandler` and rethrown as Nest's default filter does. A
+ * synchronous handler's result is returned as is, without a promise. Returns
  * undefined when anything may apply (a pipe on a parameter included); the
  * caller then keeps the full pipeline.
  */
@@ -88,13 +89,29 @@ export function createDirectHandlerCall(
           for (const param of params) args[param.index] = param.extract(payload, context);
           return args;
         };
-  return async (payload, context) => {
+  return (payload, context) => {
+    let result: unknown;
     try {
-      const result = await method.apply(instance, buildArgs(payload, context));
-      return isObservable(result) ? await lastValueFrom(result) : result;
+      result = method.apply(instance, buildArgs(payload, context));
     } catch (error) {
-      if (error instanceof Error && !(error instanceof IntrinsicException)) unfilteredErrorLogger.error(error);
+      logUnfiltered(error);
       throw error;
     }
+    if (isObservable(result)) result = lastValueFrom(result);
+    if (!isThenable(result)) return result;
+    return Promise.resolve(result).catch((error: unknown) => {
+      logUnfiltered(error);
+      throw error;
+    });
   };
+}
+
+/** Logs an error as Nest's default filter does (intrinsic exceptions stay quiet). */
+function logUnfiltered(error: unknown): void {
+  if (error instanceof Error && !(error instanceof IntrinsicException)) unfilteredErrorLogger.error(error);
+}
+
+/** Whether `value` is a promise or promise-like (what `await` would wait for). */
+export function isThenable(value: unknown): value is PromiseLike<unknown> {
+  return (typeof value === 'object' || typeof value === 'function') && value !== null && typeof (value as { then?: unknown }).then === 'function';
 }

@@ -5,8 +5,13 @@ import type {
   ResolvedStreamConsumerOptions,
 } from '../redis-broker.options.js';
 
-/** Calls a discovered handler through Nest's enhancer pipeline (guards, interceptors, pipes, filters), or directly when none applies. */
-export type HandlerInvoker = (payload: unknown, context: object) => Promise<unknown>;
+/**
+ * Calls a discovered handler through Nest's enhancer pipeline (guards,
+ * interceptors, pipes, filters), or directly when none applies. Returns a
+ * promise when the handler is asynchronous (or the pipeline is used), else
+ * the handler's own result: a synchronous handler costs no promise.
+ */
+export type HandlerInvoker = (payload: unknown, context: object) => unknown;
 
 /** A `@QueueHandler` method found at bootstrap. */
 export interface QueueHandlerDescriptor {

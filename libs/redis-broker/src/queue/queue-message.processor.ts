@@ -1,5 +1,6 @@
 import { BadRequestException, Logger } from '@nestjs/common';
 import { isUtf8 } from 'node:buffer';
+import { isThenable } from '../discovery/direct-handler-call.js';
 import type { HandlerInvoker } from '../discovery/handler-descriptor.js';
 import { NonRetryableError } from '../errors/non-retryable.error.js';
 import { messages } from '../messages.js';
@@ -7,6 +8,7 @@ import type { BrokerEvents } from '../observability/broker-events.js';
 import type { ResolvedQueueHandlerOptions } from '../redis-broker.options.js';
 import { errorText } from '../runtime/consumer.loop.js';
 import { backoffDelay } from '../runtime/backoff.js';
+import { TickBatcher } from '../runtime/tick-batcher.js';
 import { QueueMessageContext, type QueueDelivery } from './queue-delivery.js';
 import type { DeadLetterReason, QueueSettler } from './queue.settler.js';
 
@@ -38,99 +40,146 @@ export interface QueueProcessorDeps {
  * Runs one queue delivery from bytes to settlement: size and encoding checks,
  * parse, the handler through Nest's pipeline, then ack, retry with backoff, or
  * dead-letter with the reason. Never throws: a settle failure is logged and
- * the message stays where Redis has it (recovered later).
+ * the message stays where Redis has it (recovered later). A synchronous
+ * handler of a delivery that starts at once runs without a promise of its
+ * own; acks of one turn of the event loop go in one call.
  */
 export class QueueMessageProcessor {
   private readonly logger = new Logger(QueueMessageProcessor.name);
+  private readonly acks: TickBatcher<QueueDelivery>;
+  /** Deliveries whose ack is gathered or sent and not returned yet: their slots are already free. */
+  private acking = 0;
 
-  /** Acks sent and not returned yet: their handlers' slots are already free. */
-  private readonly acking = new Set<Promise<void>>();
-
-  constructor(private readonly deps: QueueProcessorDeps) {}
-
-  /**
-   * Resolves once the handler finished and its settlement is under way. A
-   * successful delivery frees its slot as soon as its ack is sent, so the
-   * next fetch overlaps the ack's round trip; at most `maxAcking` acks are
-   * outstanding, after which a delivery waits for its own. `drain` waits
-   * for them all.
-   */
-  async process(delivery: QueueDelivery): Promise<void> {
-    const { deps } = this;
-    let outcome: QueueOutcome = 'settled';
-    let handedOff = false;
-    try {
-      const { body } = delivery;
-      const attempt = delivery.attempts + 1;
-      if (body.length > deps.options.maxMessageBytes) {
-        await this.deadLetter(delivery, 'too-large', `message is ${body.length} bytes; maxMessageBytes is ${deps.options.maxMessageBytes}`, attempt);
-        return;
-      }
-      if (!isUtf8(body)) {
-        await this.deadLetter(delivery, 'invalid-utf8', 'message is not valid UTF-8 text', attempt);
-        return;
-      }
-      const raw = body.toString('utf8');
-      let payload: unknown = raw;
-      if (deps.options.parse === 'json') {
-        try {
-          payload = JSON.parse(raw);
-        } catch (error) {
-          await this.deadLetter(delivery, 'unparsable', `not JSON: ${errorText(error)}`, attempt);
-          return;
-        }
-      }
-      const context = new QueueMessageContext(delivery, deps.queue, attempt, raw, deps.consumerId, Date.now());
-      // A message that already killed a consumer runs alone (the loop sees to
-      // that) and also after every ack in flight has landed: if it kills this
-      // process too, nothing handled beside it runs again.
-      if (delivery.deaths > 0) await this.drain();
-      // Most deliveries count as running from the fetch on: skip a microtask turn for them.
-      if (!delivery.marked) await deps.settler.markStarted(delivery);
-      const started = performance.now();
-      try {
-        await deps.invoke(payload, context);
-      } catch (error) {
-        const durationMs = performance.now() - started;
-        const text = errorText(error);
-        deps.events.emit('failed', { kind: 'queue', source: deps.queue, handler: deps.handler, durationMs, error: text });
-        await this.onFailure(delivery, error, text, attempt);
-        return;
-      }
-      if (deps.events.listenerCount('handled') > 0) {
-        deps.events.emit('handled', { kind: 'queue', source: deps.queue, handler: deps.handler, durationMs: performance.now() - started });
-      }
-      handedOff = true;
-      const acked = this.ackThenRelease(delivery);
-      if (this.acking.size >= deps.maxAcking) {
-        await acked;
-        return;
-      }
-      this.acking.add(acked);
-      void acked.then(() => this.acking.delete(acked));
-    } catch (error) {
-      outcome = 'unsettled';
-      this.logger.error(messages.settleError(`queue "${deps.queue}"`, delivery.sha, errorText(error)));
-    } finally {
-      if (!handedOff) deps.release(delivery, outcome);
-    }
+  constructor(private readonly deps: QueueProcessorDeps) {
+    this.acks = new TickBatcher((deliveries) => this.sendAcks(deliveries), setImmediate);
   }
 
-  /** Resolves once every ack sent so far has returned (shutdown waits for it before handing messages back). */
-  async drain(): Promise<void> {
-    while (this.acking.size > 0) await Promise.all(this.acking);
+  /**
+   * Returns undefined when the delivery is settled or its ack is on its way,
+   * else a promise of that. A successful delivery frees its slot as soon as
+   * its ack is gathered, so the next fetch overlaps the ack's round trip; at
+   * most `maxAcking` acks are outstanding, after which a delivery waits for
+   * its own. `drain` waits for them all.
+   */
+  process(delivery: QueueDelivery): Promise<void> | undefined {
+    const { options } = this.deps;
+    const { body } = delivery;
+    const attempt = delivery.attempts + 1;
+    if (body.length > options.maxMessageBytes) {
+      return this.deadLetterUnrun(delivery, 'too-large', `message is ${body.length} bytes; maxMessageBytes is ${options.maxMessageBytes}`, attempt);
+    }
+    const raw = body.toString('utf8');
+    // Invalid bytes decode to U+FFFD: only then is the exact check needed.
+    if (raw.includes('\uFFFD') && !isUtf8(body)) {
+      return this.deadLetterUnrun(delivery, 'invalid-utf8', 'message is not valid UTF-8 text', attempt);
+    }
+    let payload: unknown = raw;
+    if (options.parse === 'json') {
+      try {
+        payload = JSON.parse(raw);
+      } catch (error) {
+        return this.deadLetterUnrun(delivery, 'unparsable', `not JSON: ${errorText(error)}`, attempt);
+      }
+    }
+    const context = new QueueMessageContext(delivery, this.deps.queue, attempt, raw, this.deps.consumerId, Date.now());
+    if (delivery.deaths > 0 || !delivery.marked) return this.prepareThenRun(delivery, payload, context);
+    return this.run(delivery, payload, context);
+  }
+
+  /** Resolves once every ack gathered so far has returned (shutdown waits for it before handing messages back). */
+  drain(): Promise<void> {
+    return this.acks.settled();
+  }
+
+  /**
+   * A message that already killed a consumer runs alone (the loop sees to
+   * that) and also after every ack in flight has landed: if it kills this
+   * process too, nothing handled beside it runs again. A message the fetch
+   * recorded as waiting is marked started first, so a crash blames it.
+   */
+  private async prepareThenRun(delivery: QueueDelivery, payload: unknown, context: QueueMessageContext): Promise<void> {
+    try {
+      if (delivery.deaths > 0) await this.drain();
+      await this.deps.settler.markStarted(delivery);
+    } catch (error) {
+      this.unsettled(delivery, error);
+      return;
+    }
+    await this.run(delivery, payload, context);
+  }
+
+  private run(delivery: QueueDelivery, payload: unknown, context: QueueMessageContext): Promise<void> | undefined {
+    const started = performance.now();
+    let result: unknown;
+    try {
+      result = this.deps.invoke(payload, context);
+    } catch (error) {
+      return this.failed(delivery, error, started, context.attempt);
+    }
+    if (!isThenable(result)) return this.succeeded(delivery, started);
+    return Promise.resolve(result).then(
+      () => this.succeeded(delivery, started),
+      (error: unknown) => this.failed(delivery, error, started, context.attempt),
+    );
+  }
+
+  private succeeded(delivery: QueueDelivery, started: number): Promise<void> | undefined {
+    const { deps } = this;
+    if (deps.events.listenerCount('handled') > 0) {
+      deps.events.emit('handled', { kind: 'queue', source: deps.queue, handler: deps.handler, durationMs: performance.now() - started });
+    }
+    if (!deps.settler.needsAck(delivery)) {
+      deps.release(delivery, 'settled');
+      return undefined;
+    }
+    this.acking += 1;
+    const acked = this.acks.add(delivery);
+    return this.acking > deps.maxAcking ? acked : undefined;
   }
 
   /** Never rejects: a failed ack is reported as such, and its ack re-sent later. */
-  private async ackThenRelease(delivery: QueueDelivery): Promise<void> {
+  private async sendAcks(deliveries: QueueDelivery[]): Promise<void> {
     let outcome: QueueOutcome = 'settled';
     try {
-      await this.deps.settler.ack(delivery);
+      await this.deps.settler.ack(deliveries);
     } catch (error) {
       outcome = 'ack-failed';
-      this.logger.warn(messages.ackFailed(`queue "${this.deps.queue}"`, delivery.sha, errorText(error)));
+      const text = errorText(error);
+      for (const delivery of deliveries) this.logger.warn(messages.ackFailed(`queue "${this.deps.queue}"`, delivery.sha, text));
     }
-    this.deps.release(delivery, outcome);
+    this.acking -= deliveries.length;
+    for (const delivery of deliveries) this.deps.release(delivery, outcome);
+  }
+
+  private async failed(delivery: QueueDelivery, error: unknown, started: number, attempt: number): Promise<void> {
+    const { deps } = this;
+    const durationMs = performance.now() - started;
+    const text = errorText(error);
+    deps.events.emit('failed', { kind: 'queue', source: deps.queue, handler: deps.handler, durationMs, error: text });
+    try {
+      await this.onFailure(delivery, error, text, attempt);
+    } catch (settleError) {
+      this.unsettled(delivery, settleError);
+      return;
+    }
+    deps.release(delivery, 'settled');
+  }
+
+  /** Dead-letters a delivery its handler never saw (too large, not UTF-8, not JSON). */
+  private async deadLetterUnrun(delivery: QueueDelivery, reason: DeadLetterReason, error: string, attempt: number): Promise<void> {
+    try {
+      await this.deadLetter(delivery, reason, error, attempt);
+    } catch (settleError) {
+      this.unsettled(delivery, settleError);
+      return;
+    }
+    this.deps.release(delivery, 'settled');
+  }
+
+  /** Nothing is known of its settlement: it stays in Redis and runs again. */
+  private unsettled(delivery: QueueDelivery, error: unknown): void {
+    this.logger.error(messages.settleError(`queue "${this.deps.queue}"`, delivery.sha, errorText(error)));
+    this.deps.release(delivery, 'unsettled');
   }
 
   private async onFailure(delivery: QueueDelivery, error: unknown, text: string, attempt: number): Promise<void> {

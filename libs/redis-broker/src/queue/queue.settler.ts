@@ -37,17 +37,16 @@ export interface QueueDeadLetterRecord {
 
 /**
  * Settles queue deliveries in Redis: ack, retry (into the delayed set) or
- * dead-letter, each an atomic script. Starts and acks are batched per turn
- * of the event loop (one `HSET`, one ack script for many messages), since
- * they are the per-message cost of a healthy queue; each caller still waits
- * for its own batch. In fast mode there is no processing list; the same
+ * dead-letter, each an atomic script. Starts are batched per turn of the
+ * event loop (one `HDEL` for many messages) and acks settle a batch per call
+ * (the processor gathers them), since they are the per-message cost of a
+ * healthy queue; each caller still waits for its own batch. In fast mode there is no processing list; the same
  * scripts then only touch the retry state.
  */
 export class QueueSettler {
   private readonly processing: string;
   private readonly waiting: string;
   private readonly starts: TickBatcher<string>;
-  private readonly acks: TickBatcher<QueueDelivery>;
 
   constructor(
     private readonly keys: QueueKeys,
@@ -63,7 +62,6 @@ export class QueueSettler {
     // The starts of one fetched batch happen in one synchronous run: a
     // microtask joins them without delaying any handler by a loop turn.
     this.starts = new TickBatcher((shas) => this.sendStarts(shas), queueMicrotask);
-    this.acks = new TickBatcher((deliveries) => this.sendAcks(deliveries), setImmediate);
   }
 
   /**
@@ -77,19 +75,19 @@ export class QueueSettler {
     await this.starts.add(delivery.sha);
   }
 
-  /** Resolves once the batched ack it rode in returned. */
-  async ack(delivery: QueueDelivery): Promise<void> {
-    if (!this.reliable && !hasState(delivery)) return;
-    await this.acks.add(delivery);
+  /** Whether a handled delivery needs an ack call: always in reliable mode; in fast mode only to clear retry state. */
+  needsAck(delivery: QueueDelivery): boolean {
+    return this.reliable || hasState(delivery);
+  }
+
+  /** Acks handled deliveries with one script call (the processor batches them per turn of the event loop). */
+  async ack(deliveries: readonly QueueDelivery[]): Promise<void> {
+    const { attempts, deaths } = this.keys;
+    await this.command.nrbAck(this.processing, attempts, deaths, ...ackArguments(deliveries, hasState));
   }
 
   private async sendStarts(shas: string[]): Promise<void> {
     await this.command.hdel(this.waiting, ...shas);
-  }
-
-  private async sendAcks(deliveries: QueueDelivery[]): Promise<void> {
-    const { attempts, deaths } = this.keys;
-    await this.command.nrbAck(this.processing, attempts, deaths, ...ackArguments(deliveries, hasState));
   }
 
   async retry(delivery: QueueDelivery, delayMs: number): Promise<void> {

@@ -7,7 +7,8 @@ interface Entry<M> {
  * Runs at most `limit` items at once, in submission order, through `run`. A
  * `solo` item waits until nothing else runs and holds back the items behind
  * it while it runs: a message suspected of crashing its process runs alone,
- * so a crash blames it and not its neighbours. `run` must not reject.
+ * so a crash blames it and not its neighbours. `run` must not reject; it
+ * returns undefined when the item finished synchronously.
  */
 export class ConcurrencyLimiter<M> {
   private running = 0;
@@ -17,7 +18,7 @@ export class ConcurrencyLimiter<M> {
 
   constructor(
     private readonly limit: number,
-    private readonly run: (item: M) => Promise<void>,
+    private readonly run: (item: M) => Promise<void> | undefined,
   ) {}
 
   /** Items running plus items waiting. */
@@ -66,20 +67,30 @@ export class ConcurrencyLimiter<M> {
   }
 
   private pump(): void {
+    let finishedNow = false;
     while (this.waiting.length > 0 && !this.soloRunning) {
       const next = this.waiting[0];
-      if (next.solo ? this.running > 0 : this.running >= this.limit) return;
+      if (next.solo ? this.running > 0 : this.running >= this.limit) break;
       this.waiting.shift();
       this.running += 1;
       this.soloRunning = next.solo;
+      const pending = this.run(next.item);
+      if (pending === undefined) {
+        // Finished synchronously: its slot is free for the next item at once.
+        this.running -= 1;
+        if (next.solo) this.soloRunning = false;
+        finishedNow = true;
+        continue;
+      }
       const done = (): void => {
         this.running -= 1;
         if (next.solo) this.soloRunning = false;
         this.pump();
         this.notify();
       };
-      this.run(next.item).then(done, done);
+      pending.then(done, done);
     }
+    if (finishedNow) this.notify();
   }
 
   private notify(): void {

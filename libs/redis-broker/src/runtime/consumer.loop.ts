@@ -13,8 +13,8 @@ export interface ConsumerLoopOptions<M> {
   window: number;
   concurrency: number;
   blockTimeoutMs: number;
-  /** Runs one message to its settlement; must not reject. */
-  process: (message: M) => Promise<void>;
+  /** Runs one message to its settlement; must not reject. Returns undefined when it finished synchronously. */
+  process: (message: M) => Promise<void> | undefined;
   /** Resolves once settlements still in flight after `process` returned have landed. */
   drain?: () => Promise<void>;
   /** Whether a message must run alone. */

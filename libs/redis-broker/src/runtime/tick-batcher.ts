@@ -1,40 +1,57 @@
-interface Waiter {
-  resolve: () => void;
-  reject: (error: unknown) => void;
-}
-
 /**
  * Collects items added during one turn of the event loop and hands them to
  * `flush` together, so many messages settle in one Redis round trip instead
- * of one each. Every `add` resolves (or rejects) with the call its item rode
- * in, so callers keep their per-message guarantees. `schedule` decides when
- * the turn ends: `queueMicrotask` joins what one synchronous run adds (the
- * starts of one fetched batch), `setImmediate` also joins what finishes in
- * the same I/O callback (handlers completing together).
+ * of one each. Every `add` of a batch returns the same promise, which
+ * settles as the call its items rode in did: callers keep their
+ * per-message guarantees without a promise per message. `schedule` decides
+ * when the turn ends: `queueMicrotask` joins what one synchronous run adds
+ * (the starts of one fetched batch), `setImmediate` also joins what finishes
+ * in the same I/O callback (handlers completing together).
  */
 export class TickBatcher<T> {
   private items: T[] = [];
-  private waiters: Waiter[] = [];
+  private pending: Promise<void> | undefined;
+  private readonly inFlight = new Set<Promise<void>>();
 
   constructor(
     private readonly flush: (items: T[]) => Promise<unknown>,
     private readonly schedule: (run: () => void) => void,
   ) {}
 
-  add(item: T): Promise<void> {
-    if (this.items.length === 0) this.schedule(() => this.send());
-    this.items.push(item);
-    return new Promise<void>((resolve, reject) => this.waiters.push({ resolve, reject }));
+  /** Items added and not flushed yet, plus items of calls not returned yet. */
+  get busy(): boolean {
+    return this.pending !== undefined || this.inFlight.size > 0;
   }
 
-  private send(): void {
-    const { items, waiters } = this;
-    this.items = [];
-    this.waiters = [];
-    // A synchronous throw of `flush` rejects the batch like a failed call.
-    new Promise<unknown>((resolve) => resolve(this.flush(items))).then(
-      () => waiters.forEach((w) => w.resolve()),
-      (error: unknown) => waiters.forEach((w) => w.reject(error)),
-    );
+  add(item: T): Promise<void> {
+    this.items.push(item);
+    this.pending ??= this.open();
+    return this.pending;
+  }
+
+  /** Resolves once every item added so far has been flushed and its call returned (whatever the outcome). */
+  async settled(): Promise<void> {
+    while (this.busy) {
+      await Promise.allSettled(this.pending ? [this.pending, ...this.inFlight] : this.inFlight);
+    }
+  }
+
+  private open(): Promise<void> {
+    const batch = new Promise<void>((resolve, reject) => {
+      this.schedule(() => {
+        const { items } = this;
+        this.items = [];
+        this.pending = undefined;
+        this.inFlight.add(batch);
+        // A synchronous throw of `flush` rejects the batch like a failed call.
+        new Promise<unknown>((run) => run(this.flush(items))).then(() => resolve(), reject);
+      });
+    });
+    const forget = (): void => {
+      this.inFlight.delete(batch);
+    };
+    // Also marks a rejection as handled: each caller sees it through its own await.
+    batch.then(forget, forget);
+    return batch;
   }
 }
