@@ -59,11 +59,12 @@ describe('acks of a batch', () => {
     await app?.close();
   });
 
-  // Equal bodies (three copies of each) make the count-matching of the ack script matter.
+  // Equal bodies (three copies of each) make the count-matching of the ack script matter; multi-byte
+  // text checks that acks sent as text carry the stored bytes.
   it('remove exactly the handled copies when handlers finish out of order', async () => {
     const bodies: string[] = [];
     for (let copy = 0; copy < COPIES; copy += 1) {
-      for (let key = 0; key < DISTINCT; key += 1) bodies.push(JSON.stringify({ key: String(key), delayMs: (key * 7) % 5 }));
+      for (let key = 0; key < DISTINCT; key += 1) bodies.push(JSON.stringify({ key: String(key), delayMs: (key * 7) % 5, text: 'multi-byte: ü ✓ 😀' }));
     }
     await ctx.plain.lpush('ack-shuffled', ...bodies);
     await waitFor(() => total('s:') === TOTAL, { description: 'every shuffled message handled', timeoutMs: 20_000 });

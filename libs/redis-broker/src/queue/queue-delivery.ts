@@ -3,6 +3,11 @@ import { hash } from 'node:crypto';
 /** One message taken from a list queue, as the broker tracks it. */
 export class QueueDelivery {
   private digest: string | undefined;
+  /**
+   * `body` decoded, once checked as valid UTF-8 (so it encodes back to the
+   * same bytes): an ack then sends the text, with no buffer to allocate.
+   */
+  text: string | undefined;
 
   constructor(
     /** The bytes exactly as stored (acks remove this exact value). */
@@ -61,18 +66,24 @@ export function toDeliveries(reply: (Buffer | number)[]): QueueDelivery[] {
   return out;
 }
 
-/** The arguments of `nrbAck` after its keys: flags (retry state to clear), lengths, the bodies concatenated. */
-export function ackArguments(deliveries: readonly QueueDelivery[], clearState: (d: QueueDelivery) => boolean): [string, string, Buffer] {
-  const bodies = new Array<Buffer>(deliveries.length);
+/**
+ * The arguments of `nrbAck` after its keys: flags (retry state to clear),
+ * lengths, the bodies concatenated. The bodies go as text when every one was
+ * decoded (valid UTF-8 encodes back to its bytes), else as bytes.
+ */
+export function ackArguments(deliveries: readonly QueueDelivery[], clearState: (d: QueueDelivery) => boolean): [string, string, Buffer | string] {
   let flags = '';
   let lengths = '';
+  let text = '';
+  let decoded = true;
   for (let i = 0; i < deliveries.length; i += 1) {
     const d = deliveries[i];
-    bodies[i] = d.body;
     flags += clearState(d) ? '1' : '0';
     lengths += i === 0 ? String(d.body.length) : `,${d.body.length}`;
+    if (decoded && d.text !== undefined) text += d.text;
+    else decoded = false;
   }
-  return [flags, lengths, Buffer.concat(bodies)];
+  return [flags, lengths, decoded ? text : Buffer.concat(deliveries.map((d) => d.body))];
 }
 
 export function sha1(body: Buffer | string): string {

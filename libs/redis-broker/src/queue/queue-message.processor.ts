@@ -73,6 +73,7 @@ export class QueueMessageProcessor {
     if (raw.includes('\uFFFD') && !isUtf8(body)) {
       return this.deadLetterUnrun(delivery, 'invalid-utf8', 'message is not valid UTF-8 text', attempt);
     }
+    delivery.text = raw;
     let payload: unknown = raw;
     if (options.parse === 'json') {
       try {
