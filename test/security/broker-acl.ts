@@ -15,7 +15,7 @@ export const BROKER_ACL_RULES = [
   // List queues.
   '+lpush', '+rpush', '+llen', '+lrange', '+blmove', '+brpop', '+zcard', '+zrange', '+zrevrange', '+hget', '+hmget',
   // Inside the queue scripts.
-  '+lmove', '+rpop', '+lpop', '+lrem', '+exists', '+set', '+del', '+time', '+hset', '+hdel', '+hexists', '+hincrby',
+  '+lmove', '+rpop', '+lpop', '+lrem', '+ltrim', '+exists', '+set', '+del', '+time', '+hset', '+hdel', '+hexists', '+hincrby',
   '+zadd', '+zrem', '+zscore', '+zrangebyscore', '+zremrangebyrank',
   // Streams (and inside their scripts).
   '+xadd', '+xgroup|create', '+xreadgroup', '+xack', '+xclaim', '+xautoclaim', '+xpending', '+xinfo|stream', '+xinfo|groups',
