@@ -11,6 +11,7 @@ import { getClassRef } from '@nestjs/core/helpers/class-ref-registry.js';
 import type { ParamsFactory } from '@nestjs/core/helpers/external-context-creator.js';
 import { isObservable, lastValueFrom } from 'rxjs';
 import { BROKER_CONTEXT_TYPE, BROKER_PARAM_ARGS_METADATA } from '../constants.js';
+import { isThenable } from '../runtime/thenable.js';
 import type { HandlerInvoker } from './handler-descriptor.js';
 
 type Method = (...args: unknown[]) => unknown;
@@ -109,9 +110,4 @@ export function createDirectHandlerCall(
 /** Logs an error as Nest's default filter does (intrinsic exceptions stay quiet). */
 function logUnfiltered(error: unknown): void {
   if (error instanceof Error && !(error instanceof IntrinsicException)) unfilteredErrorLogger.error(error);
-}
-
-/** Whether `value` is a promise or promise-like (what `await` would wait for). */
-export function isThenable(value: unknown): value is PromiseLike<unknown> {
-  return (typeof value === 'object' || typeof value === 'function') && value !== null && typeof (value as { then?: unknown }).then === 'function';
 }

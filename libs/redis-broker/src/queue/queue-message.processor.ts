@@ -1,6 +1,5 @@
 import { BadRequestException, Logger } from '@nestjs/common';
 import { isUtf8 } from 'node:buffer';
-import { isThenable } from '../discovery/direct-handler-call.js';
 import type { HandlerInvoker } from '../discovery/handler-descriptor.js';
 import { NonRetryableError } from '../errors/non-retryable.error.js';
 import { messages } from '../messages.js';
@@ -8,6 +7,7 @@ import type { BrokerEvents } from '../observability/broker-events.js';
 import type { ResolvedQueueHandlerOptions } from '../redis-broker.options.js';
 import { errorText } from '../runtime/consumer.loop.js';
 import { backoffDelay } from '../runtime/backoff.js';
+import { isThenable } from '../runtime/thenable.js';
 import { TickBatcher } from '../runtime/tick-batcher.js';
 import { QueueMessageContext, type QueueDelivery } from './queue-delivery.js';
 import type { DeadLetterReason, QueueSettler } from './queue.settler.js';
@@ -157,19 +157,18 @@ export class QueueMessageProcessor {
     const durationMs = performance.now() - started;
     const text = errorText(error);
     deps.events.emit('failed', { kind: 'queue', source: deps.queue, handler: deps.handler, durationMs, error: text });
-    try {
-      await this.onFailure(delivery, error, text, attempt);
-    } catch (settleError) {
-      this.unsettled(delivery, settleError);
-      return;
-    }
-    deps.release(delivery, 'settled');
+    await this.settleWith(delivery, () => this.onFailure(delivery, error, text, attempt));
   }
 
   /** Dead-letters a delivery its handler never saw (too large, not UTF-8, not JSON). */
-  private async deadLetterUnrun(delivery: QueueDelivery, reason: DeadLetterReason, error: string, attempt: number): Promise<void> {
+  private deadLetterUnrun(delivery: QueueDelivery, reason: DeadLetterReason, error: string, attempt: number): Promise<void> {
+    return this.settleWith(delivery, () => this.deadLetter(delivery, reason, error, attempt));
+  }
+
+  /** Runs a retry or dead-letter step, then releases the delivery as settled, or as unsettled when the step failed. */
+  private async settleWith(delivery: QueueDelivery, step: () => Promise<void>): Promise<void> {
     try {
-      await this.deadLetter(delivery, reason, error, attempt);
+      await step();
     } catch (settleError) {
       this.unsettled(delivery, settleError);
       return;

@@ -40,8 +40,9 @@ export interface QueueDeadLetterRecord {
  * dead-letter, each an atomic script. Starts are batched per turn of the
  * event loop (one `HDEL` for many messages) and acks settle a batch per call
  * (the processor gathers them), since they are the per-message cost of a
- * healthy queue; each caller still waits for its own batch. In fast mode there is no processing list; the same
- * scripts then only touch the retry state.
+ * healthy queue; each caller still waits for its own batch. In fast mode
+ * there is no processing list; the same scripts then only touch the retry
+ * state.
  */
 export class QueueSettler {
   private readonly processing: string;

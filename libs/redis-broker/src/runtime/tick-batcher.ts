@@ -19,7 +19,7 @@ export class TickBatcher<T> {
   ) {}
 
   /** Items added and not flushed yet, plus items of calls not returned yet. */
-  get busy(): boolean {
+  private get busy(): boolean {
     return this.pending !== undefined || this.inFlight.size > 0;
   }
 
