@@ -8,6 +8,8 @@ export class QueueDelivery {
    * same bytes): an ack then sends the text, with no buffer to allocate.
    */
   text: string | undefined;
+  /** Its slot in the fetcher's held list, -1 when not held (see `HeldDeliveries`). */
+  heldAt = -1;
 
   constructor(
     /** The bytes exactly as stored (acks remove this exact value). */

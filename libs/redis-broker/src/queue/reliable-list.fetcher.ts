@@ -3,6 +3,7 @@ import { messages } from '../messages.js';
 import type { QueueKeys } from '../keys.js';
 import type { RedisClient } from '../connection/redis-connection.factory.js';
 import type { MessageSource } from '../runtime/message-source.js';
+import { HeldDeliveries } from './held-deliveries.js';
 import { ackArguments, sha1, toDeliveries, type QueueDelivery } from './queue-delivery.js';
 
 /**
@@ -18,7 +19,7 @@ export class ReliableListFetcher implements MessageSource<QueueDelivery> {
   private readonly processing: string;
   private readonly waiting: string;
   /** Deliveries held in memory (running, waiting, or being acked). */
-  private readonly held = new Set<QueueDelivery>();
+  private readonly held = new HeldDeliveries();
   /** Handled deliveries whose ack failed: acked at the next recovery instead of run again. */
   private unacked: QueueDelivery[] = [];
   private needsRecovery = true;
