@@ -79,7 +79,7 @@ export async function createProducer(config: ChildConfig): Promise<Producer> {
   if (config.system === 'nrb-pubsub') {
     return {
       sendBatch: async (messages) => {
-        await Promise.all(messages.map((message) => client.publish(target, message)));
+        await client.publishMany(target, messages);
       },
       sendOne: async (message) => {
         await client.publish(target, message);

@@ -57,6 +57,17 @@ export class BrokerClient {
   }
 
   /**
+   * Publishes many messages on one channel in one round trip (pipelined
+   * `PUBLISH`, or `SPUBLISH` with `{ sharded: true }`), in order, each encoded
+   * as `publish` does. Resolves to each message's receiver count. A message
+   * that cannot be encoded (e.g. `undefined`) fails the call before anything
+   * is published.
+   */
+  publishMany(channel: string, messages: readonly unknown[], options?: PublishOptions): Promise<number[]> {
+    return this.channels.publishMany(channel, messages, options);
+  }
+
+  /**
    * Appends one entry to a stream: `XADD stream * field value ...`, the flat
    * field map of the design notes (`userId`, `eventType`, `data`,
    * `timestamp`), readable by any client. A nested value is JSON-encoded in

@@ -18,6 +18,8 @@ export interface PublishOptions {
 }
 
 const PUBLISH_KEYS = ['sharded'];
+/** Messages per pipeline of `publishMany`: bounds what one write holds. */
+const PUBLISH_MANY_CHUNK = 1_000;
 
 /** Writes channel messages: a string as it is, anything else as JSON. */
 export class ChannelPublisher {
@@ -27,16 +29,47 @@ export class ChannelPublisher {
   ) {}
 
   async publish(channel: string, message: unknown, options: PublishOptions = {}): Promise<number> {
-    for (const key of Object.keys(options)) {
-      if (!PUBLISH_KEYS.includes(key)) throw new InvalidBrokerOptionsError(messages.unknownOption(`publish.${key}`, PUBLISH_KEYS));
-    }
-    if (options.sharded !== undefined && typeof options.sharded !== 'boolean') {
-      throw new InvalidBrokerOptionsError(messages.invalidOption('publish.sharded', options.sharded, 'true or false'));
-    }
+    const sharded = validatePublishOptions(options);
     const wire = channelName(this.prefix, channel);
-    const body = typeof message === 'string' ? message : JSON.stringify(message);
-    if (body === undefined) throw new TypeError(`Cannot publish ${typeof message}: messages are strings or JSON values`);
-    const receivers = options.sharded ? await this.command.spublish(wire, body) : await this.command.publish(wire, body);
+    const body = encode(message);
+    const receivers = sharded ? await this.command.spublish(wire, body) : await this.command.publish(wire, body);
     return Number(receivers);
   }
+
+  async publishMany(channel: string, messages: readonly unknown[], options: PublishOptions = {}): Promise<number[]> {
+    const sharded = validatePublishOptions(options);
+    const wire = channelName(this.prefix, channel);
+    // Every message is encoded before any is sent: one that cannot be is refused with none published.
+    const bodies = messages.map(encode);
+    const receivers: number[] = [];
+    for (let i = 0; i < bodies.length; i += PUBLISH_MANY_CHUNK) {
+      const pipeline = this.command.pipeline();
+      for (const body of bodies.slice(i, i + PUBLISH_MANY_CHUNK)) {
+        if (sharded) pipeline.spublish(wire, body);
+        else pipeline.publish(wire, body);
+      }
+      for (const [error, count] of (await pipeline.exec()) ?? []) {
+        if (error) throw error;
+        receivers.push(Number(count));
+      }
+    }
+    return receivers;
+  }
+}
+
+/** Checks a publish's options; returns whether it is sharded. */
+function validatePublishOptions(options: PublishOptions): boolean {
+  for (const key of Object.keys(options)) {
+    if (!PUBLISH_KEYS.includes(key)) throw new InvalidBrokerOptionsError(messages.unknownOption(`publish.${key}`, PUBLISH_KEYS));
+  }
+  if (options.sharded !== undefined && typeof options.sharded !== 'boolean') {
+    throw new InvalidBrokerOptionsError(messages.invalidOption('publish.sharded', options.sharded, 'true or false'));
+  }
+  return options.sharded === true;
+}
+
+function encode(message: unknown): string {
+  const body = typeof message === 'string' ? message : JSON.stringify(message);
+  if (body === undefined) throw new TypeError(`Cannot publish ${typeof message}: messages are strings or JSON values`);
+  return body;
 }
