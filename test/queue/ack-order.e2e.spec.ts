@@ -15,6 +15,8 @@ const handled = new Map<string, number>();
 let failedFirst = 0;
 let heldCalls = 0;
 const gate = deferred();
+/** Raw text of every message the decoding handler ran. */
+const decoded: string[] = [];
 
 function count(key: string): void {
   handled.set(key, (handled.get(key) ?? 0) + 1);
@@ -37,6 +39,12 @@ class OutOfOrderHandlers {
       throw new Error('first attempt fails');
     }
     count(`r:${payload.key}`);
+  }
+
+  // Batches of up to 50: all-ASCII ones are decoded whole, others message by message.
+  @QueueHandler('decode-mix', { concurrency: 50 })
+  decode(@Ctx() context: QueueMessageContext): void {
+    decoded.push(context.raw);
   }
 
   // Four equal copies; the fourth call waits for the test.
@@ -93,6 +101,27 @@ describe('acks of a batch', () => {
     expect(await ctx.plain.lrange(processing, 0, -1)).toEqual([body]);
     gate.resolve();
     await waitFor(async () => (await ctx.plain.llen(processing)) === 0, { description: 'the last copy acked' });
+  });
+
+  it('hands every message of ASCII, mixed and large batches to its handler as stored, and dead-letters invalid bytes among them', async () => {
+    const ascii = Array.from({ length: 120 }, (_, i) => JSON.stringify({ i, kind: 'ascii' }));
+    const mixed = Array.from({ length: 120 }, (_, i) => JSON.stringify({ i, kind: i % 3 === 0 ? 'multi-byte ü ✓ 😀' : 'mixed' }));
+    // 40 × 10 KB in one fetch is over the 256 KB above which a batch's messages are copied apart.
+    const large = Array.from({ length: 40 }, (_, i) => JSON.stringify({ i, kind: 'large', pad: 'x'.repeat(10_000) }));
+    await ctx.plain.lpush('decode-mix', ...ascii);
+    await waitFor(() => decoded.length === 120, { description: 'the ASCII messages' });
+    await ctx.plain.lpush('decode-mix', ...mixed);
+    await waitFor(() => decoded.length === 240, { description: 'the mixed messages' });
+    await ctx.plain.lpush('decode-mix', ...large);
+    await waitFor(() => decoded.length === 280, { description: 'the large messages' });
+    const invalid = Buffer.from([0x7b, 0x80, 0x7d]);
+    await ctx.plain.lpush('decode-mix', JSON.stringify({ before: true }), invalid, JSON.stringify({ after: true }));
+    await waitFor(() => decoded.length === 282, { description: 'the neighbours of the invalid message' });
+    expect(decoded).toEqual([...ascii, ...mixed, ...large, JSON.stringify({ before: true }), JSON.stringify({ after: true })]);
+    const keys = new QueueKeys('decode-mix', '');
+    await waitFor(async () => (await ctx.plain.llen(keys.processing(CONSUMER))) === 0, { description: 'every copy acked' });
+    // The invalid message is dead-lettered with its exact bytes.
+    expect(await ctx.plain.hvalsBuffer(keys.deadMessages)).toEqual([invalid]);
   });
 
   function total(prefix: string): number {

@@ -1,28 +1,67 @@
+import { isAscii, isUtf8 } from 'node:buffer';
 import { hash } from 'node:crypto';
 
 /** One message taken from a list queue, as the broker tracks it. */
 export class QueueDelivery {
   private digest: string | undefined;
+  /** The exact bytes, until they are known to be valid UTF-8 (then `text` stands for them). */
+  private bytes: Buffer | undefined;
   /**
-   * `body` decoded, once checked as valid UTF-8 (so it encodes back to the
-   * same bytes): an ack then sends the text, with no buffer to allocate.
+   * The message decoded, once known to be valid UTF-8 (so it encodes back to
+   * the same bytes): acks, retries and dead letters then send the text, and
+   * no buffer view keeps the fetched batch's reply alive.
    */
-  text: string | undefined;
+  private decoded: string | undefined;
   /** Its slot in the fetcher's held list, -1 when not held (see `HeldDeliveries`). */
   heldAt = -1;
+  /** Its length in bytes. */
+  readonly size: number;
 
   constructor(
-    /** The bytes exactly as stored (acks remove this exact value). */
-    readonly body: Buffer,
+    /** The message: its exact bytes, or its text when the fetch found it ASCII (valid UTF-8, one byte a character). */
+    body: Buffer | string,
     /** Failed attempts before this delivery. */
     readonly attempts: number,
     /** Times a consumer died while running it. */
     readonly deaths: number,
     /** Counted as running by the fetch script (it starts as soon as it arrives); otherwise it was recorded as waiting. */
     readonly marked: boolean,
-  ) {}
+  ) {
+    if (typeof body === 'string') {
+      this.decoded = body;
+      this.size = body.length;
+    } else {
+      this.bytes = body;
+      this.size = body.length;
+    }
+  }
 
-  /** sha1 hex of `body`: the key of its retry state. Computed on first use: most deliveries never need it. */
+  /** The text, once known valid; undefined before `decode` and for bytes that are not UTF-8. */
+  get text(): string | undefined {
+    return this.decoded;
+  }
+
+  /**
+   * The message as text, or undefined when its bytes are not valid UTF-8 (the
+   * bytes are then kept as they are, for the dead-letter list).
+   */
+  decode(): string | undefined {
+    if (this.decoded !== undefined) return this.decoded;
+    const bytes = this.bytes!;
+    const text = bytes.toString('utf8');
+    // Invalid bytes decode to U+FFFD: only then is the exact check needed.
+    if (text.includes('\uFFFD') && !isUtf8(bytes)) return undefined;
+    this.decoded = text;
+    this.bytes = undefined;
+    return text;
+  }
+
+  /** The message as a Redis argument: the text when known valid (same bytes), else the bytes. */
+  get body(): Buffer | string {
+    return this.decoded ?? this.bytes!;
+  }
+
+  /** sha1 hex of the message bytes: the key of its retry state. Computed on first use: most deliveries never need it. */
   get sha(): string {
     return (this.digest ??= sha1(this.body));
   }
@@ -36,8 +75,10 @@ const SHARE_BATCH_BYTES = 256 * 1024;
  * deliveries: the first `started` count as running (`marked`), the others
  * were recorded as waiting by the script; `state`
  * is empty, or `attempts:deaths` per message joined by commas; `messages` is
- * every message concatenated, cut by `lengths`. Bodies of a small batch are
- * views of its reply; those of a large one are copies.
+ * every message concatenated, cut by `lengths`. A batch that is all ASCII
+ * (the common case for JSON) is decoded once and cut into strings; any other
+ * is cut into byte views, decoded one by one when they run. Pieces of a small
+ * batch share its reply; those of a large one are copies.
  */
 export function toDeliveries(reply: (Buffer | number)[]): QueueDelivery[] {
   const lengths = String(reply[2]);
@@ -49,11 +90,15 @@ export function toDeliveries(reply: (Buffer | number)[]): QueueDelivery[] {
   const pairs = state.length > 0 ? state.toString().split(',') : undefined;
   const out = new Array<QueueDelivery>(sizes.length);
   const share = blob.length <= SHARE_BATCH_BYTES;
+  const ascii = isAscii(blob);
+  const all = ascii && share ? blob.toString('latin1') : undefined;
   let at = 0;
   for (let i = 0; i < sizes.length; i += 1) {
     const end = at + Number(sizes[i]);
-    const view = blob.subarray(at, end);
-    const body = share ? view : Buffer.from(view);
+    let body: Buffer | string;
+    if (all !== undefined) body = all.slice(at, end);
+    else if (ascii) body = blob.toString('latin1', at, end);
+    else body = share ? blob.subarray(at, end) : Buffer.from(blob.subarray(at, end));
     at = end;
     let attempts = 0;
     let deaths = 0;
@@ -70,8 +115,8 @@ export function toDeliveries(reply: (Buffer | number)[]): QueueDelivery[] {
 
 /**
  * The arguments of `nrbAck` after its keys: flags (retry state to clear),
- * lengths, the bodies concatenated. The bodies go as text when every one was
- * decoded (valid UTF-8 encodes back to its bytes), else as bytes.
+ * byte lengths, the messages concatenated. They go as text when every one
+ * has been decoded (valid UTF-8 encodes back to its bytes), else as bytes.
  */
 export function ackArguments(deliveries: readonly QueueDelivery[], clearState: (d: QueueDelivery) => boolean): [string, string, Buffer | string] {
   let flags = '';
@@ -81,11 +126,16 @@ export function ackArguments(deliveries: readonly QueueDelivery[], clearState: (
   for (let i = 0; i < deliveries.length; i += 1) {
     const d = deliveries[i];
     flags += clearState(d) ? '1' : '0';
-    lengths += i === 0 ? String(d.body.length) : `,${d.body.length}`;
-    if (decoded && d.text !== undefined) text += d.text;
+    lengths += i === 0 ? String(d.size) : `,${d.size}`;
+    const piece = d.text;
+    if (decoded && piece !== undefined) text += piece;
     else decoded = false;
   }
-  return [flags, lengths, decoded ? text : Buffer.concat(deliveries.map((d) => d.body))];
+  return [flags, lengths, decoded ? text : Buffer.concat(deliveries.map((d) => asBytes(d.body)))];
+}
+
+function asBytes(body: Buffer | string): Buffer {
+  return typeof body === 'string' ? Buffer.from(body, 'utf8') : body;
 }
 
 export function sha1(body: Buffer | string): string {

@@ -1,5 +1,4 @@
 import { BadRequestException, Logger } from '@nestjs/common';
-import { isUtf8 } from 'node:buffer';
 import type { HandlerInvoker } from '../discovery/handler-descriptor.js';
 import { NonRetryableError } from '../errors/non-retryable.error.js';
 import { messages } from '../messages.js';
@@ -63,17 +62,15 @@ export class QueueMessageProcessor {
    */
   process(delivery: QueueDelivery): Promise<void> | undefined {
     const { options } = this.deps;
-    const { body } = delivery;
+    const { size } = delivery;
     const attempt = delivery.attempts + 1;
-    if (body.length > options.maxMessageBytes) {
-      return this.deadLetterUnrun(delivery, 'too-large', `message is ${body.length} bytes; maxMessageBytes is ${options.maxMessageBytes}`, attempt);
+    if (size > options.maxMessageBytes) {
+      return this.deadLetterUnrun(delivery, 'too-large', `message is ${size} bytes; maxMessageBytes is ${options.maxMessageBytes}`, attempt);
     }
-    const raw = body.toString('utf8');
-    // Invalid bytes decode to U+FFFD: only then is the exact check needed.
-    if (raw.includes('\uFFFD') && !isUtf8(body)) {
+    const raw = delivery.decode();
+    if (raw === undefined) {
       return this.deadLetterUnrun(delivery, 'invalid-utf8', 'message is not valid UTF-8 text', attempt);
     }
-    delivery.text = raw;
     let payload: unknown = raw;
     if (options.parse === 'json') {
       try {
