@@ -1,4 +1,5 @@
 import { Injectable, type INestApplicationContext } from '@nestjs/common';
+import type { Redis } from 'ioredis';
 import { Ctx, Payload, QueueHandler, QueueKeys, type QueueMessageContext } from 'nest-redis-broker';
 import { waitFor } from 'nest-redis-broker/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -15,6 +16,13 @@ const handled = new Map<string, number>();
 let failedFirst = 0;
 let heldCalls = 0;
 const gate = deferred();
+/** A message every handler skips: it brings a consumer's model of its list back after the flush between tests. */
+const WARM = JSON.stringify({ warm: true });
+/** Copies of each body running now in the shuffled handler, how often fewer were in the list, and a client to look. */
+const runningCopies = new Map<string, number>();
+let missingCopies = 0;
+let probe: Redis | undefined;
+const SHUFFLED_LIST = new QueueKeys('ack-shuffled', '').processing(CONSUMER);
 /** Raw text of every message the decoding handler ran. */
 const decoded: string[] = [];
 
@@ -25,15 +33,26 @@ function count(key: string): void {
 @Injectable()
 class OutOfOrderHandlers {
   // Handlers finish out of fetch order, so acks cannot always take the tail of the processing list.
-  @QueueHandler('ack-shuffled', { concurrency: 8 })
-  async shuffled(payload: { key: string; delayMs: number }): Promise<void> {
-    await new Promise((resolve) => setTimeout(resolve, payload.delayMs));
+  @QueueHandler('ack-shuffled', { concurrency: 8, blockTimeoutMs: 100 })
+  async shuffled(payload: { key: string; warm?: true }, context: QueueMessageContext): Promise<void> {
+    if (payload.warm) return;
+    const { raw } = context;
+    const running = runningCopies.get(raw) ?? 0;
+    runningCopies.set(raw, running + 1);
+    // The first copy of a body to start finishes last.
+    await new Promise((resolve) => setTimeout(resolve, running === 0 ? 6 : Number(payload.key) % 3));
+    // While it runs, its copy must be in the processing list (a crash now must not lose it): with equal
+    // copies, at least as many as run.
+    const inList = (await probe!.lrange(SHUFFLED_LIST, 0, -1)).filter((body) => body === raw).length;
+    if (inList < runningCopies.get(raw)!) missingCopies += 1;
+    runningCopies.set(raw, runningCopies.get(raw)! - 1);
     count(`s:${payload.key}`);
   }
 
   // Every seventh message fails once: its retry leaves the processing list from the middle.
-  @QueueHandler('ack-retried', { concurrency: 8, backoff: { type: 'fixed', delayMs: 5, jitter: false } })
-  retried(@Payload() payload: { key: string; n: number }, @Ctx() context: QueueMessageContext): void {
+  @QueueHandler('ack-retried', { concurrency: 8, blockTimeoutMs: 100, backoff: { type: 'fixed', delayMs: 5, jitter: false } })
+  retried(@Payload() payload: { key: string; n: number; warm?: true }, @Ctx() context: QueueMessageContext): void {
+    if (payload.warm) return;
     if (payload.n % 7 === 0 && context.attempt === 1) {
       failedFirst += 1;
       throw new Error('first attempt fails');
@@ -42,14 +61,15 @@ class OutOfOrderHandlers {
   }
 
   // Batches of up to 50: all-ASCII ones are decoded whole, others message by message.
-  @QueueHandler('decode-mix', { concurrency: 50 })
+  @QueueHandler('decode-mix', { concurrency: 50, blockTimeoutMs: 100 })
   decode(@Ctx() context: QueueMessageContext): void {
-    decoded.push(context.raw);
+    if (context.raw !== WARM) decoded.push(context.raw);
   }
 
   // Four equal copies; the fourth call waits for the test.
-  @QueueHandler('ack-held', { concurrency: 4 })
-  async held(): Promise<void> {
+  @QueueHandler('ack-held', { concurrency: 4, blockTimeoutMs: 100 })
+  async held(@Ctx() context: QueueMessageContext): Promise<void> {
+    if (context.raw === WARM) return;
     heldCalls += 1;
     if (heldCalls === 4) await gate.promise;
   }
@@ -61,6 +81,7 @@ describe('acks of a batch', () => {
 
   beforeAll(async () => {
     ({ app } = await bootBroker({ connection: { url: ctx.redis.url }, instanceId: CONSUMER }, [OutOfOrderHandlers]));
+    probe = ctx.plain;
   });
 
   afterAll(async () => {
@@ -70,16 +91,22 @@ describe('acks of a batch', () => {
   // Equal bodies (three copies of each) make the count-matching of the ack script matter; multi-byte
   // text checks that acks sent as text carry the stored bytes.
   it('remove exactly the handled copies when handlers finish out of order', async () => {
+    await warmUp('ack-shuffled');
+    // Equal copies of two bodies interleaved (a b a b a b): they run at once, and a later copy of a body
+    // often finishes before an earlier one, so acks take an older equal copy than their own.
     const bodies: string[] = [];
-    for (let copy = 0; copy < COPIES; copy += 1) {
-      for (let key = 0; key < DISTINCT; key += 1) bodies.push(JSON.stringify({ key: String(key), delayMs: (key * 7) % 5, text: 'multi-byte: ü ✓ 😀' }));
+    const body = (key: number): string => JSON.stringify({ key: String(key), text: 'multi-byte: ü ✓ 😀' });
+    for (let key = 0; key < DISTINCT; key += 2) {
+      for (let copy = 0; copy < COPIES; copy += 1) bodies.push(body(key), body(key + 1));
     }
     await ctx.plain.lpush('ack-shuffled', ...bodies);
     await waitFor(() => total('s:') === TOTAL, { description: 'every shuffled message handled', timeoutMs: 20_000 });
+    expect(missingCopies).toBe(0);
     await expectSettled('ack-shuffled', 's:');
   });
 
   it('remove exactly the handled copies when some leave the processing list for a retry', async () => {
+    await warmUp('ack-retried');
     const bodies: string[] = [];
     for (let copy = 0; copy < COPIES; copy += 1) {
       for (let key = 0; key < DISTINCT; key += 1) bodies.push(JSON.stringify({ key: String(key), n: key }));
@@ -91,6 +118,7 @@ describe('acks of a batch', () => {
   });
 
   it('leave the running copy of equal ones in the processing list', async () => {
+    await warmUp('ack-held');
     const processing = new QueueKeys('ack-held', '').processing(CONSUMER);
     const body = JSON.stringify({ same: true });
     await ctx.plain.lpush('ack-held', body, body, body, body);
@@ -104,6 +132,7 @@ describe('acks of a batch', () => {
   });
 
   it('hands every message of ASCII, mixed and large batches to its handler as stored, and dead-letters invalid bytes among them', async () => {
+    await warmUp('decode-mix');
     const ascii = Array.from({ length: 120 }, (_, i) => JSON.stringify({ i, kind: 'ascii' }));
     const mixed = Array.from({ length: 120 }, (_, i) => JSON.stringify({ i, kind: i % 3 === 0 ? 'multi-byte ü ✓ 😀' : 'mixed' }));
     // 40 × 10 KB in one fetch is over the 256 KB above which a batch's messages are copied apart.
@@ -123,6 +152,19 @@ describe('acks of a batch', () => {
     // The invalid message is dead-lettered with its exact bytes.
     expect(await ctx.plain.hvalsBuffer(keys.deadMessages)).toEqual([invalid]);
   });
+
+  /**
+   * The flush before each test wiped the consumers' lists and alive markers:
+   * one message makes the consumer of `queue` read its list again, so the
+   * test runs with acks cut by count (its model of the list exact).
+   */
+  async function warmUp(queue: string): Promise<void> {
+    const keys = new QueueKeys(queue, '');
+    await ctx.plain.lpush(queue, WARM);
+    await waitFor(async () => (await ctx.plain.exists(keys.alive(CONSUMER))) === 1 && (await ctx.plain.llen(keys.processing(CONSUMER))) === 0, {
+      description: `the consumer of ${queue} to read its list again`,
+    });
+  }
 
   function total(prefix: string): number {
     let sum = 0;

@@ -67,6 +67,15 @@ export class QueueKeys {
     return `{${this.list}}:waiting:${consumerId}`;
   }
 
+  /**
+   * STRING: set by that consumer when it reads its processing list whole,
+   * deleted when a reaper returns the list (or the consumer releases it). A
+   * consumer cuts acked copies off its list by count only while it exists.
+   */
+  alive(consumerId: string): string {
+    return `{${this.list}}:alive:${consumerId}`;
+  }
+
   /** STRING with a TTL: present while a `dedupKey` is remembered. */
   dedup(dedupKey: string): string {
     assertValidName('dedupKey', dedupKey);

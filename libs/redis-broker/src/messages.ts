@@ -18,6 +18,8 @@ export const messages = {
     `Consumer of ${source} could not fetch: ${error}; retrying in ${retryInMs} ms.`,
   settleError: (source: string, id: string, error: string) =>
     `Could not settle message ${id} of ${source}: ${error}. It stays in the processing list and is recovered later.`,
+  ackRefused: (queue: string, consumer: string) =>
+    `Ack refused on queue "${queue}": consumer ${consumer} was presumed dead and its processing list returned to the queue; its messages run again (at-least-once)`,
   ackFailed: (source: string, id: string, error: string) =>
     `Message ${id} of ${source} was handled but its ack failed: ${error}. The ack is re-sent once Redis answers; the message does not run again.`,
   acksResent: (queue: string, resent: number, landed: number) =>

@@ -61,6 +61,7 @@ declare module 'ioredis' {
     nrbExpiredConsumers: Script<Result<string[], Context>>;
     nrbReap: Script<Result<[number, number], Context>>;
     nrbRelease: Script<Result<number, Context>>;
+    nrbSnapshotBuffer: Script<Result<Buffer[], Context>>;
     nrbPromote: Script<Result<[number, number], Context>>;
     nrbEnqueue: Script<Result<number, Context>>;
     nrbDeadRequeue: Script<Result<number, Context>>;

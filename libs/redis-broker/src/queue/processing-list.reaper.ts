@@ -50,7 +50,7 @@ export class ProcessingListReaper {
       if (consumer === this.consumerId) continue;
       const [returned, quarantined] = await this.command.nrbReap(
         keys.list, keys.processing(consumer), keys.waiting(consumer), keys.consumers, keys.deaths, keys.attempts,
-        keys.deadIndex, keys.deadRecords, keys.deadMessages,
+        keys.deadIndex, keys.deadRecords, keys.deadMessages, keys.alive(consumer),
         consumer, options.maxDeaths, keys.queue, options.deadLetterMaxEntries,
       );
       if (returned >= 0) this.logger.warn(messages.reaped(keys.queue, consumer, returned, quarantined));

@@ -14,6 +14,12 @@ export class QueueDelivery {
   private decoded: string | undefined;
   /** Its slot in the fetcher's held list, -1 when not held (see `HeldDeliveries`). */
   heldAt = -1;
+  /** Its place in the processing-list model, -1 when it has none (see `ProcessingListModel`). */
+  slot = -1;
+  /** Marks the batch being planned by `ProcessingListModel.planAck`. */
+  acking = false;
+  /** An ack, retry or dead letter that removes its copy has been sent (a recovery must not count it as held). */
+  leaving = false;
   /** Its length in bytes. */
   readonly size: number;
 
@@ -134,7 +140,8 @@ export function ackArguments(deliveries: readonly QueueDelivery[], clearState: (
   return [flags, lengths, decoded ? text : Buffer.concat(deliveries.map((d) => asBytes(d.body)))];
 }
 
-function asBytes(body: Buffer | string): Buffer {
+/** A message as bytes (text encodes back to the bytes it was decoded from). */
+export function asBytes(body: Buffer | string): Buffer {
   return typeof body === 'string' ? Buffer.from(body, 'utf8') : body;
 }
 

@@ -59,7 +59,7 @@ export class QueueConsumer implements BrokerConsumer {
       handler: descriptor.target,
       invoke: descriptor.invoke,
       options,
-      settler: new QueueSettler(keys, consumerId, command, reliable, broker.deadLetterMaxEntries),
+      settler: new QueueSettler(keys, consumerId, command, reliable, broker.deadLetterMaxEntries, reliableFetcher?.model),
       events,
       release: (delivery, outcome) => {
         if (!reliableFetcher) return;

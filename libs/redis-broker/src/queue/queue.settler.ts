@@ -1,7 +1,9 @@
 import { randomBytes } from 'node:crypto';
 import type { RedisClient } from '../connection/redis-connection.factory.js';
 import type { QueueKeys } from '../keys.js';
+import { messages } from '../messages.js';
 import { TickBatcher } from '../runtime/tick-batcher.js';
+import type { ProcessingListModel } from './processing-list.model.js';
 import { ackArguments, type QueueDelivery } from './queue-delivery.js';
 
 /** Why a message went to the dead-letter list. */
@@ -47,6 +49,9 @@ export interface QueueDeadLetterRecord {
 export class QueueSettler {
   private readonly processing: string;
   private readonly waiting: string;
+  private readonly alive: string;
+  /** A processing list that never exists: for fast mode, and for a delivery whose copy is known gone. */
+  private readonly noList: string;
   private readonly starts: TickBatcher<string>;
 
   constructor(
@@ -55,10 +60,14 @@ export class QueueSettler {
     private readonly command: RedisClient,
     private readonly reliable: boolean,
     private readonly deadLetterMaxEntries: number,
+    /** Reliable mode: this consumer's model of its processing list (acks cut by count while it is exact). */
+    private readonly model?: ProcessingListModel,
   ) {
-    // Fast mode has no processing list: a name that never exists keeps the
+    // Fast mode has no processing list: names that never exist keep the
     // scripts' LREM a no-op while every key stays in the queue's slot.
-    this.processing = keys.processing(reliable ? consumerId : `${consumerId}:fast`);
+    this.noList = keys.processing(`${consumerId}:fast`);
+    this.processing = reliable ? keys.processing(consumerId) : this.noList;
+    this.alive = keys.alive(reliable ? consumerId : `${consumerId}:fast`);
     this.waiting = keys.waiting(consumerId);
     // The starts of one fetched batch happen in one synchronous run: a
     // microtask joins them without delaying any handler by a loop turn.
@@ -81,10 +90,37 @@ export class QueueSettler {
     return this.reliable || hasState(delivery);
   }
 
-  /** Acks handled deliveries with one script call (the processor batches them per turn of the event loop). */
+  /**
+   * Acks handled deliveries with one script call (the processor batches them
+   * per turn of the event loop). While the model of the processing list is
+   * exact, the oldest acked copies are cut by count and only the others go by
+   * body. Rejects when the script refused the cut (the consumer was reaped
+   * meanwhile): the caller then treats the ack as failed.
+   */
   async ack(deliveries: readonly QueueDelivery[]): Promise<void> {
     const { attempts, deaths } = this.keys;
-    await this.command.nrbAck(this.processing, attempts, deaths, ...ackArguments(deliveries, hasState));
+    const { model } = this;
+    while (model?.rebuild) await model.rebuild;
+    for (const d of deliveries) d.leaving = true;
+    if (!model) {
+      await this.command.nrbAck(this.processing, attempts, deaths, this.alive, 0, '', ...ackArguments(deliveries, hasState));
+      return;
+    }
+    const plan = model.planAck(deliveries);
+    // Copies not sent by body: their retry state (rare) is cleared by sha.
+    let shas = '';
+    for (const d of plan.bySha) if (hasState(d)) shas += shas === '' ? d.sha : `,${d.sha}`;
+    let removed: number;
+    try {
+      removed = await this.command.nrbAck(this.processing, attempts, deaths, this.alive, plan.trim, shas, ...ackArguments(plan.byBody, hasState));
+    } catch (error) {
+      model.invalidate();
+      throw error;
+    }
+    if (removed < 0) {
+      model.invalidate();
+      throw new Error(messages.ackRefused(this.keys.queue, this.consumerId));
+    }
   }
 
   private async sendStarts(shas: string[]): Promise<void> {
@@ -92,21 +128,45 @@ export class QueueSettler {
   }
 
   async retry(delivery: QueueDelivery, delayMs: number): Promise<void> {
-    await this.command.nrbRetry(
-      this.processing, this.keys.attempts, this.keys.delayed,
+    while (this.model?.rebuild) await this.model.rebuild;
+    await this.changingList(() => this.command.nrbRetry(
+      this.listOf(delivery), this.keys.attempts, this.keys.delayed,
       delivery.body, delivery.sha, Math.max(0, Math.round(delayMs)), randomBytes(8).toString('hex'),
-    );
+    ));
   }
 
   async deadLetter(delivery: QueueDelivery, record: Omit<QueueDeadLetterRecord, 'id' | 'queue' | 'consumer' | 'failedAt'>): Promise<string> {
     const id = randomBytes(10).toString('hex');
     const full: QueueDeadLetterRecord = { id, queue: this.keys.queue, consumer: this.consumerId, failedAt: Date.now(), ...record };
     const { attempts, deaths, deadIndex, deadRecords, deadMessages } = this.keys;
-    await this.command.nrbDeadLetter(
-      this.processing, this.waiting, attempts, deaths, deadIndex, deadRecords, deadMessages,
+    while (this.model?.rebuild) await this.model.rebuild;
+    await this.changingList(() => this.command.nrbDeadLetter(
+      this.listOf(delivery), this.waiting, attempts, deaths, deadIndex, deadRecords, deadMessages,
       delivery.body, delivery.sha, id, JSON.stringify(full), this.deadLetterMaxEntries,
-    );
+    ));
     return id;
+  }
+
+  /**
+   * The list a retry or dead letter removes the delivery's copy from (the
+   * model is told now: call it in the run that sends): none when the model
+   * knows the delivery has no copy.
+   */
+  private listOf(delivery: QueueDelivery): string {
+    const { model } = this;
+    if (!model) return this.processing;
+    delivery.leaving = true;
+    return model.removeByBody(delivery) ? this.processing : this.noList;
+  }
+
+  /** A command that changes the processing list: if its outcome is unknown, so is the model. */
+  private async changingList<T>(send: () => Promise<T>): Promise<T> {
+    try {
+      return await send();
+    } catch (error) {
+      this.model?.invalidate();
+      throw error;
+    }
   }
 }
 

@@ -4,6 +4,7 @@ import type { QueueKeys } from '../keys.js';
 import type { RedisClient } from '../connection/redis-connection.factory.js';
 import type { MessageSource } from '../runtime/message-source.js';
 import { HeldDeliveries } from './held-deliveries.js';
+import { ProcessingListModel } from './processing-list.model.js';
 import { ackArguments, sha1, toDeliveries, type QueueDelivery } from './queue-delivery.js';
 
 /**
@@ -18,6 +19,9 @@ export class ReliableListFetcher implements MessageSource<QueueDelivery> {
   private readonly logger = new Logger(ReliableListFetcher.name);
   private readonly processing: string;
   private readonly waiting: string;
+  private readonly alive: string;
+  /** The processing list as this process knows it; the settler acks by count while it is exact. */
+  readonly model = new ProcessingListModel();
   /** Deliveries held in memory (running, waiting, or being acked). */
   private readonly held = new HeldDeliveries();
   /** Handled deliveries whose ack failed: acked at the next recovery instead of run again. */
@@ -39,10 +43,14 @@ export class ReliableListFetcher implements MessageSource<QueueDelivery> {
     this.description = `queue "${keys.queue}"`;
     this.processing = keys.processing(consumerId);
     this.waiting = keys.waiting(consumerId);
+    this.alive = keys.alive(consumerId);
     // ioredis re-sends a BLMOVE that was in flight when the connection
     // dropped; if Redis had already run the first one, its message sits in
     // the processing list with its reply lost. Look after every reconnect.
-    blocking.on('close', () => (this.needsRecovery = true));
+    // A drop of the command connection may have lost the reply of an ack, or
+    // (a Redis restart) the write itself: the model is rebuilt either way.
+    blocking.on('close', () => this.markForRecovery());
+    command.on('close', () => this.markForRecovery());
   }
 
   /** Nothing to do before the first fetch, which registers (so a Redis down at boot does not fail the boot). */
@@ -75,18 +83,20 @@ export class ReliableListFetcher implements MessageSource<QueueDelivery> {
         deliveries = toDeliveries(await this.blocking.nrbFetchBuffer(list, processing, attempts, deaths, waiting, 'reliable', max - 1, startable, taken));
       }
       this.drained = deliveries.length < max;
+      this.model.append(deliveries);
       return this.hold(deliveries);
     } catch (error) {
       // A reply may have been lost with the connection: the message would sit
       // in the processing list unknown to us until we look.
-      this.needsRecovery = true;
+      this.markForRecovery();
       throw error;
     }
   }
 
-  /** Marks that the processing list may hold messages this process forgot (e.g. a failed ack). */
+  /** Marks that the processing list may hold what this process does not know of (e.g. a failed ack). */
   markForRecovery(): void {
     this.needsRecovery = true;
+    this.model.invalidate();
   }
 
   /**
@@ -98,7 +108,7 @@ export class ReliableListFetcher implements MessageSource<QueueDelivery> {
   ackLater(delivery: QueueDelivery): void {
     this.forget(delivery);
     this.unacked.push(delivery);
-    this.needsRecovery = true;
+    this.markForRecovery();
   }
 
   /** A delivery was settled (or handed back): it is no longer held. */
@@ -128,7 +138,7 @@ export class ReliableListFetcher implements MessageSource<QueueDelivery> {
       }
     }
     const { list, consumers } = this.keys;
-    await this.command.nrbRelease(list, this.processing, this.waiting, consumers, this.consumerId);
+    await this.command.nrbRelease(list, this.processing, this.waiting, consumers, this.alive, this.consumerId);
   }
 
   private hold(deliveries: QueueDelivery[]): QueueDelivery[] {
@@ -141,50 +151,85 @@ export class ReliableListFetcher implements MessageSource<QueueDelivery> {
    * left alone, copies whose ack failed are acked now, and anything else (a
    * reply lost with the connection) is returned to run. Copies of equal bytes
    * are matched by count, so a running copy is never acked by mistake. The
-   * list is read on the command connection, the one acks travel on, so an
-   * ack and this read are seen in the order Redis ran them.
+   * list is read on the command connection, the one acks travel on, with the
+   * settler's commands held back meanwhile, so the model of the list is
+   * rebuilt from exactly what Redis has.
    */
   private async recover(): Promise<QueueDelivery[]> {
-    const inList = await this.command.lrangeBuffer(this.processing, 0, -1);
-    const remaining = new Map<string, number>();
-    for (const d of this.held) remaining.set(d.sha, (remaining.get(d.sha) ?? 0) + 1);
+    this.model.startRebuild();
+    let entries: QueueDelivery[] | undefined;
+    try {
+      const adopted = await this.reconcile();
+      entries = adopted.entries;
+      return adopted.orphans;
+    } finally {
+      this.model.finishRebuild(entries);
+    }
+  }
+
+  private async reconcile(): Promise<{ entries: QueueDelivery[]; orphans: QueueDelivery[] }> {
+    // Newest first as read; the model wants the oldest first.
+    const inList = ((await this.command.nrbSnapshotBuffer(this.processing, this.alive))).reverse();
+    const shas = inList.map((body) => sha1(body));
+    const heldBySha = groupBySha([...this.held].filter((d) => !d.leaving));
     const owed = this.unacked;
     this.unacked = [];
-    const owedBySha = new Map<string, QueueDelivery[]>();
-    for (const d of owed) {
-      const same = owedBySha.get(d.sha);
-      if (same) same.push(d);
-      else owedBySha.set(d.sha, [d]);
-    }
-    const orphans: Buffer[] = [];
+    const owedBySha = groupBySha(owed);
+    // Per message: copies beyond what this process holds are owed acks (they
+    // go first: an ack takes the oldest equal copies), then orphans.
+    const present = new Map<string, number>();
+    for (const sha of shas) present.set(sha, (present.get(sha) ?? 0) + 1);
     const toAck: QueueDelivery[] = [];
-    for (const body of inList) {
-      const sha = sha1(body);
-      const count = remaining.get(sha) ?? 0;
-      if (count > 0) {
-        remaining.set(sha, count - 1);
-        continue;
-      }
-      const debt = owedBySha.get(sha);
-      const delivery = debt?.pop();
-      if (delivery) toAck.push(delivery);
-      else orphans.push(body);
+    const ackedCopies = new Map<string, number>();
+    for (const [sha, count] of present) {
+      const spare = Math.max(0, count - (heldBySha.get(sha)?.length ?? 0));
+      const debts = owedBySha.get(sha) ?? [];
+      const paid = Math.min(spare, debts.length);
+      toAck.push(...debts.slice(0, paid));
+      if (paid > 0) ackedCopies.set(sha, paid);
     }
     if (toAck.length > 0) {
       const { attempts, deaths } = this.keys;
       try {
-        await this.command.nrbAck(this.processing, attempts, deaths, ...ackArguments(toAck, () => true));
+        await this.command.nrbAck(this.processing, attempts, deaths, this.alive, 0, '', ...ackArguments(toAck, () => true));
       } catch (error) {
         this.unacked.push(...owed);
         throw error;
       }
     }
     if (owed.length > 0) this.logger.warn(messages.acksResent(this.keys.queue, toAck.length, owed.length - toAck.length));
-    if (orphans.length === 0) return [];
-    this.logger.warn(messages.recovered(this.keys.queue, orphans.length));
-    const { list, attempts, deaths } = this.keys;
-    // Recorded as waiting here: the settler marks each started when it runs.
-    const reply = await this.command.nrbFetchBuffer(list, this.processing, attempts, deaths, this.waiting, 'reliable', 0, 0, ...orphans);
-    return this.hold(toDeliveries(reply));
+    // What stays, oldest first: each copy stands for a delivery held here, or is an orphan.
+    const slots: (QueueDelivery | Buffer)[] = [];
+    for (let i = 0; i < inList.length; i += 1) {
+      const sha = shas[i];
+      const acked = ackedCopies.get(sha) ?? 0;
+      if (acked > 0) {
+        ackedCopies.set(sha, acked - 1);
+        continue;
+      }
+      slots.push(heldBySha.get(sha)?.pop() ?? inList[i]);
+    }
+    const orphanBodies = slots.filter((slot): slot is Buffer => Buffer.isBuffer(slot));
+    let orphans: QueueDelivery[] = [];
+    if (orphanBodies.length > 0) {
+      this.logger.warn(messages.recovered(this.keys.queue, orphanBodies.length));
+      const { list, attempts, deaths } = this.keys;
+      // Recorded as waiting here: the settler marks each started when it runs.
+      const reply = await this.command.nrbFetchBuffer(list, this.processing, attempts, deaths, this.waiting, 'reliable', 0, 0, ...orphanBodies);
+      orphans = this.hold(toDeliveries(reply));
+    }
+    let next = 0;
+    const entries = slots.map((slot) => (Buffer.isBuffer(slot) ? orphans[next++] : slot));
+    return { entries, orphans };
   }
+}
+
+function groupBySha(deliveries: readonly QueueDelivery[]): Map<string, QueueDelivery[]> {
+  const out = new Map<string, QueueDelivery[]>();
+  for (const d of deliveries) {
+    const same = out.get(d.sha);
+    if (same) same.push(d);
+    else out.set(d.sha, [d]);
+  }
+  return out;
 }

@@ -13,8 +13,9 @@
 -- ARGV[5] cap of the dead-letter list, 0 for none
 -- Returns 1.
 -- Invariant: removal from the processing list and insertion in the
--- dead-letter list are one step; the message is never in neither.
-redis.call('LREM', KEYS[1], 1, ARGV[1])
+-- dead-letter list are one step; the message is never in neither. It takes
+-- the oldest equal copy, as acks do (the consumer's model of the list counts on it).
+redis.call('LREM', KEYS[1], -1, ARGV[1])
 redis.call('HDEL', KEYS[2], ARGV[2])
 redis.call('HDEL', KEYS[3], ARGV[2])
 redis.call('HDEL', KEYS[4], ARGV[2])

@@ -8,6 +8,7 @@
 -- KEYS[7] dead index zset
 -- KEYS[8] dead records hash
 -- KEYS[9] dead messages hash
+-- KEYS[10] alive marker of the dead consumer (deleted: its acks no longer cut by count)
 -- ARGV[1] consumer id
 -- ARGV[2] deaths after which a message is quarantined as poison
 -- ARGV[3] queue name (for the dead-letter record)
@@ -50,7 +51,7 @@ while true do
     returned = returned + 1
   end
 end
-redis.call('DEL', KEYS[3])
+redis.call('DEL', KEYS[3], KEYS[10])
 redis.call('ZREM', KEYS[4], ARGV[1])
 local cap = tonumber(ARGV[4])
 if quarantined > 0 and cap > 0 then

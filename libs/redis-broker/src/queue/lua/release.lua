@@ -3,12 +3,13 @@
 -- KEYS[2] processing list of the consumer
 -- KEYS[3] waiting hash of the consumer
 -- KEYS[4] consumers zset
+-- KEYS[5] alive marker of the consumer
 -- ARGV[1] consumer id
 -- Returns how many messages went back to the queue.
 -- Invariant: messages go to the consuming end, oldest first, so they are the
 -- next ones any consumer takes; no death is counted (the stop was orderly).
 local n = 0
 while redis.call('LMOVE', KEYS[2], KEYS[1], 'LEFT', 'RIGHT') do n = n + 1 end
-redis.call('DEL', KEYS[3])
+redis.call('DEL', KEYS[3], KEYS[5])
 redis.call('ZREM', KEYS[4], ARGV[1])
 return n
