@@ -18,8 +18,8 @@ let heldCalls = 0;
 const gate = deferred();
 /** A message every handler skips: it brings a consumer's model of its list back after the flush between tests. */
 const WARM = JSON.stringify({ warm: true });
-/** Copies of each body running now in the shuffled handler, how often fewer were in the list, and a client to look. */
-const runningCopies = new Map<string, number>();
+/** Runs of the shuffled handler in progress (described by their body), how often fewer copies were in the list, and a client to look. */
+const runningCopies = new Set<symbol>();
 let missingCopies = 0;
 let probe: Redis | undefined;
 const SHUFFLED_LIST = new QueueKeys('ack-shuffled', '').processing(CONSUMER);
@@ -37,15 +37,17 @@ class OutOfOrderHandlers {
   async shuffled(payload: { key: string; warm?: true }, context: QueueMessageContext): Promise<void> {
     if (payload.warm) return;
     const { raw } = context;
-    const running = runningCopies.get(raw) ?? 0;
-    runningCopies.set(raw, running + 1);
+    const run = Symbol(raw);
+    const first = ![...runningCopies].some((other) => other.description === raw);
+    runningCopies.add(run);
     // The first copy of a body to start finishes last.
-    await new Promise((resolve) => setTimeout(resolve, running === 0 ? 6 : Number(payload.key) % 3));
-    // While it runs, its copy must be in the processing list (a crash now must not lose it): with equal
-    // copies, at least as many as run.
+    await new Promise((resolve) => setTimeout(resolve, first ? 6 : Number(payload.key) % 3));
+    // While it runs, its copy must be in the processing list (a crash now must not lose it). With equal
+    // copies: at least as many as run from before the list is read until after.
+    const before = [...runningCopies].filter((other) => other.description === raw);
     const inList = (await probe!.lrange(SHUFFLED_LIST, 0, -1)).filter((body) => body === raw).length;
-    if (inList < runningCopies.get(raw)!) missingCopies += 1;
-    runningCopies.set(raw, runningCopies.get(raw)! - 1);
+    if (inList < before.filter((other) => runningCopies.has(other)).length) missingCopies += 1;
+    runningCopies.delete(run);
     count(`s:${payload.key}`);
   }
 

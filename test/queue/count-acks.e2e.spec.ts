@@ -13,6 +13,10 @@ const runs = new Map<string, number>();
 const running = new Set<string>();
 const oldGate = deferred();
 const newGate = deferred();
+/** Gates of the equal-copies case: the n-th start of body `a`, and `x`. */
+const copyGates = [deferred(), deferred()];
+const xGate = deferred();
+let copyStarts = 0;
 
 @Injectable()
 class GatedHandler {
@@ -24,6 +28,12 @@ class GatedHandler {
     if (payload.kind === 'old') await oldGate.promise;
     if (payload.kind === 'new') await newGate.promise;
     running.delete(name);
+  }
+
+  @QueueHandler('count-acks-copies', { concurrency: 3, blockTimeoutMs: 100 })
+  async copies(payload: { kind: string }): Promise<void> {
+    if (payload.kind === 'a') await copyGates[copyStarts++].promise;
+    if (payload.kind === 'x') await xGate.promise;
   }
 }
 
@@ -45,6 +55,8 @@ describe('acks by count', () => {
   afterAll(async () => {
     oldGate.resolve();
     newGate.resolve();
+    for (const gate of copyGates) gate.resolve();
+    xGate.resolve();
     await app?.close();
   });
 
@@ -78,5 +90,30 @@ describe('acks by count', () => {
     await waitFor(async () => (await ctx.plain.llen(processing)) === 0, { description: 'the new messages acked' });
     expect(await ctx.plain.llen('count-acks')).toBe(0);
     for (const name of ['old-0', 'old-4', 'new-0', 'new-4']) expect(runs.get(name)).toBe(1);
+  });
+
+  it('keep the copy of a running message when an equal copy acked out of order took an older place', async () => {
+    const copyKeys = new QueueKeys('count-acks-copies', '');
+    const list = copyKeys.processing(CONSUMER);
+    await ctx.plain.lpush('count-acks-copies', JSON.stringify({ kind: 'warm' }));
+    await waitFor(async () => (await ctx.plain.llen(list)) === 0 && (await ctx.plain.exists(copyKeys.alive(CONSUMER))) === 1, {
+      description: 'the warm-up message acked',
+    });
+    const a = JSON.stringify({ kind: 'a' });
+    const x = JSON.stringify({ kind: 'x' });
+    // Taken in the order a, x, a: all three run at once.
+    await ctx.plain.lpush('count-acks-copies', a, x, a);
+    await waitFor(() => copyStarts === 2, { description: 'both copies of a running' });
+    await waitFor(async () => (await ctx.plain.llen(list)) === 3, { description: 'three copies held' });
+    // The later a finishes first: its ack (by body) takes the oldest copy of a, the first a's place.
+    copyGates[1].resolve();
+    await waitFor(async () => (await ctx.plain.llen(list)) === 2, { description: 'one copy of a acked' });
+    // Then the first a: now the oldest of the list by the consumer's count is x's copy, not an a.
+    copyGates[0].resolve();
+    await waitFor(async () => (await ctx.plain.llen(list)) === 1, { description: 'the other copy of a acked' });
+    // x still runs: its copy is the one left.
+    expect(await ctx.plain.lrange(list, 0, -1)).toEqual([x]);
+    xGate.resolve();
+    await waitFor(async () => (await ctx.plain.llen(list)) === 0, { description: 'x acked' });
   });
 });

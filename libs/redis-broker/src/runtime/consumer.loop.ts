@@ -36,12 +36,15 @@ export class ConsumerLoop<M> {
   private lastFetchAt = Date.now();
   private failing = false;
   private waitingForCapacity = false;
+  /** Ends the loop's current wait with ABANDONED (set while it waits). */
+  private abandonWait: ((value: typeof ABANDONED) => void) | undefined;
 
   constructor(
     private readonly source: MessageSource<M>,
     private readonly options: ConsumerLoopOptions<M>,
   ) {
     this.limiter = new ConcurrencyLimiter(options.concurrency, options.process);
+    this.abort.signal.addEventListener('abort', () => this.abandonWait?.(ABANDONED), { once: true });
   }
 
   async start(): Promise<void> {
@@ -97,7 +100,7 @@ export class ConsumerLoop<M> {
     while (!this.stopping) {
       if (this.limiter.size >= window) {
         this.waitingForCapacity = true;
-        await untilAborted(this.limiter.nextChange(), this.abort.signal);
+        await this.untilAborted(this.limiter.nextChange());
         this.waitingForCapacity = false;
         // Waiting for capacity is not being stuck.
         this.lastFetchAt = Date.now();
@@ -109,7 +112,7 @@ export class ConsumerLoop<M> {
         // A fetch queued on a connection that is down may never settle, even
         // after interrupt(): stopping must not wait for it. What it takes late
         // is handed back (reliable lists and streams keep it in Redis anyway).
-        const result = await untilAborted(fetching, this.abort.signal);
+        const result = await this.untilAborted(fetching);
         if (result === ABANDONED) {
           fetching.then((late) => (late.length > 0 ? this.source.handBack(late) : undefined)).catch(() => undefined);
           break;
@@ -134,33 +137,34 @@ export class ConsumerLoop<M> {
       for (const message of batch) this.limiter.submit(message, isSolo?.(message) ?? false);
     }
   }
+
+  /**
+   * `promise`'s outcome, or ABANDONED once the loop is stopped. The loop
+   * waits for one thing at a time, so one abort listener, registered once,
+   * ends whichever wait is current: no listener is added and removed per
+   * fetch (that churn was garbage a long drain promoted), and no long-lived
+   * promise collects a reaction per wait (a `Promise.race` with one
+   * "aborted" promise would keep every batch ever fetched alive).
+   */
+  private untilAborted<T>(promise: Promise<T>): Promise<T | typeof ABANDONED> {
+    if (this.abort.signal.aborted) return Promise.resolve(ABANDONED);
+    return new Promise((resolve, reject) => {
+      this.abandonWait = resolve;
+      promise.then(
+        (value) => {
+          this.abandonWait = undefined;
+          resolve(value);
+        },
+        (error: unknown) => {
+          this.abandonWait = undefined;
+          reject(error instanceof Error ? error : new Error(String(error)));
+        },
+      );
+    });
+  }
 }
 
 /** The message of an unknown thrown value. */
-/**
- * `promise`'s outcome, or ABANDONED once `signal` aborts. Not a
- * `Promise.race` with one long-lived "aborted" promise: every race leaves a
- * reaction on that promise which keeps the race's result alive, so a loop
- * would retain every batch it ever fetched (hundreds of MB over a 1M backlog).
- */
-function untilAborted<T>(promise: Promise<T>, signal: AbortSignal): Promise<T | typeof ABANDONED> {
-  if (signal.aborted) return Promise.resolve(ABANDONED);
-  return new Promise((resolve, reject) => {
-    const onAbort = (): void => resolve(ABANDONED);
-    signal.addEventListener('abort', onAbort, { once: true });
-    promise.then(
-      (value) => {
-        signal.removeEventListener('abort', onAbort);
-        resolve(value);
-      },
-      (error: unknown) => {
-        signal.removeEventListener('abort', onAbort);
-        reject(error instanceof Error ? error : new Error(String(error)));
-      },
-    );
-  });
-}
-
 export function errorText(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }

@@ -72,7 +72,10 @@ export class StreamMessageProcessor {
         await this.onFailure(entry, error, text);
         return;
       }
-      deps.events.emit('handled', { kind: 'stream', source: this.source, handler: deps.handler, durationMs: performance.now() - started });
+      // The hot path of a busy stream: no event object when nobody listens.
+      if (deps.events.listenerCount('handled') > 0) {
+        deps.events.emit('handled', { kind: 'stream', source: this.source, handler: deps.handler, durationMs: performance.now() - started });
+      }
       await deps.settler.ack(entry);
     } catch (error) {
       this.logger.error(messages.streamSettleError(`stream "${deps.stream}" group "${deps.group}"`, entry.id, errorText(error)));
