@@ -35,6 +35,8 @@ export class ProcessingListModel {
   private exact = false;
   private rebuilding: Promise<void> | undefined;
   private rebuilt: (() => void) | undefined;
+  /** Something was invalidated while the rebuild ran. */
+  private spoiled = false;
 
   /** Whether acks may cut by count now. */
   get isExact(): boolean {
@@ -52,6 +54,8 @@ export class ProcessingListModel {
 
   /** Something happened that the model cannot follow: acks go by body until the next rebuild. */
   invalidate(): void {
+    // During a rebuild (say the connection dropped after the list was read) the rebuild must not count.
+    if (this.rebuilding) this.spoiled = true;
     if (!this.exact) return;
     this.exact = false;
     for (let i = this.head; i < this.order.length; i += 1) {
@@ -123,6 +127,7 @@ export class ProcessingListModel {
   /** Holds back commands that change the list until `finishRebuild`. */
   startRebuild(): void {
     this.invalidate();
+    this.spoiled = false;
     this.rebuilding ??= new Promise<void>((resolve) => (this.rebuilt = resolve));
   }
 
@@ -132,13 +137,14 @@ export class ProcessingListModel {
    * undefined when the read failed: the model stays inexact.
    */
   finishRebuild(entries: readonly QueueDelivery[] | undefined): void {
-    if (entries) {
+    if (entries && !this.spoiled) {
       this.order = [...entries];
       this.head = 0;
       for (let i = 0; i < this.order.length; i += 1) this.order[i]!.slot = i;
       this.exact = true;
     }
     const resolve = this.rebuilt;
+    this.spoiled = false;
     this.rebuilding = undefined;
     this.rebuilt = undefined;
     resolve?.();
