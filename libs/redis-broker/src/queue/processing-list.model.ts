@@ -5,9 +5,9 @@ export interface AckPlan {
   /** Copies to cut from the list's oldest end (0: none). */
   trim: number;
   /** Deliveries to remove by their bytes (`LREM -1`: the oldest equal copy). */
-  byBody: QueueDelivery[];
+  byBody: readonly QueueDelivery[];
   /** The others: cut by count, or without a copy in the list (their retry state is cleared by sha). */
-  bySha: QueueDelivery[];
+  bySha: readonly QueueDelivery[];
 }
 
 /**
@@ -81,7 +81,7 @@ export class ProcessingListModel {
    * body. Not exact: everything by body.
    */
   planAck(batch: readonly QueueDelivery[]): AckPlan {
-    if (!this.exact) return { trim: 0, byBody: [...batch], bySha: [] };
+    if (!this.exact) return { trim: 0, byBody: batch, bySha: [] };
     for (const d of batch) d.acking = true;
     const bySha: QueueDelivery[] = [];
     let trim = 0;

@@ -42,9 +42,11 @@ export interface QueueDeadLetterRecord {
  * dead-letter, each an atomic script. Starts are batched per turn of the
  * event loop (one `HDEL` for many messages) and acks settle a batch per call
  * (the processor gathers them), since they are the per-message cost of a
- * healthy queue; each caller still waits for its own batch. In fast mode
- * there is no processing list; the same scripts then only touch the retry
- * state.
+ * healthy queue; each caller still waits for its own batch. In reliable mode
+ * the fetcher's model of the processing list plans each change to it (acks
+ * of the oldest copies cut by count); every command that changes the list
+ * waits for a rebuild of the model under way. In fast mode there is no
+ * processing list; the same scripts then only touch the retry state.
  */
 export class QueueSettler {
   private readonly processing: string;
@@ -99,26 +101,17 @@ export class QueueSettler {
    */
   async ack(deliveries: readonly QueueDelivery[]): Promise<void> {
     const { attempts, deaths } = this.keys;
-    const { model } = this;
-    while (model?.rebuild) await model.rebuild;
+    while (this.model?.rebuild) await this.model.rebuild;
     for (const d of deliveries) d.leaving = true;
-    if (!model) {
-      await this.command.nrbAck(this.processing, attempts, deaths, this.alive, 0, '', ...ackArguments(deliveries, hasState));
-      return;
-    }
-    const plan = model.planAck(deliveries);
+    const plan = this.model?.planAck(deliveries) ?? { trim: 0, byBody: deliveries, bySha: [] };
     // Copies not sent by body: their retry state (rare) is cleared by sha.
     let shas = '';
     for (const d of plan.bySha) if (hasState(d)) shas += shas === '' ? d.sha : `,${d.sha}`;
-    let removed: number;
-    try {
-      removed = await this.command.nrbAck(this.processing, attempts, deaths, this.alive, plan.trim, shas, ...ackArguments(plan.byBody, hasState));
-    } catch (error) {
-      model.invalidate();
-      throw error;
-    }
+    const removed = await this.changingList(() =>
+      this.command.nrbAck(this.processing, attempts, deaths, this.alive, plan.trim, shas, ...ackArguments(plan.byBody, hasState)),
+    );
     if (removed < 0) {
-      model.invalidate();
+      this.model?.invalidate();
       throw new Error(messages.ackRefused(this.keys.queue, this.consumerId));
     }
   }
