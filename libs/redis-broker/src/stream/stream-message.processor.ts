@@ -7,6 +7,7 @@ import { validationText } from '../queue/queue-message.processor.js';
 import type { ResolvedStreamConsumerOptions } from '../redis-broker.options.js';
 import { backoffDelay } from '../runtime/backoff.js';
 import { errorText } from '../runtime/consumer.loop.js';
+import { isThenable } from '../runtime/thenable.js';
 import { fieldsToObject, StreamMessageContext, type StreamEntry } from './stream-entry.js';
 import type { StreamDeadLetterReason, StreamSettler } from './stream.settler.js';
 
@@ -41,47 +42,79 @@ export class StreamMessageProcessor {
     this.source = `${deps.stream}/${deps.group}`;
   }
 
-  async process(entry: StreamEntry): Promise<void> {
+  /**
+   * Returns the entry's settlement; a synchronous handler's entry costs no
+   * `async` frame, only the wait for its batched `XACK`.
+   */
+  process(entry: StreamEntry): Promise<void> {
     const { deps } = this;
+    let payload: Record<string, unknown>;
+    let context: StreamMessageContext;
     try {
       if (entry.deliveries > deps.options.maxDeliveries) {
         // Delivered that often without a verdict: its consumers crashed or stalled on it.
-        await this.deadLetter(entry, 'max-deliveries', `delivered ${entry.deliveries} times without being acknowledged`);
-        return;
+        return this.settle(entry, () => this.deadLetter(entry, 'max-deliveries', `delivered ${entry.deliveries} times without being acknowledged`));
       }
       const fields = fieldsToObject(entry.fields);
-      let payload: Record<string, unknown> = fields;
+      payload = fields;
       if (deps.options.parse === 'json-fields') {
         const decoded = decodeJsonFields(fields);
-        if (typeof decoded === 'string') {
-          await this.deadLetter(entry, 'unparsable', decoded);
-          return;
-        }
+        if (typeof decoded === 'string') return this.settle(entry, () => this.deadLetter(entry, 'unparsable', decoded));
         payload = decoded;
       }
-      const context = new StreamMessageContext(
-        entry.id, deps.stream, deps.group, deps.consumer, entry.deliveries, fields, entry.requeued, Date.now(),
-      );
-      const started = performance.now();
-      try {
-        await deps.invoke(payload, context);
-      } catch (error) {
-        const durationMs = performance.now() - started;
-        const text = errorText(error);
-        deps.events.emit('failed', { kind: 'stream', source: this.source, handler: deps.handler, durationMs, error: text });
-        await this.onFailure(entry, error, text);
-        return;
-      }
-      // The hot path of a busy stream: no event object when nobody listens.
-      if (deps.events.listenerCount('handled') > 0) {
-        deps.events.emit('handled', { kind: 'stream', source: this.source, handler: deps.handler, durationMs: performance.now() - started });
-      }
-      await deps.settler.ack(entry);
+      context = new StreamMessageContext(entry.id, deps.stream, deps.group, deps.consumer, entry.deliveries, fields, entry.requeued, Date.now());
     } catch (error) {
-      this.logger.error(messages.streamSettleError(`stream "${deps.stream}" group "${deps.group}"`, entry.id, errorText(error)));
-    } finally {
-      deps.release(entry);
+      return this.settle(entry, () => Promise.reject(error instanceof Error ? error : new Error(String(error))));
     }
+    const started = performance.now();
+    let result: unknown;
+    try {
+      result = deps.invoke(payload, context);
+    } catch (error) {
+      return this.settle(entry, () => this.failed(entry, error, started));
+    }
+    if (!isThenable(result)) return this.succeeded(entry, started);
+    return Promise.resolve(result).then(
+      () => this.succeeded(entry, started),
+      (error: unknown) => this.settle(entry, () => this.failed(entry, error, started)),
+    );
+  }
+
+  private succeeded(entry: StreamEntry, started: number): Promise<void> {
+    const { deps } = this;
+    // The hot path of a busy stream: no event object when nobody listens.
+    if (deps.events.listenerCount('handled') > 0) {
+      deps.events.emit('handled', { kind: 'stream', source: this.source, handler: deps.handler, durationMs: performance.now() - started });
+    }
+    return deps.settler.ack(entry).then(
+      () => deps.release(entry),
+      (error: unknown) => {
+        this.settleFailed(entry, error);
+        deps.release(entry);
+      },
+    );
+  }
+
+  private async failed(entry: StreamEntry, error: unknown, started: number): Promise<void> {
+    const durationMs = performance.now() - started;
+    const text = errorText(error);
+    this.deps.events.emit('failed', { kind: 'stream', source: this.source, handler: this.deps.handler, durationMs, error: text });
+    await this.onFailure(entry, error, text);
+  }
+
+  /** Runs a settling step; whatever happens, the entry is released (left pending in Redis when the step failed). */
+  private async settle(entry: StreamEntry, step: () => Promise<void>): Promise<void> {
+    try {
+      await step();
+    } catch (error) {
+      this.settleFailed(entry, error);
+    } finally {
+      this.deps.release(entry);
+    }
+  }
+
+  private settleFailed(entry: StreamEntry, error: unknown): void {
+    this.logger.error(messages.streamSettleError(`stream "${this.deps.stream}" group "${this.deps.group}"`, entry.id, errorText(error)));
   }
 
   private async onFailure(entry: StreamEntry, error: unknown, text: string): Promise<void> {

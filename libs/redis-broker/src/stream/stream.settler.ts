@@ -14,7 +14,10 @@ export interface StreamDeadLetterDetails {
 
 interface AckBatch {
   ids: string[];
-  waiters: { resolve: () => void; reject: (error: unknown) => void }[];
+  /** Shared by every entry of the batch: settles when its `XACK` lands, or is given up. */
+  done: Promise<void>;
+  resolve: () => void;
+  reject: (error: unknown) => void;
 }
 
 /** First and longest pause between re-sends of a failed `XACK`. */
@@ -52,16 +55,21 @@ export class StreamSettler {
   ack(entry: StreamEntry): Promise<void> {
     let batch = this.batches.get(entry.key);
     if (!batch) {
-      batch = { ids: [], waiters: [] };
+      let resolve!: () => void;
+      let reject!: (error: unknown) => void;
+      const done = new Promise<void>((res, rej) => {
+        resolve = res;
+        reject = rej;
+      });
+      batch = { ids: [], done, resolve, reject };
       this.batches.set(entry.key, batch);
     }
     batch.ids.push(entry.id);
-    const done = new Promise<void>((resolve, reject) => batch.waiters.push({ resolve, reject }));
     if (!this.scheduled) {
       this.scheduled = true;
       setImmediate(() => this.flush());
     }
-    return done;
+    return batch.done;
   }
 
   /**
@@ -99,9 +107,9 @@ export class StreamSettler {
 
   private send(key: string, batch: AckBatch, nextDelayMs: number): void {
     this.command.xack(key, this.group, ...batch.ids).then(
-      () => batch.waiters.forEach((w) => w.resolve()),
+      () => batch.resolve(),
       (error: unknown) => {
-        const fail = (): void => batch.waiters.forEach((w) => w.reject(error));
+        const fail = (): void => batch.reject(error);
         if (this.closed || String(error).includes('NOGROUP')) return fail();
         const give = (): void => {
           this.abandon.delete(give);
