@@ -38,11 +38,6 @@ export class ProcessingListModel {
   /** Something was invalidated while the rebuild ran. */
   private spoiled = false;
 
-  /** Whether acks may cut by count now. */
-  get isExact(): boolean {
-    return this.exact;
-  }
-
   /**
    * The rebuild under way, if any. Commands that change the list wait until
    * there is none (`while (model.rebuild) await model.rebuild`), then plan

@@ -64,7 +64,10 @@ export class StreamMessageProcessor {
       }
       context = new StreamMessageContext(entry.id, deps.stream, deps.group, deps.consumer, entry.deliveries, fields, entry.requeued, Date.now());
     } catch (error) {
-      return this.settle(entry, () => Promise.reject(error instanceof Error ? error : new Error(String(error))));
+      // Left pending in Redis, as a failed settle is.
+      this.settleFailed(entry, error);
+      deps.release(entry);
+      return Promise.resolve();
     }
     const started = performance.now();
     let result: unknown;
