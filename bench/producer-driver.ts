@@ -18,14 +18,19 @@ export interface ProduceReport {
   sent: number;
   firstAt: number;
   lastAt: number;
+  /** CPU time the producer process used while sending, µs (user + system). */
+  cpuUs: number;
 }
 
 /** Full speed (`rate` 0): `count` messages in batches. Paced: `rate` msg/s for `durationMs`, one command each. */
 export async function runProducer(producer: Producer, config: ChildConfig): Promise<ProduceReport> {
-  return config.rate > 0 ? paced(producer, config.rate, config.durationMs) : fullSpeed(producer, config.count);
+  const cpu0 = process.cpuUsage();
+  const report = config.rate > 0 ? await paced(producer, config.rate, config.durationMs) : await fullSpeed(producer, config.count);
+  const cpu = process.cpuUsage(cpu0);
+  return { ...report, cpuUs: cpu.user + cpu.system };
 }
 
-async function fullSpeed(producer: Producer, count: number): Promise<ProduceReport> {
+async function fullSpeed(producer: Producer, count: number): Promise<Omit<ProduceReport, 'cpuUs'>> {
   const firstAt = now();
   let next = 0;
   const lane = async (): Promise<void> => {
@@ -42,7 +47,7 @@ async function fullSpeed(producer: Producer, count: number): Promise<ProduceRepo
   return { sent: count, firstAt, lastAt: now() };
 }
 
-async function paced(producer: Producer, rate: number, durationMs: number): Promise<ProduceReport> {
+async function paced(producer: Producer, rate: number, durationMs: number): Promise<Omit<ProduceReport, 'cpuUs'>> {
   const total = Math.ceil((rate * durationMs) / 1000);
   const firstAt = now();
   let inFlight = 0;

@@ -46,6 +46,8 @@ export interface ConsumerProgress {
 export interface ConsumerResult extends ConsumerProgress {
   /** Peak resident set size of the process, bytes. */
   maxRssBytes: number;
+  /** CPU time the process used from its first handled message to this result, µs (user + system). */
+  cpuUs: number;
   /** Enqueue-to-handler latency percentiles in ms, when asked for. */
   latency?: { p50: number; p99: number; max: number; samples: number };
 }
@@ -55,7 +57,7 @@ export type ChildMessage =
   | { type: 'ready' }
   | ({ type: 'progress' } & ConsumerProgress)
   | ({ type: 'result' } & ConsumerResult)
-  | { type: 'produced'; sent: number; firstAt: number; lastAt: number }
+  | { type: 'produced'; sent: number; firstAt: number; lastAt: number; cpuUs: number }
   | { type: 'error'; message: string };
 
 /** The benchmark message: about 100 bytes of JSON. */

@@ -10,6 +10,7 @@ export class Recorder {
   firstAt = 0;
   lastAt = 0;
   private latencies: Float64Array;
+  private cpuAtFirst: NodeJS.CpuUsage | undefined;
 
   constructor(private readonly keepLatency: boolean, expected: number) {
     this.latencies = new Float64Array(keepLatency ? Math.max(1, expected) : 0);
@@ -18,7 +19,10 @@ export class Recorder {
   /** One message reached its handler; `sentAt` is when the producer made it. */
   record(sentAt: number): void {
     const at = now();
-    if (this.handled === 0) this.firstAt = at;
+    if (this.handled === 0) {
+      this.firstAt = at;
+      this.cpuAtFirst = process.cpuUsage();
+    }
     this.lastAt = at;
     if (this.keepLatency) {
       if (this.handled >= this.latencies.length) {
@@ -36,7 +40,8 @@ export class Recorder {
   }
 
   result(): ConsumerResult {
-    const out: ConsumerResult = { ...this.progress(), maxRssBytes: process.resourceUsage().maxRSS * 1024 };
+    const cpu = this.cpuAtFirst ? process.cpuUsage(this.cpuAtFirst) : { user: 0, system: 0 };
+    const out: ConsumerResult = { ...this.progress(), maxRssBytes: process.resourceUsage().maxRSS * 1024, cpuUs: cpu.user + cpu.system };
     if (this.keepLatency && this.handled > 0) {
       const sorted = this.latencies.slice(0, this.handled).sort();
       const at = (q: number): number => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))];

@@ -14,6 +14,8 @@ export interface Summary {
   p50Ms?: number;
   p99Ms?: number;
   maxRssMb: number;
+  /** Median CPU µs per message of the consumer processes, the producer and Redis. */
+  cpuUsPerMessage?: { consumer: number; producer?: number; redis: number };
 }
 
 /** A bar of issue 7, as measured. */
@@ -46,6 +48,15 @@ export function summarise(results: TrialResult[]): Summary[] {
       handledRatio: median(ok.map((r) => r.handled / r.expected)),
       maxRssMb: median(ok.map((r) => r.maxRssBytes / 2 ** 20)),
     };
+    const cpu = ok.flatMap((r) => (r.cpuUsPerMessage ? [r.cpuUsPerMessage] : []));
+    if (cpu.length > 0) {
+      const producer = cpu.flatMap((c) => (c.producer === undefined ? [] : [c.producer]));
+      summary.cpuUsPerMessage = {
+        consumer: median(cpu.map((c) => c.consumer)),
+        ...(producer.length > 0 ? { producer: median(producer) } : {}),
+        redis: median(cpu.map((c) => c.redis)),
+      };
+    }
     if (ok.some((r) => r.p99Ms !== undefined)) {
       summary.p50Ms = median(ok.map((r) => r.p50Ms ?? NaN));
       summary.p99Ms = median(ok.map((r) => r.p99Ms ?? NaN));
@@ -111,14 +122,14 @@ export function renderMarkdown(summaries: Summary[], bars: BarCheck[]): string {
         SYSTEMS[s.system].label + failed(s), fmt(s.p50Ms, 2), fmt(s.p99Ms, 2), `${fmt(s.handledRatio * 100)} %`,
       ])));
     } else if (scenario.kind === 'backlog') {
-      parts.push(table(['system', 'msg/s', 'vs raw', 'peak RSS MB'], rows.map((s) => [
-        SYSTEMS[s.system].label + failed(s), fmt(s.throughput), pct(ratio(s, ceiling(1))), fmt(s.maxRssMb),
+      parts.push(table(['system', 'msg/s', 'vs raw', 'peak RSS MB', 'CPU µs/msg: consumer / Redis'], rows.map((s) => [
+        SYSTEMS[s.system].label + failed(s), fmt(s.throughput), pct(ratio(s, ceiling(1))), fmt(s.maxRssMb), cpuCell(s),
       ])));
     } else {
       const withWorkers = scenario.kind === 'scaling';
-      parts.push(table([...(withWorkers ? ['workers'] : []), 'system', 'msg/s', 'vs raw', 'delivered', 'peak RSS MB'], rows.map((s) => [
+      parts.push(table([...(withWorkers ? ['workers'] : []), 'system', 'msg/s', 'vs raw', 'delivered', 'peak RSS MB', 'CPU µs/msg: consumer / producer / Redis'], rows.map((s) => [
         ...(withWorkers ? [String(s.workers)] : []), SYSTEMS[s.system].label + failed(s), fmt(s.throughput), pct(ratio(s, ceiling(s.workers))),
-        `${fmt(s.handledRatio * 100)} %`, fmt(s.maxRssMb),
+        `${fmt(s.handledRatio * 100)} %`, fmt(s.maxRssMb), cpuCell(s),
       ])));
     }
     parts.push('');
@@ -126,6 +137,13 @@ export function renderMarkdown(summaries: Summary[], bars: BarCheck[]): string {
   parts.push('### Bars\n');
   parts.push(table(['bar', 'measured', 'result'], bars.map((b) => [b.bar, b.measured, b.pass === undefined ? '–' : b.pass ? 'met' : 'missed'])));
   return parts.join('\n');
+}
+
+/** "consumer / producer / Redis" CPU µs per message (no producer for a backlog). */
+function cpuCell(s: Summary): string {
+  const cpu = s.cpuUsPerMessage;
+  if (!cpu) return '–';
+  return [cpu.consumer, ...(cpu.producer === undefined ? [] : [cpu.producer]), cpu.redis].map((us) => fmt(us, 1)).join(' / ');
 }
 
 function pct(value: number | undefined): string {

@@ -35,6 +35,12 @@ export interface TrialResult {
   maxMs?: number;
   /** Redis commands per handled message during the run (INFO commandstats), e.g. `{ evalsha: 1.02 }`. */
   commandsPerMessage?: Record<string, number>;
+  /**
+   * CPU time per handled message, µs: the consumer processes (first handled
+   * to the end), the producer (while sending; absent for a backlog) and
+   * `redis-server` (`INFO cpu`, the whole trial).
+   */
+  cpuUsPerMessage?: { consumer: number; producer?: number; redis: number };
   error?: string;
 }
 
@@ -64,12 +70,13 @@ export async function runTrial(env: TrialEnvironment, spec: TrialSpec): Promise<
   await env.admin.flushall();
   if (spec.prefill > 0) await prefill(env.admin, target, spec.prefill);
   await env.admin.config('RESETSTAT');
+  const redisCpuAtStart = redisCpuUs(await env.admin.info('cpu'));
   const consumers: ChildHandle[] = [];
   let producer: ChildHandle | undefined;
   try {
     for (let i = 0; i < spec.workers; i++) consumers.push(new ChildHandle({ ...base, role: 'consumer' }, env.consumerExecArgv));
     await Promise.all(consumers.map((c) => c.ready));
-    let produced: Promise<{ firstAt: number }> | undefined;
+    let produced: Promise<{ firstAt: number; cpuUs: number }> | undefined;
     let producerDone = spec.prefill > 0;
     if (spec.prefill === 0) {
       producer = new ChildHandle({ ...base, role: 'producer' });
@@ -97,6 +104,12 @@ export async function runTrial(env: TrialEnvironment, spec: TrialSpec): Promise<
     const startAt = produced ? (await produced).firstAt : Math.min(...results.filter((r) => r.handled > 0).map((r) => r.firstAt));
     const result = summarise(spec, expected, startAt, results);
     result.commandsPerMessage = commandsPerMessage(await env.admin.info('commandstats'), result.handled);
+    const perMessage = (us: number): number => Math.round((us / Math.max(1, result.handled)) * 100) / 100;
+    result.cpuUsPerMessage = {
+      consumer: perMessage(results.reduce((sum, r) => sum + r.cpuUs, 0)),
+      ...(produced ? { producer: perMessage((await produced).cpuUs) } : {}),
+      redis: perMessage(redisCpuUs(await env.admin.info('cpu')) - redisCpuAtStart),
+    };
     return result;
   } catch (error) {
     const message = error instanceof Error ? error.message.split('\n')[0] : String(error);
@@ -134,6 +147,12 @@ async function prefill(admin: Redis, target: string, count: number): Promise<voi
     const replies = await pipeline.exec();
     for (const [error] of replies ?? []) if (error) throw error;
   }
+}
+
+/** `INFO cpu` → the server's user + system CPU time so far, µs. */
+function redisCpuUs(info: string): number {
+  const field = (name: string): number => Number(new RegExp(`^${name}:([\\d.]+)`, 'm').exec(info)?.[1] ?? NaN);
+  return (field('used_cpu_user') + field('used_cpu_sys')) * 1e6;
 }
 
 /** `cmdstat_evalsha:calls=12,...` lines → calls per handled message, largest first. */

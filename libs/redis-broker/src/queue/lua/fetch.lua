@@ -21,6 +21,7 @@
 -- a message alone, after the others, so it must not be blamed before it
 -- starts. In the common case (every message starts at once) nothing is
 -- written or hashed besides the moves.
+-- Messages start at index 3 of `out` (1 and 2 are the reply's head).
 local out = {0, ''}
 local n = 2
 for i = 4, #ARGV do
@@ -29,32 +30,21 @@ for i = 4, #ARGV do
 end
 local count = tonumber(ARGV[2])
 if count > 0 then
-  if ARGV[1] == 'reliable' then
-    -- One read, one trim and one push for the batch: as n LMOVEs would, but
-    -- without n script-to-Redis calls. The oldest message sits at the right
-    -- of the queue; it comes first in the reply and goes deepest in the
-    -- processing list (acks look for the oldest at its right end).
-    local taken = redis.call('LRANGE', KEYS[1], -count, -1)
-    local k = #taken
-    if k > 0 then
-      redis.call('LTRIM', KEYS[1], 0, -k - 1)
-      local first = n + 1
-      for i = k, 1, -1 do
-        n = n + 1
-        out[n] = taken[i]
-      end
-      -- unpack() is bounded by Lua's stack: push in chunks.
-      for from = first, n, 1000 do
-        redis.call('LPUSH', KEYS[2], unpack(out, from, math.min(n, from + 999)))
+  -- RPOP with a count takes the oldest first: one call for the batch, as n
+  -- LMOVEs would, but without n script-to-Redis calls.
+  local popped = redis.call('RPOP', KEYS[1], count)
+  if popped then
+    if ARGV[1] == 'reliable' then
+      -- Pushed left one after the other, so the oldest goes deepest (acks cut
+      -- the oldest copies at the right end). unpack() is bounded by Lua's
+      -- stack: push in chunks.
+      for from = 1, #popped, 1000 do
+        redis.call('LPUSH', KEYS[2], unpack(popped, from, math.min(#popped, from + 999)))
       end
     end
-  else
-    local popped = redis.call('RPOP', KEYS[1], count)
-    if popped then
-      for _, message in ipairs(popped) do
-        n = n + 1
-        out[n] = message
-      end
+    for i = 1, #popped do
+      n = n + 1
+      out[n] = popped[i]
     end
   end
 end
@@ -93,6 +83,15 @@ if ARGV[1] == 'reliable' and started < n - 2 then
   end
   redis.call('HSET', KEYS[5], unpack(fields))
 end
-local lengths = {}
-for i = 3, n do lengths[i - 2] = #out[i] end
+-- Lengths repeat (messages of one shape): each is formatted once.
+local lengths, formatted = {}, {}
+for i = 3, n do
+  local length = #out[i]
+  local text = formatted[length]
+  if not text then
+    text = tostring(length)
+    formatted[length] = text
+  end
+  lengths[i - 2] = text
+end
 return {out[1], out[2], table.concat(lengths, ','), table.concat(out, '', 3, n)}
