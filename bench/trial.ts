@@ -35,6 +35,8 @@ export interface TrialResult {
   maxMs?: number;
   /** Redis commands per handled message during the run (INFO commandstats), e.g. `{ evalsha: 1.02 }`. */
   commandsPerMessage?: Record<string, number>;
+  /** Redis time inside each command per handled message, µs (INFO commandstats `usec`; commands a script calls count in the script too). */
+  commandUsPerMessage?: Record<string, number>;
   /**
    * CPU time per handled message, µs: the consumer processes (first handled
    * to the end), the producer (while sending; absent for a backlog) and
@@ -103,7 +105,9 @@ export async function runTrial(env: TrialEnvironment, spec: TrialSpec): Promise<
     const results = await Promise.all(consumers.map((c) => c.ask({ type: 'finish' }, 'result')));
     const startAt = produced ? (await produced).firstAt : Math.min(...results.filter((r) => r.handled > 0).map((r) => r.firstAt));
     const result = summarise(spec, expected, startAt, results);
-    result.commandsPerMessage = commandsPerMessage(await env.admin.info('commandstats'), result.handled);
+    const commandStats = await env.admin.info('commandstats');
+    result.commandsPerMessage = commandsPerMessage(commandStats, result.handled);
+    result.commandUsPerMessage = commandUsPerMessage(commandStats, result.handled);
     const perMessage = (us: number): number => Math.round((us / Math.max(1, result.handled)) * 100) / 100;
     result.cpuUsPerMessage = {
       consumer: perMessage(results.reduce((sum, r) => sum + r.cpuUs, 0)),
@@ -147,6 +151,17 @@ async function prefill(admin: Redis, target: string, count: number): Promise<voi
     const replies = await pipeline.exec();
     for (const [error] of replies ?? []) if (error) throw error;
   }
+}
+
+/** `cmdstat_evalsha:calls=12,usec=345,...` lines → µs per handled message, largest first (0.01 µs and up). */
+function commandUsPerMessage(info: string, handled: number): Record<string, number> {
+  const out: [string, number][] = [];
+  for (const match of info.matchAll(/^cmdstat_([^:]+):calls=\d+,usec=(\d+)/gm)) {
+    if (match[1] === 'info' || match[1] === 'config') continue;
+    const us = Math.round((Number(match[2]) / Math.max(1, handled)) * 100) / 100;
+    if (us >= 0.01) out.push([match[1], us]);
+  }
+  return Object.fromEntries(out.sort((a, b) => b[1] - a[1]));
 }
 
 /** `INFO cpu` → the server's user + system CPU time so far, µs. */
