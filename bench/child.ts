@@ -1,7 +1,7 @@
 // One benchmark process: a consumer or a producer of one system, driven by
 // bench/run.ts over the IPC channel. Config: JSON in argv[2].
 import 'reflect-metadata';
-import { runProducer, type Producer } from './producer-driver.js';
+import { runProducer, warmUp, type Producer } from './producer-driver.js';
 import type { ChildConfig, ChildMessage, ParentMessage } from './protocol.js';
 import { Recorder } from './recorder.js';
 
@@ -42,6 +42,10 @@ async function consume(system: SystemModule): Promise<void> {
   const consumer = await system.startConsumer(config, recorder);
   process.on('message', (message: ParentMessage) => {
     if (message.type === 'report') void send({ type: 'progress', ...recorder.progress() });
+    else if (message.type === 'reset') {
+      recorder.reset();
+      void send({ type: 'reset' });
+    }
     else if (message.type === 'finish') void send({ type: 'result', ...recorder.result() });
     else if (message.type === 'stop') void consumer.stop().then(() => process.exit(0), fail);
   });
@@ -51,6 +55,10 @@ async function consume(system: SystemModule): Promise<void> {
 async function produce(system: SystemModule): Promise<void> {
   const producer = await system.createProducer(config);
   process.on('message', (message: ParentMessage) => {
+    if (message.type === 'warm') {
+      warmUp(producer, message.count).then(() => send({ type: 'warmed' }), fail);
+      return;
+    }
     if (message.type !== 'go') return;
     runProducer(producer, config)
       .then(async (report) => {

@@ -20,11 +20,17 @@ export interface BenchOptions {
   cpuProf: boolean;
   /** Logs Redis commands per message after each run. */
   verbose: boolean;
+  /**
+   * Messages each full-speed run sends and handles first, untimed (0: none;
+   * default: as many as the run). V8 optimizes a consumer's per-batch code
+   * only after many batches; the measured run is the steady state.
+   */
+  warmup: number;
 }
 
 export const FULL: BenchOptions = {
   count: 100_000, reps: 3, rate: 5_000, latencySeconds: 10, backlog: 1_000_000, backlogReps: 1, scalingReps: 1,
-  scenarios: [], systems: [], cpuProf: false, verbose: false,
+  scenarios: [], systems: [], cpuProf: false, verbose: false, warmup: -1,
 };
 
 /** `--quick`: the same scenarios, small. */
@@ -32,7 +38,7 @@ const QUICK: Partial<BenchOptions> = { count: 20_000, reps: 1, latencySeconds: 3
 
 const USAGE = `npm run bench -- [--quick] [--n 100000] [--reps 3] [--rate 5000] [--latency-seconds 10]
   [--backlog 1000000] [--backlog-reps 1] [--scaling-reps 1] [--only list,stream,pubsub,latency,scaling,backlog]
-  [--systems nrb-reliable,bullmq-c50,...] [--json path] [--cpu-prof] [--verbose]`;
+  [--systems nrb-reliable,bullmq-c50,...] [--warmup N (default: --n)] [--json path] [--cpu-prof] [--verbose]`;
 
 export function parseOptions(argv: string[]): BenchOptions {
   const options: BenchOptions = { ...FULL };
@@ -63,8 +69,16 @@ export function parseOptions(argv: string[]): BenchOptions {
       case '--json': options.json = value(); break;
       case '--cpu-prof': options.cpuProf = true; break;
       case '--verbose': options.verbose = true; break;
+      case '--warmup': {
+        const v = Number(value());
+        if (!Number.isInteger(v) || v < 0) throw new Error(`--warmup needs a whole number ≥ 0\n${USAGE}`);
+        options.warmup = v;
+        break;
+      }
       default: throw new Error(`unknown flag ${flag}\n${USAGE}`);
     }
   }
+  // Unset: a warm-up as large as the measured run.
+  if (options.warmup < 0) options.warmup = options.count;
   return options;
 }

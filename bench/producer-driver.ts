@@ -30,6 +30,11 @@ export async function runProducer(producer: Producer, config: ChildConfig): Prom
   return { ...report, cpuUs: cpu.user + cpu.system };
 }
 
+/** The warm-up before a measured run: `count` messages at full speed, the way the run sends them. */
+export async function warmUp(producer: Producer, count: number): Promise<void> {
+  await fullSpeed(producer, count);
+}
+
 async function fullSpeed(producer: Producer, count: number): Promise<Omit<ProduceReport, 'cpuUs'>> {
   const firstAt = now();
   let next = 0;

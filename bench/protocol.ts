@@ -33,7 +33,15 @@ export interface ChildConfig {
 }
 
 /** Parent → child. */
-export type ParentMessage = { type: 'go' } | { type: 'report' } | { type: 'finish' } | { type: 'stop' };
+export type ParentMessage =
+  | { type: 'go' }
+  /** Producer: send `count` messages at full speed first (the warm-up, not timed). */
+  | { type: 'warm'; count: number }
+  /** Consumer: forget what was handled so far (the warm-up). */
+  | { type: 'reset' }
+  | { type: 'report' }
+  | { type: 'finish' }
+  | { type: 'stop' };
 
 /** What a consumer has done so far. Times are epoch ms with sub-ms precision. */
 export interface ConsumerProgress {
@@ -58,6 +66,8 @@ export type ChildMessage =
   | ({ type: 'progress' } & ConsumerProgress)
   | ({ type: 'result' } & ConsumerResult)
   | { type: 'produced'; sent: number; firstAt: number; lastAt: number; cpuUs: number }
+  | { type: 'warmed' }
+  | { type: 'reset' }
   | { type: 'error'; message: string };
 
 /** The benchmark message: about 100 bytes of JSON. */

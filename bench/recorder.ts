@@ -35,6 +35,14 @@ export class Recorder {
     this.handled += 1;
   }
 
+  /** Forgets everything recorded so far (the warm-up): the measured run starts at the next message. */
+  reset(): void {
+    this.handled = 0;
+    this.firstAt = 0;
+    this.lastAt = 0;
+    this.cpuAtFirst = undefined;
+  }
+
   progress(): ConsumerProgress {
     return { handled: this.handled, firstAt: this.firstAt, lastAt: this.lastAt };
   }

@@ -14,19 +14,19 @@ import { SCALING_WORKERS, SCENARIOS, type Scenario } from './scenarios.js';
 import { runTrial, type TrialEnvironment, type TrialResult, type TrialSpec } from './trial.js';
 
 function trialsOf(scenario: Scenario, options: BenchOptions, rep: number): TrialSpec[] {
-  const base = { scenario: scenario.id, count: options.count, rate: 0, durationMs: 0, prefill: 0, workers: 1 };
+  const base = { scenario: scenario.id, count: options.count, rate: 0, durationMs: 0, prefill: 0, workers: 1, warmup: 0 };
   // Rotating the order each repetition keeps any system from always going first.
   const systems = scenario.systems.filter((s) => options.systems.length === 0 || options.systems.includes(s));
   const rotated = systems.map((_, i) => systems[(i + rep) % systems.length]);
   switch (scenario.kind) {
     case 'throughput':
-      return rotated.map((system) => ({ ...base, system }));
+      return rotated.map((system) => ({ ...base, system, warmup: options.warmup }));
     case 'latency':
       return rotated.map((system) => ({ ...base, system, count: 0, rate: options.rate, durationMs: options.latencySeconds * 1000 }));
     case 'backlog':
       return rotated.map((system) => ({ ...base, system, count: 0, prefill: options.backlog }));
     case 'scaling':
-      return SCALING_WORKERS.flatMap((workers) => rotated.map((system) => ({ ...base, system, workers })));
+      return SCALING_WORKERS.flatMap((workers) => rotated.map((system) => ({ ...base, system, workers, warmup: options.warmup })));
   }
 }
 
@@ -76,7 +76,8 @@ async function main(): Promise<void> {
   const command = `npm run bench -- ${process.argv.slice(2).join(' ')}`.trim();
   const header = `Machine: ${machine.cpu}, ${machine.cores} cores, ${machine.memoryGb} GB; Node ${machine.node}, Redis ${machine.redis}, `
     + `nest-redis-broker ${machine['nest-redis-broker']}, BullMQ ${machine.bullmq}, ioredis ${machine.ioredis}. `
-    + `${options.count.toLocaleString('en-US')} messages per throughput run, ${options.reps} repetition(s), medians. `
+    + `${options.count.toLocaleString('en-US')} messages per throughput run after ${options.warmup.toLocaleString('en-US')} untimed warm-up messages, `
+    + `${options.reps} repetition(s), medians. `
     + `Took ${Math.round((Date.now() - started) / 1000)} s.`;
   console.log(`${header}\n\n${markdown}`);
   mkdirSync(join(ROOT, '.bench-out'), { recursive: true });

@@ -17,6 +17,8 @@ export interface TrialSpec {
   durationMs: number;
   /** Backlog: messages LPUSHed before the consumer starts. */
   prefill: number;
+  /** Messages sent and handled before the measured run, not counted (JIT warm-up; full-speed runs only). */
+  warmup: number;
 }
 
 export interface TrialResult {
@@ -71,11 +73,15 @@ export async function runTrial(env: TrialEnvironment, spec: TrialSpec): Promise<
   };
   await env.admin.flushall();
   if (spec.prefill > 0) await prefill(env.admin, target, spec.prefill);
-  await env.admin.config('RESETSTAT');
-  const redisCpuAtStart = redisCpuUs(await env.admin.info('cpu'));
   const consumers: ChildHandle[] = [];
   let producer: ChildHandle | undefined;
+  let redisCpuAtStart = 0;
+  const resetRedisStats = async (): Promise<void> => {
+    await env.admin.config('RESETSTAT');
+    redisCpuAtStart = redisCpuUs(await env.admin.info('cpu'));
+  };
   try {
+    await resetRedisStats();
     for (let i = 0; i < spec.workers; i++) consumers.push(new ChildHandle({ ...base, role: 'consumer' }, env.consumerExecArgv));
     await Promise.all(consumers.map((c) => c.ready));
     let produced: Promise<{ firstAt: number; cpuUs: number }> | undefined;
@@ -83,6 +89,12 @@ export async function runTrial(env: TrialEnvironment, spec: TrialSpec): Promise<
     if (spec.prefill === 0) {
       producer = new ChildHandle({ ...base, role: 'producer' });
       await producer.ready;
+      if (spec.warmup > 0) {
+        await producer.ask({ type: 'warm', count: spec.warmup }, 'warmed');
+        await waitForHandled(consumers, spec.warmup);
+        await Promise.all(consumers.map((c) => c.ask({ type: 'reset' }, 'reset')));
+        await resetRedisStats();
+      }
       produced = producer.ask({ type: 'go' }, 'produced');
       produced.then(() => (producerDone = true), () => undefined);
     }
@@ -121,6 +133,23 @@ export async function runTrial(env: TrialEnvironment, spec: TrialSpec): Promise<
     return { scenario: spec.scenario, system: spec.system, workers: spec.workers, expected, handled: 0, elapsedMs: 0, throughput: 0, maxRssBytes: 0, error: message };
   } finally {
     await Promise.all([...consumers, ...(producer ? [producer] : [])].map((c) => c.stop()));
+  }
+}
+
+/** Until the consumers handled `count` messages in all, or (a lossy system) nothing more arrived for a while. */
+async function waitForHandled(consumers: ChildHandle[], count: number): Promise<void> {
+  let last = -1;
+  let lastChange = Date.now();
+  for (;;) {
+    await sleep(POLL_MS);
+    const progress = await Promise.all(consumers.map((c) => c.ask({ type: 'report' }, 'progress')));
+    const handled = progress.reduce((sum, p) => sum + p.handled, 0);
+    if (handled >= count) return;
+    if (handled !== last) {
+      last = handled;
+      lastChange = Date.now();
+    }
+    if (Date.now() - lastChange > IDLE_END_MS) return;
   }
 }
 

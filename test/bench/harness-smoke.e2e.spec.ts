@@ -30,7 +30,7 @@ describe('the benchmark harness', () => {
   it('runs every scenario with every system on a tiny load and prints the table and the JSON', async () => {
     const json = join(dir, 'smoke.json');
     const { code, stdout, stderr } = await runBench([
-      '--n', '200', '--reps', '1', '--rate', '200', '--latency-seconds', '1', '--backlog', '300', '--json', json,
+      '--n', '200', '--warmup', '50', '--reps', '1', '--rate', '200', '--latency-seconds', '1', '--backlog', '300', '--json', json,
     ]);
     expect(code, stderr).toBe(0);
     for (const label of [
@@ -38,11 +38,15 @@ describe('the benchmark harness', () => {
       'nest-redis-broker @OnChannel', 'BullMQ (c1)', 'BullMQ (c50)', 'raw ioredis LPUSH + BLMPOP', 'raw ioredis XADD',
       'raw ioredis bare subscriber', '### Bars',
     ]) expect(stdout).toContain(label);
-    const report = JSON.parse(readFileSync(json, 'utf8')) as { results: { error?: string; handled: number; expected: number }[] };
+    const report = JSON.parse(readFileSync(json, 'utf8')) as {
+      results: { error?: string; handled: number; expected: number; cpuUsPerMessage?: { consumer: number; producer?: number; redis: number } }[];
+    };
     expect(report.results.length).toBeGreaterThan(0);
     for (const result of report.results) {
       expect(result.error).toBeUndefined();
+      // The warm-up's 50 messages are not counted in the measured run.
       expect(result.handled).toBe(result.expected);
+      expect(result.cpuUsPerMessage?.consumer).toBeGreaterThan(0);
     }
   }, 600_000);
 });
