@@ -13,6 +13,7 @@ import { isObservable, lastValueFrom } from 'rxjs';
 import { BROKER_CONTEXT_TYPE, BROKER_PARAM_ARGS_METADATA } from '../constants.js';
 import { isThenable } from '../runtime/thenable.js';
 import type { HandlerInvoker } from './handler-descriptor.js';
+import { brokerParamExtractor, type ParamExtractor } from './broker-params.js';
 
 type Method = (...args: unknown[]) => unknown;
 
@@ -79,21 +80,14 @@ export function createDirectHandlerCall(
   const params = (getParamsMetadata('') ?? []).map((param) => ({
     index: param.index,
     pipes: param.pipes,
-    extract: param.extractValue as (payload: unknown, context: object) => unknown,
+    extract: brokerParamExtractor(param.type, param.data) ?? (param.extractValue as ParamExtractor),
   }));
   if (params.some((param) => param.pipes.length > 0)) return undefined;
-  const buildArgs =
-    params.length === 0
-      ? (payload: unknown, context: object): unknown[] => [payload, context]
-      : (payload: unknown, context: object): unknown[] => {
-          const args = new Array<unknown>(argsLength).fill(undefined);
-          for (const param of params) args[param.index] = param.extract(payload, context);
-          return args;
-        };
+  const call = callShape(instance, method, params, argsLength);
   return (payload, context) => {
     let result: unknown;
     try {
-      result = method.apply(instance, buildArgs(payload, context));
+      result = call(payload, context);
     } catch (error) {
       logUnfiltered(error);
       throw error;
@@ -104,6 +98,28 @@ export function createDirectHandlerCall(
       logUnfiltered(error);
       throw error;
     });
+  };
+}
+
+/**
+ * The method called with its arguments mapped from `(payload, context)`: no
+ * argument array for the common shapes (no decorated parameter, or one).
+ */
+function callShape(
+  instance: object,
+  method: Method,
+  params: readonly { index: number; extract: ParamExtractor }[],
+  argsLength: number,
+): (payload: unknown, context: object) => unknown {
+  if (params.length === 0) return (payload, context) => method.call(instance, payload, context);
+  if (params.length === 1 && argsLength === 1 && params[0].index === 0) {
+    const { extract } = params[0];
+    return (payload, context) => method.call(instance, extract(payload, context));
+  }
+  return (payload, context) => {
+    const args = new Array<unknown>(argsLength).fill(undefined);
+    for (const param of params) args[param.index] = param.extract(payload, context);
+    return method.apply(instance, args);
   };
 }
 

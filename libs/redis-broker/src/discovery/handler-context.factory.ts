@@ -2,23 +2,14 @@ import { Injectable, type ParamData } from '@nestjs/common';
 import { ExternalContextCreator } from '@nestjs/core';
 import type { ParamsFactory } from '@nestjs/core/helpers/external-context-creator.js';
 import { BROKER_CONTEXT_TYPE, BROKER_PARAM_ARGS_METADATA } from '../constants.js';
-import { BrokerParamType } from '../decorators/param.decorators.js';
+import { brokerParamExtractor } from './broker-params.js';
 import { createDirectHandlerCall } from './direct-handler-call.js';
 import type { HandlerInvoker } from './handler-descriptor.js';
 
 /** Resolves `@Payload(path)` and `@Ctx()` from a handler call's `(payload, context)` arguments. */
 class BrokerParamsFactory implements ParamsFactory {
   exchangeKeyForValue(type: number, data: ParamData | undefined, args: unknown[]): unknown {
-    const kind = type as BrokerParamType;
-    if (kind === BrokerParamType.CONTEXT) return args[1];
-    if (kind !== BrokerParamType.PAYLOAD) return undefined;
-    if (typeof data !== 'string' || data === '') return args[0];
-    let value: unknown = args[0];
-    for (const part of data.split('.')) {
-      if (value === null || typeof value !== 'object') return undefined;
-      value = (value as Record<string, unknown>)[part];
-    }
-    return value;
+    return brokerParamExtractor(type, data)?.(args[0], args[1]);
   }
 }
 

@@ -32,6 +32,8 @@ export class QueueDelivery {
     readonly deaths: number,
     /** Counted as running by the fetch script (it starts as soon as it arrives); otherwise it was recorded as waiting. */
     readonly marked: boolean,
+    /** When this process received it (epoch ms): the fetch reply's arrival, one clock read per batch. */
+    readonly receivedAt: number = Date.now(),
   ) {
     if (typeof body === 'string') {
       this.decoded = body;
@@ -95,6 +97,7 @@ export function toDeliveries(reply: (Buffer | number)[]): QueueDelivery[] {
   const state = reply[1] as Buffer | string;
   const pairs = state.length > 0 ? state.toString().split(',') : undefined;
   const out = new Array<QueueDelivery>(sizes.length);
+  const receivedAt = Date.now();
   const share = blob.length <= SHARE_BATCH_BYTES;
   const ascii = isAscii(blob);
   const all = ascii && share ? blob.toString('latin1') : undefined;
@@ -114,7 +117,7 @@ export function toDeliveries(reply: (Buffer | number)[]): QueueDelivery[] {
       attempts = Number(pair.slice(0, colon));
       deaths = Number(pair.slice(colon + 1));
     }
-    out[i] = new QueueDelivery(body, attempts, deaths, i < marked);
+    out[i] = new QueueDelivery(body, attempts, deaths, i < marked, receivedAt);
   }
   return out;
 }

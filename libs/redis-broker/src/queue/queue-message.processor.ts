@@ -79,7 +79,7 @@ export class QueueMessageProcessor {
         return this.deadLetterUnrun(delivery, 'unparsable', `not JSON: ${errorText(error)}`, attempt);
       }
     }
-    const context = new QueueMessageContext(delivery, this.deps.queue, attempt, raw, this.deps.consumerId, Date.now());
+    const context = new QueueMessageContext(delivery, this.deps.queue, attempt, raw, this.deps.consumerId, delivery.receivedAt);
     if (delivery.deaths > 0 || !delivery.marked) return this.prepareThenRun(delivery, payload, context);
     return this.run(delivery, payload, context);
   }
