@@ -50,7 +50,6 @@ export class Recorder {
   result(): ConsumerResult {
     const cpu = this.cpuAtFirst ? process.cpuUsage(this.cpuAtFirst) : { user: 0, system: 0 };
     const out: ConsumerResult = { ...this.progress(), maxRssBytes: process.resourceUsage().maxRSS * 1024, cpuUs: cpu.user + cpu.system };
-    if (process.env.BENCH_CPU_SPLIT) console.error(`cpu split user ${cpu.user} system ${cpu.system} handled ${this.handled}`);
     if (this.keepLatency && this.handled > 0) {
       const sorted = this.latencies.slice(0, this.handled).sort();
       const at = (q: number): number => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))];

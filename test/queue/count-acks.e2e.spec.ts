@@ -17,12 +17,6 @@ const newGate = deferred();
 const copyGates = [deferred(), deferred()];
 const xGate = deferred();
 let copyStarts = 0;
-/** The lone-cut case: its own queue, drained when the old messages finish, so their cut cannot ride on a fetch. */
-const aloneRuns = new Map<string, number>();
-const aloneRunning = new Set<string>();
-const aloneOldGate = deferred();
-const aloneNewGate = deferred();
-let handledQuick = 0;
 
 @Injectable()
 class GatedHandler {
@@ -34,21 +28,6 @@ class GatedHandler {
     if (payload.kind === 'old') await oldGate.promise;
     if (payload.kind === 'new') await newGate.promise;
     running.delete(name);
-  }
-
-  @QueueHandler('count-acks-alone', { concurrency: 10, blockTimeoutMs: 100 })
-  async alone(payload: { kind: string; i: number }): Promise<void> {
-    const name = `${payload.kind}-${payload.i}`;
-    aloneRuns.set(name, (aloneRuns.get(name) ?? 0) + 1);
-    aloneRunning.add(name);
-    if (payload.kind === 'old') await aloneOldGate.promise;
-    if (payload.kind === 'new') await aloneNewGate.promise;
-    aloneRunning.delete(name);
-  }
-
-  @QueueHandler('count-acks-quick', { concurrency: 50, blockTimeoutMs: 100 })
-  quick(): void {
-    handledQuick += 1;
   }
 
   @QueueHandler('count-acks-copies', { concurrency: 3, blockTimeoutMs: 100 })
@@ -78,8 +57,6 @@ describe('acks by count', () => {
     newGate.resolve();
     for (const gate of copyGates) gate.resolve();
     xGate.resolve();
-    aloneOldGate.resolve();
-    aloneNewGate.resolve();
     await app?.close();
   });
 
@@ -138,49 +115,5 @@ describe('acks by count', () => {
     expect(await ctx.plain.lrange(list, 0, -1)).toEqual([x]);
     xGate.resolve();
     await waitFor(async () => (await ctx.plain.llen(list)) === 0, { description: 'x acked' });
-  });
-
-  it('are refused as well when sent on their own, the queue drained', async () => {
-    const aloneKeys = new QueueKeys('count-acks-alone', '');
-    const list = aloneKeys.processing(CONSUMER);
-    await ctx.plain.lpush('count-acks-alone', JSON.stringify({ kind: 'warm', i: 0 }));
-    await waitFor(async () => aloneRuns.get('warm-0') === 1 && (await ctx.plain.llen(list)) === 0 && (await ctx.plain.exists(aloneKeys.alive(CONSUMER))) === 1, {
-      description: 'the warm-up message acked',
-    });
-    const old = [0, 1, 2, 3, 4].map((i) => JSON.stringify({ kind: 'old', i }));
-    await ctx.plain.lpush('count-acks-alone', ...old);
-    await waitFor(() => aloneRunning.size === 5, { description: 'five old messages running' });
-    await ctx.plain.multi().del(list).del(aloneKeys.alive(CONSUMER)).exec();
-    // Four, not five: the fetch that takes them finds the queue drained, so
-    // the next fetch is a blocking wait and the old messages' cut goes alone.
-    const fresh = [0, 1, 2, 3].map((i) => JSON.stringify({ kind: 'new', i }));
-    await ctx.plain.lpush('count-acks-alone', ...fresh);
-    await waitFor(() => aloneRunning.size === 9, { description: 'four new messages running beside the old ones' });
-
-    aloneOldGate.resolve();
-    await waitFor(() => aloneRunning.size === 4, { description: 'the old handlers done' });
-    await new Promise((resolve) => setTimeout(resolve, 300));
-    expect((await ctx.plain.lrange(list, 0, -1)).sort()).toEqual([...fresh].sort());
-
-    aloneNewGate.resolve();
-    await waitFor(async () => (await ctx.plain.llen(list)) === 0, { description: 'the new messages acked' });
-    for (const name of ['old-0', 'old-4', 'new-0', 'new-3']) expect(aloneRuns.get(name)).toBe(1);
-  });
-
-  it('ride on the next fetch: a drained batch of quick handlers costs one script call, not a fetch and an ack', async () => {
-    const quickKeys = new QueueKeys('count-acks-quick', '');
-    const list = quickKeys.processing(CONSUMER);
-    await ctx.plain.lpush('count-acks-quick', '{}');
-    await waitFor(async () => handledQuick === 1 && (await ctx.plain.llen(list)) === 0 && (await ctx.plain.exists(quickKeys.alive(CONSUMER))) === 1, {
-      description: 'the warm-up message acked',
-    });
-    const scriptCalls = async (): Promise<number> => Number(/cmdstat_evalsha:calls=(\d+)/.exec(await ctx.plain.info('commandstats'))?.[1] ?? 0);
-    const before = await scriptCalls();
-    await ctx.plain.lpush('count-acks-quick', ...Array.from({ length: 2000 }, (_, i) => JSON.stringify({ i })));
-    await waitFor(async () => handledQuick === 2001 && (await ctx.plain.llen(list)) === 0, { description: '2,000 messages handled and acked' });
-    // 40 batches of 50: with a call each for fetch and ack that would be about 80.
-    const calls = (await scriptCalls()) - before;
-    expect(calls).toBeGreaterThanOrEqual(40);
-    expect(calls).toBeLessThan(60);
   });
 });

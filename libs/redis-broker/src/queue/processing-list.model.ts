@@ -16,11 +16,10 @@ export interface AckPlan {
  * model is exact, an ack of the oldest copies cuts them by count (`LTRIM`)
  * instead of sending their bytes back for Redis to compare.
  *
- * Fetch scripts, acks, retries and dead letters go on one connection, in the
- * order they were planned. Why it stays exact while the blocking wait
- * (`BLMOVE`) runs on another: that only pushes at the list's newest end, acks
- * trim the oldest end, and every other removal takes the oldest copy of equal
- * bytes (`LREM -1`), which is the same copy whatever was pushed meanwhile. Equal copies are interchangeable: when
+ * Why it can stay exact while fetches run on another connection: a fetch only
+ * pushes at the list's newest end, acks trim the oldest end, and every other
+ * removal takes the oldest copy of equal bytes (`LREM -1`), which is the same
+ * copy whatever was pushed meanwhile. Equal copies are interchangeable: when
  * `LREM` takes an older equal copy than a delivery's own, that older delivery
  * takes over the delivery's place.
  *

@@ -84,11 +84,6 @@ export class QueueMessageProcessor {
     return this.run(delivery, payload, context);
   }
 
-  /** Sends the acks gathered so far now rather than at the end of the turn (so a fetch can carry their cut). */
-  flushAcks(): void {
-    this.acks.flushNow();
-  }
-
   /** Resolves once every ack gathered so far has returned (shutdown waits for it before handing messages back). */
   drain(): Promise<void> {
     return this.acks.settled();

@@ -53,14 +53,13 @@ export class QueueConsumer implements BrokerConsumer {
           deadLetterMaxEntries: broker.deadLetterMaxEntries,
         })
       : undefined;
-    const settler = new QueueSettler(keys, consumerId, command, reliable, broker.deadLetterMaxEntries, reliableFetcher?.model);
     const processor = new QueueMessageProcessor({
       queue: descriptor.queue,
       consumerId,
       handler: descriptor.target,
       invoke: descriptor.invoke,
       options,
-      settler,
+      settler: new QueueSettler(keys, consumerId, command, reliable, broker.deadLetterMaxEntries, reliableFetcher?.model),
       events,
       release: (delivery, outcome) => {
         if (!reliableFetcher) return;
@@ -71,8 +70,6 @@ export class QueueConsumer implements BrokerConsumer {
       retryScheduled: (ms) => this.promoter.nudge(ms),
       maxAcking: prefetchWindow(options),
     });
-    // Acks handled since the last fetch ride on the next one when they are a plain cut.
-    if (reliableFetcher) reliableFetcher.carryAcks = () => settler.carryCuts(() => processor.flushAcks());
     this.loop = new ConsumerLoop(source, {
       window: prefetchWindow(options),
       concurrency: options.concurrency,

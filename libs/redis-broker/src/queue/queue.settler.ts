@@ -38,37 +38,6 @@ export interface QueueDeadLetterRecord {
 }
 
 /**
- * Acks that travel with the next fetch instead of a call of their own: a cut
- * of the oldest copies by count (fetch.lua ARGV[4]). The fetcher settles it
- * with the fetch's `cut` reply, or fails it with the fetch's error.
- */
-export class AckRide {
-  /** Copies to cut from the processing list's oldest end. */
-  trim = 0;
-  readonly done: Promise<number>;
-  private resolve!: (cut: number) => void;
-  private reject!: (error: Error) => void;
-
-  constructor() {
-    this.done = new Promise<number>((resolve, reject) => {
-      this.resolve = resolve;
-      this.reject = reject;
-    });
-    // Each ack batch on the ride sees the outcome through its own await.
-    this.done.catch(() => undefined);
-  }
-
-  /** The fetch returned: how many copies it cut, or -1 when it refused (the alive marker was gone). */
-  settle(cut: number): void {
-    this.resolve(cut);
-  }
-
-  fail(error: unknown): void {
-    this.reject(error instanceof Error ? error : new Error(String(error)));
-  }
-}
-
-/**
  * Settles queue deliveries in Redis: ack, retry (into the delayed set) or
  * dead-letter, each an atomic script. Starts are batched per turn of the
  * event loop (one `HDEL` for many messages) and acks settle a batch per call
@@ -86,9 +55,6 @@ export class QueueSettler {
   /** A processing list that never exists: for fast mode, and for a delivery whose copy is known gone. */
   private readonly noList: string;
   private readonly starts: TickBatcher<string>;
-  /** Set while `carryCuts` gathers: pure cuts then join `ride` instead of being sent. */
-  private gathering = false;
-  private ride: AckRide | undefined;
 
   constructor(
     private readonly keys: QueueKeys,
@@ -141,40 +107,13 @@ export class QueueSettler {
     // Copies not sent by body: their retry state (rare) is cleared by sha.
     let shas = '';
     for (const d of plan.bySha) if (hasState(d)) shas += shas === '' ? d.sha : `,${d.sha}`;
-    let removed: number;
-    if (this.gathering && plan.byBody.length === 0 && shas === '') {
-      const ride = (this.ride ??= new AckRide());
-      ride.trim += plan.trim;
-      removed = await this.changingList(() => ride.done);
-    } else {
-      removed = await this.changingList(() =>
-        this.command.nrbAck(this.processing, attempts, deaths, this.alive, plan.trim, shas, ...ackArguments(plan.byBody, hasState)),
-      );
-    }
+    const removed = await this.changingList(() =>
+      this.command.nrbAck(this.processing, attempts, deaths, this.alive, plan.trim, shas, ...ackArguments(plan.byBody, hasState)),
+    );
     if (removed < 0) {
       this.model?.invalidate();
       throw new Error(messages.ackRefused(this.keys.queue, this.consumerId));
     }
-  }
-
-  /**
-   * Runs `flush`, which sends the acks gathered so far, with pure cuts held
-   * back: an ack batch that is only a cut of the oldest copies joins the
-   * returned ride, for the fetch about to be sent on the same connection to
-   * carry (one call for both). Anything else is sent as usual. Reliable mode
-   * only; `flush` must plan synchronously (the settler's `ack` does while no
-   * rebuild of the model is under way).
-   */
-  carryCuts(flush: () => void): AckRide | undefined {
-    this.gathering = true;
-    try {
-      flush();
-    } finally {
-      this.gathering = false;
-    }
-    const { ride } = this;
-    this.ride = undefined;
-    return ride;
   }
 
   private async sendStarts(shas: string[]): Promise<void> {

@@ -6,21 +6,13 @@ import type { MessageSource } from '../runtime/message-source.js';
 import { HeldDeliveries } from './held-deliveries.js';
 import { ProcessingListModel } from './processing-list.model.js';
 import { ackArguments, sha1, toDeliveries, type QueueDelivery } from './queue-delivery.js';
-import type { AckRide } from './queue.settler.js';
 
 /**
  * Reliable fetch: messages move atomically from the queue into this
- * consumer's processing list (a script for a batch, `BLMOVE` to wait) and
- * leave it only when settled. Whatever is in the processing list is never
- * lost: the consumer hands it back on stop, the reaper when it dies, and
+ * consumer's processing list (a script for a batch: `RPOP` with a count,
+ * `LPUSH`; `BLMOVE` to wait) and leave it only when settled. Whatever is in the processing list is
+ * never lost: the consumer hands it back on stop, the reaper when it dies, and
  * `recover` when a reply was lost with a dropped connection.
- *
- * The fetch script goes on the command connection, the one the settler's
- * acks, retries and dead letters use, so every script that changes the
- * processing list runs in the order the model planned it; and the acks
- * handled since the last fetch ride on the next one when they are a plain
- * cut (one call for both). Only the blocking wait has a connection of its
- * own: it pushes at the newest end, which no planned change depends on.
  */
 export class ReliableListFetcher implements MessageSource<QueueDelivery> {
   readonly description: string;
@@ -38,8 +30,6 @@ export class ReliableListFetcher implements MessageSource<QueueDelivery> {
   private registered = false;
   /** The last fetch emptied the queue: the next one blocks at once (one round trip less on wake-up). */
   private drained = false;
-  /** Gathers the acks handled so far for the next fetch to carry (set by the consumer that owns the settler). */
-  carryAcks: (() => AckRide | undefined) | undefined;
 
   constructor(
     private readonly keys: QueueKeys,
@@ -81,14 +71,16 @@ export class ReliableListFetcher implements MessageSource<QueueDelivery> {
         const orphans = await this.recover();
         if (orphans.length > 0) return orphans;
       }
-      let deliveries = this.drained ? [] : await this.take(max, startable);
+      const { list, attempts, deaths } = this.keys;
+      const { processing, waiting } = this;
+      let deliveries = this.drained ? [] : toDeliveries(await this.blocking.nrbFetchBuffer(list, processing, attempts, deaths, waiting, 'reliable', max, startable));
       if (deliveries.length === 0) {
-        const taken = await this.blocking.blmoveBuffer(this.keys.list, this.processing, 'RIGHT', 'LEFT', this.blockTimeoutMs / 1000);
+        const taken = await this.blocking.blmoveBuffer(list, this.processing, 'RIGHT', 'LEFT', this.blockTimeoutMs / 1000);
         if (!taken) {
           this.drained = true;
           return [];
         }
-        deliveries = await this.take(max - 1, startable, taken);
+        deliveries = toDeliveries(await this.blocking.nrbFetchBuffer(list, processing, attempts, deaths, waiting, 'reliable', max - 1, startable, taken));
       }
       this.drained = deliveries.length < max;
       this.model.append(deliveries);
@@ -99,22 +91,6 @@ export class ReliableListFetcher implements MessageSource<QueueDelivery> {
       this.markForRecovery();
       throw error;
     }
-  }
-
-  /** Runs the fetch script, carrying the acks gathered so far when they are a plain cut. */
-  private async take(count: number, startable: number, taken?: Buffer): Promise<QueueDelivery[]> {
-    const { list, attempts, deaths } = this.keys;
-    const ride = this.carryAcks?.();
-    let reply: (Buffer | number)[];
-    try {
-      const args = [list, this.processing, attempts, deaths, this.waiting, this.alive, 'reliable', count, startable, ride?.trim ?? 0] as const;
-      reply = await (taken ? this.command.nrbFetchBuffer(...args, taken) : this.command.nrbFetchBuffer(...args));
-    } catch (error) {
-      ride?.fail(error);
-      throw error;
-    }
-    ride?.settle(Number(reply[4]));
-    return toDeliveries(reply);
   }
 
   /** Marks that the processing list may hold what this process does not know of (e.g. a failed ack). */
@@ -239,7 +215,7 @@ export class ReliableListFetcher implements MessageSource<QueueDelivery> {
       this.logger.warn(messages.recovered(this.keys.queue, orphanBodies.length));
       const { list, attempts, deaths } = this.keys;
       // Recorded as waiting here: the settler marks each started when it runs.
-      const reply = await this.command.nrbFetchBuffer(list, this.processing, attempts, deaths, this.waiting, this.alive, 'reliable', 0, 0, 0, ...orphanBodies);
+      const reply = await this.command.nrbFetchBuffer(list, this.processing, attempts, deaths, this.waiting, 'reliable', 0, 0, ...orphanBodies);
       orphans = this.hold(toDeliveries(reply));
     }
     let next = 0;

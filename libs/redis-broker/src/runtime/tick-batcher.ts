@@ -11,8 +11,6 @@
 export class TickBatcher<T> {
   private items: T[] = [];
   private pending: Promise<void> | undefined;
-  /** Sends the pending batch; its scheduled run does nothing once this has run. */
-  private sendPending: (() => void) | undefined;
   private readonly inFlight = new Set<Promise<void>>();
 
   constructor(
@@ -31,15 +29,6 @@ export class TickBatcher<T> {
     return this.pending;
   }
 
-  /**
-   * Sends the items added so far now instead of at the end of the turn
-   * (nothing when none are pending). `flush` runs synchronously up to its
-   * first `await`, so a caller can see what it decided before this returns.
-   */
-  flushNow(): void {
-    this.sendPending?.();
-  }
-
   /** Resolves once every item added so far has been flushed and its call returned (whatever the outcome). */
   async settled(): Promise<void> {
     while (this.busy) {
@@ -49,18 +38,14 @@ export class TickBatcher<T> {
 
   private open(): Promise<void> {
     const batch = new Promise<void>((resolve, reject) => {
-      const send = (): void => {
-        if (this.sendPending !== send) return;
+      this.schedule(() => {
         const { items } = this;
         this.items = [];
         this.pending = undefined;
-        this.sendPending = undefined;
         this.inFlight.add(batch);
         // A synchronous throw of `flush` rejects the batch like a failed call.
         new Promise<unknown>((run) => run(this.flush(items))).then(() => resolve(), reject);
-      };
-      this.sendPending = send;
-      this.schedule(send);
+      });
     });
     const forget = (): void => {
       this.inFlight.delete(batch);
