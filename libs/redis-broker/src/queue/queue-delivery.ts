@@ -33,7 +33,7 @@ export class QueueDelivery {
     /** Counted as running by the fetch script (it starts as soon as it arrives); otherwise it was recorded as waiting. */
     readonly marked: boolean,
     /** When this process received it (epoch ms): the fetch reply's arrival, one clock read per batch. */
-    readonly receivedAt: number = Date.now(),
+    readonly receivedAt: number,
   ) {
     if (typeof body === 'string') {
       this.decoded = body;

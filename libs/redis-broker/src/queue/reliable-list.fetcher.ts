@@ -10,9 +10,10 @@ import { ackArguments, sha1, toDeliveries, type QueueDelivery } from './queue-de
 /**
  * Reliable fetch: messages move atomically from the queue into this
  * consumer's processing list (a script for a batch: `RPOP` with a count,
- * `LPUSH`; `BLMOVE` to wait) and leave it only when settled. Whatever is in the processing list is
- * never lost: the consumer hands it back on stop, the reaper when it dies, and
- * `recover` when a reply was lost with a dropped connection.
+ * `LPUSH`; `BLMOVE` to wait) and leave it only when settled. Whatever is in
+ * the processing list is never lost: the consumer hands it back on stop, the
+ * reaper when it dies, and `recover` when a reply was lost with a dropped
+ * connection.
  */
 export class ReliableListFetcher implements MessageSource<QueueDelivery> {
   readonly description: string;
