@@ -91,29 +91,14 @@ export async function runTrial(env: TrialEnvironment, spec: TrialSpec): Promise<
       await producer.ready;
       if (spec.warmup > 0) {
         await producer.ask({ type: 'warm', count: spec.warmup }, 'warmed');
-        await waitForHandled(consumers, spec.warmup);
+        await waitForHandled(consumers, spec.warmup, () => true, timeoutFor(spec.warmup));
         await Promise.all(consumers.map((c) => c.ask({ type: 'reset' }, 'reset')));
         await resetRedisStats();
       }
       produced = producer.ask({ type: 'go' }, 'produced');
       produced.then(() => (producerDone = true), () => undefined);
     }
-    const timeoutMs = 60_000 + expected * 2;
-    const started = Date.now();
-    let lastHandled = -1;
-    let lastChange = Date.now();
-    for (;;) {
-      await sleep(POLL_MS);
-      const progress = await Promise.all(consumers.map((c) => c.ask({ type: 'report' }, 'progress')));
-      const handled = progress.reduce((sum, p) => sum + p.handled, 0);
-      if (handled >= expected) break;
-      if (handled !== lastHandled) {
-        lastHandled = handled;
-        lastChange = Date.now();
-      }
-      if (producerDone && Date.now() - lastChange > IDLE_END_MS) break;
-      if (Date.now() - started > timeoutMs) throw new Error(`timed out with ${handled}/${expected} handled`);
-    }
+    await waitForHandled(consumers, expected, () => producerDone, timeoutFor(expected));
     const results = await Promise.all(consumers.map((c) => c.ask({ type: 'finish' }, 'result')));
     const startAt = produced ? (await produced).firstAt : Math.min(...results.filter((r) => r.handled > 0).map((r) => r.firstAt));
     const result = summarise(spec, expected, startAt, results);
@@ -136,8 +121,18 @@ export async function runTrial(env: TrialEnvironment, spec: TrialSpec): Promise<
   }
 }
 
-/** Until the consumers handled `count` messages in all, or (a lossy system) nothing more arrived for a while. */
-async function waitForHandled(consumers: ChildHandle[], count: number): Promise<void> {
+/** How long `count` messages may take before a run counts as stuck. */
+function timeoutFor(count: number): number {
+  return 60_000 + count * 2;
+}
+
+/**
+ * Polls the consumers until they handled `count` messages in all, or (a lossy
+ * system) the producer is done and nothing more arrived for a while; throws
+ * after `timeoutMs`.
+ */
+async function waitForHandled(consumers: ChildHandle[], count: number, producerDone: () => boolean, timeoutMs: number): Promise<void> {
+  const started = Date.now();
   let last = -1;
   let lastChange = Date.now();
   for (;;) {
@@ -149,7 +144,8 @@ async function waitForHandled(consumers: ChildHandle[], count: number): Promise<
       last = handled;
       lastChange = Date.now();
     }
-    if (Date.now() - lastChange > IDLE_END_MS) return;
+    if (producerDone() && Date.now() - lastChange > IDLE_END_MS) return;
+    if (Date.now() - started > timeoutMs) throw new Error(`timed out with ${handled}/${count} handled`);
   }
 }
 
