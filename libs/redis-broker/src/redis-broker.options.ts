@@ -233,6 +233,8 @@ export const BROKER_DEFAULTS = {
   fetchErrorBackoffMs: { initial: 100, max: 5_000 },
   logThrottleMs: 10_000,
   stopGraceMs: 2_000,
+  /** How often a Cluster's sharded-subscriber client re-reads the slot map, unless `slotsRefreshInterval` is set. */
+  shardedSlotsRefreshMs: 5_000,
   observability: {
     metricPrefix: 'nrb_',
     durationBucketsSeconds: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],

@@ -7,9 +7,6 @@ import { redactUrl } from '../options/module-options.validation.js';
 import { BROKER_DEFAULTS, type ResolvedBrokerOptions } from '../redis-broker.options.js';
 import { defineBrokerScripts } from './broker-scripts.js';
 
-/** How often a sharded-subscriber Cluster client re-reads the slot map (ms), unless the user set `slotsRefreshInterval`. */
-const SHARDED_SLOTS_REFRESH_MS = 5_000;
-
 /** A standalone or cluster client; every broker connection is one of these. */
 export type RedisClient = Redis | Cluster;
 
@@ -70,7 +67,7 @@ export class RedisConnectionFactory implements OnApplicationShutdown {
         // then reads the slot map once; a node that has not learnt of the move
         // yet answers with the old map, and without a periodic refresh the
         // channel would stay unsubscribed. The user's own interval wins.
-        ...(extra.shardedPubSub ? { shardedSubscribers: true, slotsRefreshInterval: cluster.options?.slotsRefreshInterval ?? SHARDED_SLOTS_REFRESH_MS } : {}),
+        ...(extra.shardedPubSub ? { shardedSubscribers: true, slotsRefreshInterval: cluster.options?.slotsRefreshInterval ?? BROKER_DEFAULTS.shardedSlotsRefreshMs } : {}),
         redisOptions: { ...cluster.options?.redisOptions, ...redis, ...perRole },
       });
     } else if (url) {
