@@ -39,12 +39,6 @@ export class QueueConsumer implements BrokerConsumer {
     const reliable = options.mode === 'reliable';
     const blocking = factory.create('blocking', descriptor.queue);
     const closeBlocking = (): Promise<void> => factory.close(blocking);
-    const reliableFetcher = reliable
-      ? new ReliableListFetcher(keys, consumerId, blocking, command, options.blockTimeoutMs, broker.consumerTtlMs, closeBlocking)
-      : undefined;
-    const source = reliableFetcher ?? new FastListFetcher(keys, blocking, command, options.blockTimeoutMs, !factory.isCluster, closeBlocking);
-    this.description = source.description;
-    this.promoter = new DelayedSetPromoter(keys, command, broker.delayedPollMs);
     this.reaper = reliable
       ? new ProcessingListReaper(keys, consumerId, command, {
           heartbeatIntervalMs: broker.heartbeatIntervalMs,
@@ -53,6 +47,13 @@ export class QueueConsumer implements BrokerConsumer {
           deadLetterMaxEntries: broker.deadLetterMaxEntries,
         })
       : undefined;
+    const reaper = this.reaper;
+    const reliableFetcher = reaper
+      ? new ReliableListFetcher(keys, consumerId, blocking, command, options.blockTimeoutMs, broker.consumerTtlMs, closeBlocking, () => reaper.stop())
+      : undefined;
+    const source = reliableFetcher ?? new FastListFetcher(keys, blocking, command, options.blockTimeoutMs, !factory.isCluster, closeBlocking);
+    this.description = source.description;
+    this.promoter = new DelayedSetPromoter(keys, command, broker.delayedPollMs);
     const processor = new QueueMessageProcessor({
       queue: descriptor.queue,
       consumerId,
@@ -93,8 +94,10 @@ export class QueueConsumer implements BrokerConsumer {
     const grace = deadline + BROKER_DEFAULTS.stopGraceMs;
     await settledBy(this.promoter.stop(), grace);
     await this.loop.stop(deadline);
-    // The heartbeat runs until the loop has stopped: a consumer still
-    // finishing its messages must not look dead to the other processes.
+    // The heartbeat runs until the loop has handed back what it holds (the
+    // fetcher stops it just before the release): a consumer still finishing
+    // its messages must not look dead to the other processes. Stopped again
+    // here for a release that never ran (Redis down).
     if (this.reaper) await settledBy(this.reaper.stop(), grace);
   }
 

@@ -40,6 +40,8 @@ export class ReliableListFetcher implements MessageSource<QueueDelivery> {
     private readonly blockTimeoutMs: number,
     private readonly consumerTtlMs: number,
     private readonly closeBlocking: () => Promise<void>,
+    /** Stops this consumer's heartbeat; awaited before the release, so no heartbeat can land after it. */
+    private readonly stopHeartbeat: () => Promise<void>,
   ) {
     this.description = `queue "${keys.queue}"`;
     this.processing = keys.processing(consumerId);
@@ -138,6 +140,9 @@ export class ReliableListFetcher implements MessageSource<QueueDelivery> {
         this.logger.warn(messages.settleError(`queue "${this.keys.queue}"`, `${this.unacked.length} handled`, String(error)));
       }
     }
+    // A heartbeat tick that ran after the release would re-add this consumer
+    // to the consumers set: a ghost the reaper later "reaps".
+    await this.stopHeartbeat();
     const { list, consumers } = this.keys;
     await this.command.nrbRelease(list, this.processing, this.waiting, consumers, this.alive, this.consumerId);
   }
