@@ -8,8 +8,10 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { redactUrl } from 'nest-redis-broker';
 import { spawnApp, stopApp, type AppProcess } from './app-process.js';
-import { resolveRedis, type RedisTarget } from './embedded-redis.js';
+import { resolveRedis } from './embedded-redis.js';
+import { LaunchTeardown } from './launch-teardown.js';
 import { portOrFree } from './ports.js';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
@@ -17,59 +19,70 @@ const env = process.env;
 /** How long each app may take to drain before it is killed. */
 const STOP_GRACE_MS = 15_000;
 
-let redis: RedisTarget;
-try {
-  redis = await resolveRedis(env);
-} catch (error) {
-  console.error(error instanceof Error ? error.message : String(error));
-  process.exit(1);
-}
-const apiPort = await portOrFree(Number(env.PORT ?? 3000));
-const workerPort = await portOrFree(Number(env.WORKER_PORT ?? 3001));
-const scratch = env.TIMELINE_DB ? undefined : mkdtempSync(join(tmpdir(), 'timeline-sample-'));
-const shared = { REDIS_URL: redis.url, TIMELINE_DB: env.TIMELINE_DB ?? join(scratch!, 'timeline.sqlite') };
-const apps: AppProcess[] = [
-  spawnApp('worker', 'apps/timeline-worker/src/main.ts', root, { ...shared, PORT: String(workerPort) }, 'timeline-worker ready'),
-  spawnApp('api', 'apps/timeline-api/src/main.ts', root, { ...shared, PORT: String(apiPort) }, 'timeline-api listening'),
-];
+// The embedded Redis and the apps run in process groups of their own (so a
+// Ctrl-C reaches only the launcher): nothing stops them but this teardown,
+// so every way out of the launcher goes through it.
+const teardown = new LaunchTeardown();
+const textOf = (error: unknown): string => (error instanceof Error ? error.message : String(error));
 
-let stopping = false;
 async function stopAll(code: number): Promise<never> {
-  if (!stopping) {
-    stopping = true;
-    console.log('Stopping the sample...');
-    await Promise.all(apps.map((app) => stopApp(app, STOP_GRACE_MS)));
-    await redis.embedded?.stop();
-    if (scratch) rmSync(scratch, { recursive: true, force: true });
-  }
+  if (!teardown.begun) console.log('Stopping the sample...');
+  await teardown.stop((error) => console.error(`While stopping: ${textOf(error)}`));
   process.exit(code);
 }
-process.once('SIGINT', () => void stopAll(0));
-process.once('SIGTERM', () => void stopAll(0));
-process.once('SIGHUP', () => void stopAll(0));
-for (const app of apps) {
-  void app.exited.then((code) => {
-    if (stopping) return;
-    console.error(`${app.name} exited unexpectedly (${code}); stopping the sample.`);
-    void stopAll(1);
+for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(signal, () => void stopAll(0));
+process.on('uncaughtException', (error) => {
+  console.error(error);
+  void stopAll(1);
+});
+process.on('unhandledRejection', (error) => {
+  console.error(error);
+  void stopAll(1);
+});
+
+async function start(): Promise<void> {
+  const redisStart = resolveRedis(env);
+  teardown.add(async () => (await redisStart.catch(() => undefined))?.embedded?.stop());
+  const redis = await redisStart;
+  const apiPort = await portOrFree(Number(env.PORT ?? 3000));
+  const workerPort = await portOrFree(Number(env.WORKER_PORT ?? 3001));
+  if (teardown.begun) return;
+  const scratch = env.TIMELINE_DB ? undefined : mkdtempSync(join(tmpdir(), 'timeline-sample-'));
+  if (scratch) teardown.add(() => rmSync(scratch, { recursive: true, force: true }));
+  const shared = { REDIS_URL: redis.url, TIMELINE_DB: env.TIMELINE_DB ?? join(scratch!, 'timeline.sqlite') };
+  const apps: AppProcess[] = [];
+  teardown.add(async () => {
+    await Promise.all(apps.map((app) => stopApp(app, STOP_GRACE_MS)));
   });
+  apps.push(spawnApp('worker', 'apps/timeline-worker/src/main.ts', root, { ...shared, PORT: String(workerPort) }, 'timeline-worker ready'));
+  apps.push(spawnApp('api', 'apps/timeline-api/src/main.ts', root, { ...shared, PORT: String(apiPort) }, 'timeline-api listening'));
+  for (const app of apps) {
+    void app.exited.then((code) => {
+      if (teardown.begun) return;
+      console.error(`${app.name} exited unexpectedly (${code}); stopping the sample.`);
+      void stopAll(1);
+    });
+  }
+  await Promise.all(apps.map((app) => app.ready));
+  if (teardown.begun) return;
+  console.log(
+    [
+      '',
+      'Timeline sample is running:',
+      `  API            http://127.0.0.1:${apiPort}   (health: /health/ready, metrics: /metrics)`,
+      `  worker         http://127.0.0.1:${workerPort}   (health: /health/ready, metrics: /metrics)`,
+      `  Redis          ${redactUrl(redis.url)}${redis.embedded ? ' (embedded, temporary)' : ''}`,
+      `  database       ${shared.TIMELINE_DB}${scratch ? ' (temporary; set TIMELINE_DB to keep it)' : ''}`,
+      'Try the walk-through in README.md ("The sample"). Press Ctrl-C to stop.',
+      '',
+    ].join('\n'),
+  );
 }
 
 try {
-  await Promise.all(apps.map((app) => app.ready));
+  await start();
 } catch (error) {
-  console.error(error instanceof Error ? error.message : String(error));
+  // An app that exits before it is ready was already reported by its exit handler.
+  if (!teardown.begun) console.error(textOf(error));
   await stopAll(1);
 }
-console.log(
-  [
-    '',
-    'Timeline sample is running:',
-    `  API            http://127.0.0.1:${apiPort}   (health: /health/ready, metrics: /metrics)`,
-    `  worker         http://127.0.0.1:${workerPort}   (health: /health/ready, metrics: /metrics)`,
-    `  Redis          ${redis.embedded ? `${redis.url} (embedded, temporary)` : redis.url}`,
-    `  database       ${shared.TIMELINE_DB}${scratch ? ' (temporary; set TIMELINE_DB to keep it)' : ''}`,
-    'Try the walk-through in README.md ("The sample"). Press Ctrl-C to stop.',
-    '',
-  ].join('\n'),
-);

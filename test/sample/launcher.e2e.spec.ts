@@ -1,4 +1,8 @@
 import { spawn } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Redis } from 'ioredis';
 import { freePort, waitFor } from 'nest-redis-broker/testing';
@@ -9,6 +13,51 @@ const root = fileURLToPath(new URL('../..', import.meta.url));
 async function json(url: string, init?: RequestInit): Promise<unknown> {
   const response = await fetch(url, { ...init, headers: { 'content-type': 'application/json' } });
   return response.json();
+}
+
+/** Whether `pid` runs (a zombie has ended), and its command line. */
+function commandOf(pid: number): string | undefined {
+  try {
+    if (readFileSync(`/proc/${pid}/stat`, 'utf8').replace(/^.*\) /s, '')[0] === 'Z') return undefined;
+    return readFileSync(`/proc/${pid}/cmdline`, 'utf8').replace(/\0/g, ' ').trim();
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * The running processes whose environment holds `marker` (the launcher and the
+ * apps inherit it; whatever their parent is by then), plus those whose pid is
+ * in `pidFile` (redis-server rewrites its environment for its process title).
+ */
+function processesStarted(marker: string, pidFile: string): { pid: number; command: string }[] {
+  const marked = readdirSync('/proc').filter((entry) => {
+    try {
+      return /^\d+$/.test(entry) && readFileSync(`/proc/${entry}/environ`, 'utf8').split('\0').includes(marker);
+    } catch {
+      // The process ended while we looked, or is not ours to read.
+      return false;
+    }
+  });
+  const recorded = existsSync(pidFile) ? readFileSync(pidFile, 'utf8').split('\n').filter(Boolean) : [];
+  return [...new Set([...marked, ...recorded].map(Number))].flatMap((pid) => {
+    const command = commandOf(pid);
+    return command === undefined ? [] : [{ pid, command }];
+  });
+}
+
+/** Starts the launcher with the same command as the "start" script; `out` collects stdout and stderr. */
+function startLauncher(env: NodeJS.ProcessEnv): { out: () => string; exited: Promise<number | null>; kill: (signal: NodeJS.Signals) => void } {
+  const launcher = spawn(process.execPath, ['--conditions=source', '--import', '@swc-node/register/esm-register', 'src/launcher/main.ts'], {
+    cwd: root,
+    env,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  launcher.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
+  launcher.stderr.on('data', (chunk: Buffer) => (out += chunk.toString()));
+  const exited = new Promise<number | null>((resolve) => launcher.once('exit', (code) => resolve(code)));
+  return { out: () => out, exited, kill: (signal) => launcher.kill(signal) };
 }
 
 describe('npm start (the launcher)', () => {
@@ -55,4 +104,51 @@ describe('npm start (the launcher)', () => {
     await expect(probe.connect()).rejects.toThrow();
     probe.disconnect();
   });
+
+  it('stops the embedded redis-server and the other app when an app fails at boot', async () => {
+    const marker = `NRB_LAUNCHER_TEST=${randomUUID()}`;
+    const scratch = mkdtempSync(join(tmpdir(), 'launcher-fail-'));
+    const pidFile = join(scratch, 'redis.pids');
+    // The launcher's redis-server, through a wrapper that records its pid.
+    const redisBin = join(scratch, 'redis-server');
+    writeFileSync(redisBin, `#!/bin/sh\necho $$ >> '${pidFile}'\nexec redis-server "$@"\n`, { mode: 0o755 });
+    // The API's database lives under a regular file: its mkdir fails and the API exits before it is ready.
+    writeFileSync(join(scratch, 'not-a-directory'), '');
+    const env: NodeJS.ProcessEnv = {
+      ...process.env,
+      [marker.split('=')[0]]: marker.split('=')[1],
+      REDIS_SERVER_BIN: redisBin,
+      PORT: String(await freePort()),
+      WORKER_PORT: String(await freePort()),
+      TIMELINE_DB: join(scratch, 'not-a-directory', 'timeline.sqlite'),
+    };
+    delete env.REDIS_URL;
+    const launcher = startLauncher(env);
+    let ended = false;
+    void launcher.exited.then(() => (ended = true));
+    const seen = new Map<number, string>();
+    try {
+      await waitFor(
+        () => {
+          for (const { pid, command } of processesStarted(marker, pidFile)) seen.set(pid, command);
+          return ended;
+        },
+        { timeoutMs: 240_000, intervalMs: 50, description: 'the launcher to exit' },
+      );
+      expect(await launcher.exited).toBe(1);
+      expect(launcher.out()).toMatch(/api exited (unexpectedly )?\(1\)/);
+      expect(launcher.out()).toContain('Stopping the sample');
+      // The launcher waited for what it stopped: nothing it started outlives it.
+      expect(processesStarted(marker, pidFile)).toEqual([]);
+    } finally {
+      launcher.kill('SIGKILL');
+      for (const { pid } of processesStarted(marker, pidFile)) process.kill(pid, 'SIGKILL');
+      rmSync(scratch, { recursive: true, force: true });
+    }
+    // It had started all three.
+    const commands = [...seen.values()];
+    for (const started of [/^redis-server /, /timeline-worker\/src\/main\.ts/, /timeline-api\/src\/main\.ts/]) {
+      expect(commands).toEqual(expect.arrayContaining([expect.stringMatching(started)]));
+    }
+  }, 300_000);
 });
