@@ -1,11 +1,26 @@
+import { inspect } from 'node:util';
 import { Injectable } from '@nestjs/common';
 import { Redis } from 'ioredis';
-import { BrokerClient, InvalidBrokerOptionsError, QueueHandler, StreamConsumer, type RedisBrokerModuleOptions } from 'nest-redis-broker';
+import { BrokerClient, InvalidBrokerOptionsError, QueueHandler, redactUrl, StreamConsumer, type RedisBrokerModuleOptions } from 'nest-redis-broker';
 import { freePort, startRedisServer, waitFor, type RedisServerHandle } from 'nest-redis-broker/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { bootBroker } from '../support/broker-app.js';
+import { bootBroker, CapturingLogger } from '../support/broker-app.js';
 
 const PASSWORD = 'hunter2-Sup3rSecret';
+// A password with an unencoded `@`: a redactor stopping at the first `@` printed its second half.
+const AT_PASSWORD = 'hunter2@Sup3rSecret';
+const SECRET_PARTS = ['hunter2', 'Sup3rSecret'];
+
+/** Keeps the stack Nest passes with an error, so a secret in it is seen too. */
+class TracingLogger extends CapturingLogger {
+  override error(message: unknown, trace?: string, context?: string): void {
+    super.error(trace ? `${String(message)}\n${trace}` : message, undefined, context);
+  }
+}
+
+function expectNoSecret(text: string): void {
+  for (const part of SECRET_PARTS) expect(text).not.toContain(part);
+}
 
 @Injectable()
 class IdleHandlers {
@@ -54,6 +69,67 @@ describe('no secrets in logs or errors', () => {
       } finally {
         await app.close();
       }
+    }
+  });
+
+  it('redacts every URL form, keeping the user name, host, port and database', () => {
+    const forms: [string, string][] = [
+      [`redis://app:${PASSWORD}@127.0.0.1:6379/2`, 'redis://app:***@127.0.0.1:6379/2'],
+      [`redis://:${AT_PASSWORD}@127.0.0.1:6379`, 'redis://***@127.0.0.1:6379'],
+      [`rediss://app:${AT_PASSWORD}@cache.example.com:6380`, 'rediss://app:***@cache.example.com:6380'],
+      [`http://admin:${PASSWORD}@127.0.0.1:6379`, 'http://admin:***@127.0.0.1:6379'],
+      [`redis://${PASSWORD}@127.0.0.1:6379`, 'redis://***@127.0.0.1:6379'],
+      [`redis://127.0.0.1:6379?db=1&password=${PASSWORD}`, 'redis://127.0.0.1:6379?db=1&password=***'],
+      [`app:${AT_PASSWORD}@127.0.0.1:7000`, 'app:***@127.0.0.1:7000'],
+      ['127.0.0.1:7000', '127.0.0.1:7000'],
+      // Not URLs ioredis can parse: hidden up to the last `@`.
+      [`redis://:${AT_PASSWORD}@127.0.0.1:port`, 'redis://***@127.0.0.1:port'],
+      [`redis://app:hunter2/Sup3rSecret@127.0.0.1:6379`, 'redis://***@127.0.0.1:6379'],
+      [`redis://127.0.0.1:6379?password=${AT_PASSWORD}`, 'redis://***'],
+    ];
+    for (const [url, shown] of forms) {
+      expect(redactUrl(url)).toBe(shown);
+      expectNoSecret(redactUrl(url));
+    }
+  });
+
+  it('logs no part of a password holding an @, in a URL, its query or a Cluster node string', async () => {
+    const port = await freePort();
+    for (const connection of [
+      { url: `redis://:${AT_PASSWORD}@127.0.0.1:${port}` },
+      { url: `redis://127.0.0.1:${port}?password=${encodeURIComponent(AT_PASSWORD)}` },
+      { cluster: { nodes: [`redis://app:${AT_PASSWORD}@127.0.0.1:${port}`, `app:${AT_PASSWORD}@127.0.0.1:${port}`] } },
+    ] satisfies RedisBrokerModuleOptions['connection'][]) {
+      const logger = new TracingLogger();
+      const { app } = await bootBroker({ connection, shutdownTimeoutMs: 200 }, [IdleHandlers], { logger });
+      try {
+        await waitFor(() => logger.lines.filter((l) => l.level === 'error').length >= 2, { description: 'connection errors' });
+      } finally {
+        await app.close();
+      }
+      expect(logger.text()).toMatch(/127\.0\.0\.1/);
+      expectNoSecret(logger.text());
+    }
+  });
+
+  it('refuses a URL or Cluster node ioredis cannot parse with an error that holds no part of the password', async () => {
+    const port = await freePort();
+    for (const [connection, option] of [
+      [{ url: `redis://:${AT_PASSWORD}@127.0.0.1:notaport` }, 'connection.url'],
+      [{ url: `redis://app:hunter2/Sup3rSecret@127.0.0.1:${port}` }, 'connection.url'],
+      [{ cluster: { nodes: ['127.0.0.1:7000', `redis://:${AT_PASSWORD}@127.0.0.1:notaport`] } }, 'connection.cluster.nodes[1]'],
+      [{ cluster: { nodes: `redis://app:${PASSWORD}@127.0.0.1:${port}` as never } }, 'connection.cluster.nodes'],
+    ] satisfies [RedisBrokerModuleOptions['connection'], string][]) {
+      const logger = new TracingLogger();
+      const error: unknown = await bootBroker({ connection }, [IdleHandlers], { logger }).then(
+        () => new Error('booted'),
+        (reason: unknown) => reason,
+      );
+      expect(error).toBeInstanceOf(InvalidBrokerOptionsError);
+      expect((error as Error).message).toContain(`"${option}"`);
+      // inspect shows every own property, e.g. the `input` of a URL parse error, and the cause.
+      expectNoSecret(inspect(error, { depth: 5 }));
+      expectNoSecret(logger.text());
     }
   });
 

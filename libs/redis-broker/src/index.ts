@@ -12,6 +12,7 @@ export {
   type ResolvedBrokerOptions,
 } from './redis-broker.options.js';
 export { resolveBrokerOptions } from './options/module-options.validation.js';
+export { redactUrl } from './url-redaction.js';
 export { BROKER_COMMAND_CONNECTION, BROKER_CONTEXT_TYPE, RESOLVED_BROKER_OPTIONS } from './constants.js';
 export { BrokerClient } from './broker.client.js';
 export type { EnqueueOptions } from './queue/queue.producer.js';

@@ -3,8 +3,8 @@ import { Cluster, Redis, type RedisOptions } from 'ioredis';
 import { RESOLVED_BROKER_OPTIONS } from '../constants.js';
 import { messages } from '../messages.js';
 import { BrokerEvents } from '../observability/broker-events.js';
-import { redactUrl } from '../options/module-options.validation.js';
 import { BROKER_DEFAULTS, type ResolvedBrokerOptions } from '../redis-broker.options.js';
+import { redactUrl } from '../url-redaction.js';
 import { defineBrokerScripts } from './broker-scripts.js';
 
 /** A standalone or cluster client; every broker connection is one of these. */
@@ -34,7 +34,7 @@ export class RedisConnectionFactory implements OnApplicationShutdown {
   /** Where the broker connects, safe to log. */
   describeTarget(): string {
     const { url, redis, cluster } = this.options.connection;
-    if (cluster) return `cluster(${cluster.nodes.map((n) => (typeof n === 'object' ? `${n.host ?? ''}:${n.port ?? ''}` : String(n))).join(',')})`;
+    if (cluster) return `cluster(${cluster.nodes.map((n) => (typeof n === 'object' ? `${n.host ?? ''}:${n.port ?? ''}` : redactUrl(String(n)))).join(',')})`;
     if (url) return redactUrl(url);
     return `redis://${redis?.host ?? '127.0.0.1'}:${redis?.port ?? 6379}`;
   }

@@ -1,6 +1,7 @@
 import { hostname } from 'node:os';
 import { randomBytes } from 'node:crypto';
 import { assertValidName } from '../keys.js';
+import { redactUrl } from '../url-redaction.js';
 import {
   BROKER_DEFAULTS,
   type RedisBrokerModuleOptions,
@@ -70,9 +71,12 @@ function resolveConnection(raw: RedisConnectionOptions | undefined): RedisConnec
   const connection = raw ?? {};
   expectRecord('connection', connection);
   rejectUnknown('connection.', connection, CONNECTION_KEYS);
+  // ioredis parses a URL with WHATWG `URL`, whose error would carry the whole
+  // URL, password included, in its `input` property: an unparsable one is
+  // refused here, redacted.
   if (connection.url !== undefined) {
-    if (typeof connection.url !== 'string' || !/^rediss?:\/\/[^\s]+$/.test(connection.url)) {
-      fail('connection.url', redactUrl(String(connection.url)), 'a redis:// or rediss:// URL');
+    if (typeof connection.url !== 'string' || !/^rediss?:\/\/[^\s]+$/.test(connection.url) || !URL.canParse(connection.url)) {
+      fail('connection.url', redactUrl(String(connection.url)), 'a redis:// or rediss:// URL (percent-encode @ / ? # in a password)');
     }
   }
   // Connection values may hold credentials: a wrong one is described, never echoed.
@@ -84,8 +88,14 @@ function resolveConnection(raw: RedisConnectionOptions | undefined): RedisConnec
     }
     const nodes: unknown = connection.cluster.nodes;
     if (!Array.isArray(nodes) || nodes.length === 0) {
-      fail('connection.cluster.nodes', nodes, 'a non-empty array of { host, port } or "host:port"');
+      fail('connection.cluster.nodes', typeof nodes === 'string' ? redactUrl(nodes) : nodes, 'a non-empty array of { host, port } or "host:port"');
     }
+    nodes.forEach((node: unknown, i) => {
+      // ioredis reads a string node as a URL, "redis://" assumed.
+      if (typeof node === 'string' && !URL.canParse(/^[a-z][a-z0-9+.-]*:\/\//i.test(node) ? node : `redis://${node}`)) {
+        fail(`connection.cluster.nodes[${i}]`, redactUrl(node), '"host:port" or a redis:// URL (percent-encode @ / ? # in a password)');
+      }
+    });
   }
   // ioredis' own keyPrefix would sit outside the broker's hash tags (and
   // could split a queue's keys over slots: CROSSSLOT on Cluster).
@@ -100,12 +110,4 @@ function resolveConnection(raw: RedisConnectionOptions | undefined): RedisConnec
     return { url: BROKER_DEFAULTS.url };
   }
   return connection;
-}
-
-/** Hides the password of a URL (any scheme, so a mistyped one is hidden too), for logs and error messages. */
-export function redactUrl(url: string): string {
-  return url.replace(/^([a-z][a-z0-9+.-]*:\/\/)([^@/]*@)/i, (_m, scheme: string, auth: string) => {
-    const user = auth.slice(0, -1).split(':')[0];
-    return `${scheme}${user ? `${user}:` : ''}***@`;
-  });
 }
