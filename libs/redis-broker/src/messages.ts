@@ -17,7 +17,11 @@ export const messages = {
   loopError: (source: string, error: string, retryInMs: number) =>
     `Consumer of ${source} could not fetch: ${error}; retrying in ${retryInMs} ms.`,
   settleError: (source: string, id: string, error: string) =>
-    `Could not settle message ${id} of ${source}: ${error}. It stays in the processing list and is recovered later.`,
+    `Could not settle message ${id} of ${source}: ${error}. Whether Redis applied the step is unknown: the consumer re-reads its processing list and runs the message again if it is still there.`,
+  fastSettleError: (source: string, id: string, error: string) =>
+    `Could not settle message ${id} of ${source}: ${error}. Whether Redis applied the step is unknown; if it did not, the message is lost (fast mode is at-most-once).`,
+  unackedHandedBack: (queue: string, count: number, error: string) =>
+    `Could not ack ${count} handled message(s) of queue "${queue}" at shutdown: ${error}. They go back to the queue with the rest and run again.`,
   ackRefused: (queue: string, consumer: string) =>
     `Ack refused on queue "${queue}": consumer ${consumer} was presumed dead and its processing list returned to the queue; its messages run again (at-least-once)`,
   ackFailed: (source: string, id: string, error: string) =>

@@ -21,7 +21,9 @@ let loaded: ScriptDefinition[] | undefined;
 /**
  * Reads every script once. The number of keys comes from the header: the
  * highest `KEYS[n]` it lists. The command name is `nrb` + the file name in
- * camel case (`dead-letter.lua` → `nrbDeadLetter`).
+ * camel case (`dead-letter.lua` → `nrbDeadLetter`). A first line
+ * `#!lua flags=...` (Redis 7 script flags, e.g. `allow-oom`) is sent with
+ * the script, as Redis reads it on `EVAL` and `EVALSHA`.
  */
 function loadScripts(): ScriptDefinition[] {
   if (loaded) return loaded;

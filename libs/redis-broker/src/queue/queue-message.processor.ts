@@ -38,10 +38,11 @@ export interface QueueProcessorDeps {
 /**
  * Runs one queue delivery from bytes to settlement: size and encoding checks,
  * parse, the handler through Nest's pipeline, then ack, retry with backoff, or
- * dead-letter with the reason. Never throws: a settle failure is logged and
- * the message stays where Redis has it (recovered later). A synchronous
- * handler of a delivery that starts at once runs without a promise of its
- * own; acks of one turn of the event loop go in one call.
+ * dead-letter with the reason. Never throws: a settle failure is logged, and
+ * in reliable mode the processing list is re-read (a copy still there runs
+ * again). A synchronous handler of a delivery that starts at once runs
+ * without a promise of its own; acks of one turn of the event loop go in one
+ * call.
  */
 export class QueueMessageProcessor {
   private readonly logger = new Logger(QueueMessageProcessor.name);
@@ -173,9 +174,14 @@ export class QueueMessageProcessor {
     this.deps.release(delivery, 'settled');
   }
 
-  /** Nothing is known of its settlement: it stays in Redis and runs again. */
+  /**
+   * Nothing is known of its settlement (the step may have run, or run in
+   * part: Redis does not roll a script back). In reliable mode a copy still
+   * in the processing list is found by the next recovery and runs again.
+   */
   private unsettled(delivery: QueueDelivery, error: unknown): void {
-    this.logger.error(messages.settleError(`queue "${this.deps.queue}"`, delivery.sha, errorText(error)));
+    const text = this.deps.options.mode === 'reliable' ? messages.settleError : messages.fastSettleError;
+    this.logger.error(text(`queue "${this.deps.queue}"`, delivery.sha, errorText(error)));
     this.deps.release(delivery, 'unsettled');
   }
 

@@ -137,7 +137,7 @@ export class ReliableListFetcher implements MessageSource<QueueDelivery> {
       try {
         await this.recover();
       } catch (error) {
-        this.logger.warn(messages.settleError(`queue "${this.keys.queue}"`, `${this.unacked.length} handled`, String(error)));
+        this.logger.warn(messages.unackedHandedBack(this.keys.queue, this.unacked.length, String(error)));
       }
     }
     // A heartbeat tick that ran after the release would re-add this consumer

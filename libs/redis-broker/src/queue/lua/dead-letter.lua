@@ -24,14 +24,19 @@ local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 redis.call('ZADD', KEYS[5], now, ARGV[3])
 redis.call('HSET', KEYS[6], ARGV[3], ARGV[4])
 redis.call('HSET', KEYS[7], ARGV[3], ARGV[1])
+-- Dropping the oldest past the cap goes in chunks: unpack() is bounded by
+-- Lua's stack (about 8,000 values), and a cap turned on over a large backlog
+-- drops that many at once. Records and bodies go before their index entries,
+-- so no record is ever left that the index does not reach.
 local cap = tonumber(ARGV[5])
 if cap > 0 then
   local excess = redis.call('ZCARD', KEYS[5]) - cap
-  if excess > 0 then
-    local oldest = redis.call('ZRANGE', KEYS[5], 0, excess - 1)
-    redis.call('ZREMRANGEBYRANK', KEYS[5], 0, excess - 1)
+  while excess > 0 do
+    local oldest = redis.call('ZRANGE', KEYS[5], 0, math.min(excess, 1000) - 1)
     redis.call('HDEL', KEYS[6], unpack(oldest))
     redis.call('HDEL', KEYS[7], unpack(oldest))
+    redis.call('ZREMRANGEBYRANK', KEYS[5], 0, #oldest - 1)
+    excess = excess - #oldest
   end
 end
 return 1

@@ -53,14 +53,19 @@ while true do
 end
 redis.call('DEL', KEYS[3], KEYS[10])
 redis.call('ZREM', KEYS[4], ARGV[1])
+-- Dropping the oldest past the cap goes in chunks: unpack() is bounded by
+-- Lua's stack (about 8,000 values), and a cap turned on over a large backlog
+-- drops that many at once. Records and bodies go before their index entries,
+-- so no record is ever left that the index does not reach.
 local cap = tonumber(ARGV[4])
 if quarantined > 0 and cap > 0 then
   local excess = redis.call('ZCARD', KEYS[7]) - cap
-  if excess > 0 then
-    local oldest = redis.call('ZRANGE', KEYS[7], 0, excess - 1)
-    redis.call('ZREMRANGEBYRANK', KEYS[7], 0, excess - 1)
+  while excess > 0 do
+    local oldest = redis.call('ZRANGE', KEYS[7], 0, math.min(excess, 1000) - 1)
     redis.call('HDEL', KEYS[8], unpack(oldest))
     redis.call('HDEL', KEYS[9], unpack(oldest))
+    redis.call('ZREMRANGEBYRANK', KEYS[7], 0, #oldest - 1)
+    excess = excess - #oldest
   end
 end
 return {returned, quarantined}

@@ -1,0 +1,110 @@
+import { Injectable, type INestApplicationContext } from '@nestjs/common';
+import { Redis } from 'ioredis';
+import { QueueHandler, QueueKeys } from 'nest-redis-broker';
+import { startRedisServer, waitFor, waitForQueuesIdle, type RedisServerHandle } from 'nest-redis-broker/testing';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { bootBroker, deferred, type CapturingLogger } from '../support/broker-app.js';
+
+const QUEUE = 'oom';
+const IDLE_QUEUE = 'oom-idle';
+const HEARTBEAT_MS = 100;
+const CONSUMER_TTL_MS = 1_000;
+/** Written in small pieces: a client's query buffer holding one big value would count as used memory for a while. */
+const FILLER_PIECES = 64;
+const FILLER_PIECE_BYTES = 64 * 1024;
+const fillerKeys = Array.from({ length: FILLER_PIECES }, (_, i) => `filler:${i}`);
+
+const gate = deferred();
+const runs: string[] = [];
+
+@Injectable()
+class HeldHandler {
+  /** Holds each message until the test opens the gate: every consumer is busy through the episode. */
+  @QueueHandler(QUEUE, { concurrency: 1 })
+  async hold(payload: { id: string }): Promise<void> {
+    runs.push(payload.id);
+    await gate.promise;
+  }
+
+  /** Idle through the episode: its blocking wait is refused while Redis is out of memory. */
+  @QueueHandler(IDLE_QUEUE, { blockTimeoutMs: 100 })
+  idle(payload: { id: string }): void {
+    runs.push(payload.id);
+  }
+}
+
+async function redisTimeMs(client: Redis): Promise<number> {
+  const [seconds, micros] = await client.time();
+  return Number(seconds) * 1000 + Math.floor(Number(micros) / 1000);
+}
+
+describe('a reliable queue when Redis reaches maxmemory (noeviction)', () => {
+  let redis: RedisServerHandle;
+  let plain: Redis;
+  const apps: { app: INestApplicationContext; logger: CapturingLogger }[] = [];
+  const keys = new QueueKeys(QUEUE, '');
+
+  beforeAll(async () => {
+    redis = await startRedisServer({ args: ['--maxmemory-policy', 'noeviction'] });
+    plain = new Redis(redis.url);
+  });
+
+  afterAll(async () => {
+    gate.resolve();
+    for (const { app } of apps) await app.close();
+    plain?.disconnect();
+    await redis?.stop();
+  });
+
+  it('keeps every consumer alive through the episode: none is reaped, no death is counted', async () => {
+    // Three consumers, each running one message it holds until the end.
+    for (const id of ['a', 'b', 'c']) {
+      apps.push(await bootBroker(
+        { connection: { url: redis.url }, instanceId: `consumer-${id}`, heartbeatIntervalMs: HEARTBEAT_MS, consumerTtlMs: CONSUMER_TTL_MS },
+        [HeldHandler],
+      ));
+      await plain.lpush(QUEUE, JSON.stringify({ id }));
+      await waitFor(() => runs.includes(id), { description: `consumer ${id} to run message ${id}` });
+    }
+    expect(await plain.zcard(keys.consumers)).toBe(3);
+
+    // Fill Redis past its maxmemory: every command that may grow memory is refused from now on.
+    for (const key of fillerKeys) await plain.set(key, Buffer.alloc(FILLER_PIECE_BYTES, 120));
+    const usedMemory = Number(/used_memory:(\d+)/.exec(await plain.info('memory'))![1]);
+    await plain.config('SET', 'maxmemory', String(usedMemory - (FILLER_PIECES * FILLER_PIECE_BYTES) / 2));
+    await expect(plain.zadd(keys.consumers, 0, 'probe')).rejects.toThrow(/OOM/);
+
+    // Past the deadline every consumer had when the episode began, each heartbeat has been tried at least once.
+    const deadlines = (await plain.zrange(keys.consumers, 0, -1, 'WITHSCORES')).filter((_, i) => i % 2 === 1).map(Number);
+    const lastDeadline = Math.max(...deadlines);
+    await waitFor(async () => (await redisTimeMs(plain)) > lastDeadline + HEARTBEAT_MS, {
+      timeoutMs: 30_000,
+      intervalMs: 50,
+      description: 'every heartbeat deadline from before the episode to pass',
+    });
+    await expect(plain.zadd(keys.consumers, 0, 'probe')).rejects.toThrow(/OOM/);
+
+    // Memory frees; wait until each consumer has heart-beaten since (each reaper ran a pass after it).
+    await plain.del(...fillerKeys);
+    const freedAt = await redisTimeMs(plain);
+    await waitFor(
+      async () => {
+        const scores = await plain.zmscore(keys.consumers, 'consumer-a', 'consumer-b', 'consumer-c');
+        return scores.every((score) => score !== null && Number(score) > freedAt + CONSUMER_TTL_MS);
+      },
+      { timeoutMs: 30_000, description: 'every consumer to heart-beat after memory was freed' },
+    );
+
+    expect(await plain.hlen(keys.deaths)).toBe(0);
+    expect(await plain.llen(QUEUE)).toBe(0);
+    for (const id of ['a', 'b', 'c']) expect(await plain.llen(keys.processing(`consumer-${id}`))).toBe(1);
+    for (const { logger } of apps) expect(logger.text()).not.toMatch(/stopped heart-beating/);
+
+    gate.resolve();
+    // The idle consumers' blocking waits were refused meanwhile; their loops came back by themselves.
+    expect(apps.some(({ logger }) => /could not fetch: OOM/.test(logger.text()))).toBe(true);
+    await plain.lpush(IDLE_QUEUE, JSON.stringify({ id: 'after' }));
+    await waitForQueuesIdle(redis.url, [QUEUE, IDLE_QUEUE], { timeoutMs: 30_000 });
+    expect(runs.sort()).toEqual(['a', 'after', 'b', 'c']);
+  });
+});
