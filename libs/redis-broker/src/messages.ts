@@ -40,8 +40,8 @@ export const messages = {
     `${target} failed on a message of ${source}: ${error}${suppressed > 0 ? ` (${suppressed} more failure(s) since the last report)` : ''}`,
   channelUnparsable: (target: string, source: string, error: string, suppressed: number) =>
     `${target} skipped a message of ${source} that is not JSON (parse: 'json'): ${error}${suppressed > 0 ? ` (${suppressed} more since the last report)` : ''}`,
-  channelDropped: (target: string, source: string, count: number, total: number, bufferSize: number, policy: string) =>
-    `${target} is slower than ${source}: dropped ${count} message(s) since the last report (${total} in all; buffer of ${bufferSize} full, overflow: ${policy}).`,
+  channelDropped: (target: string, source: string, count: number, total: number, bufferSize: number, maxBufferBytes: number, policy: string) =>
+    `${target} is slower than ${source}: dropped ${count} message(s) since the last report (${total} in all; buffer of ${bufferSize} messages or ${maxBufferBytes} bytes full, overflow: ${policy}).`,
   channelShutdownDiscarded: (target: string, source: string, count: number) =>
     `Shutdown deadline passed: ${count} buffered message(s) of ${source} for ${target} were not run.`,
   channelResubscribeFailed: (connection: string, error: string) =>

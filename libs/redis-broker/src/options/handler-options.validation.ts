@@ -14,7 +14,7 @@ import {
 // over the module's defaults; errors name the handler and the option.
 import { bool, expectRecord, fail, int, oneOf, rejectUnknown } from './option-checks.js';
 
-const CHANNEL_KEYS = ['parse', 'bufferSize', 'overflow', 'concurrency'] as const;
+const CHANNEL_KEYS = ['parse', 'bufferSize', 'maxBufferBytes', 'overflow', 'concurrency'] as const;
 const STREAM_KEYS = [
   'startId', 'concurrency', 'prefetch', 'maxDeliveries', 'backoff', 'parse', 'blockTimeoutMs', 'claimIdleMs', 'reclaimIntervalMs',
 ] as const;
@@ -70,6 +70,7 @@ export function resolveChannelListenerOptions(
   return {
     parse: oneOf(`${path}.parse`, options.parse, d.parse, ['auto', 'json', 'raw'] as const),
     bufferSize: int(`${path}.bufferSize`, options.bufferSize, d.bufferSize, 1, 10_000_000),
+    maxBufferBytes: int(`${path}.maxBufferBytes`, options.maxBufferBytes, d.maxBufferBytes, 1, 4 * 1024 * 1024 * 1024),
     overflow: oneOf(`${path}.overflow`, options.overflow, d.overflow, ['drop-oldest', 'drop-newest'] as const),
     concurrency: int(`${path}.concurrency`, options.concurrency, d.concurrency, 1, 10_000),
   };
