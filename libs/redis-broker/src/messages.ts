@@ -10,6 +10,8 @@ export const messages = {
     `Two handlers are registered for ${key}: ${first} and ${second}. One consumer per ${key.split(':')[0]} and process; remove one of them.`,
   requestScopedHandler: (target: string) =>
     `${target} is request-scoped (or depends on a request-scoped provider); broker handlers need a static provider, so it is not registered.`,
+  invalidEntryId: (what: string, id: unknown) =>
+    `Invalid ${what} ${describe(id)}: a stream entry id is "<ms>-<seq>", e.g. "1700000000000-0" (both parts whole numbers below 2^64).`,
   invalidHandlerOptions: (target: string, detail: string) => `Invalid options on ${target}: ${detail}`,
   connectionError: (role: string, target: string, error: string) =>
     `Redis ${role} connection to ${target} failed: ${error}`,
