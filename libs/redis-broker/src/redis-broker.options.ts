@@ -139,6 +139,12 @@ export interface StreamConsumerOptions {
    * values stay strings.
    */
   parse?: 'fields' | 'json-fields';
+  /**
+   * Largest entry a handler is given, in bytes (UTF-8 of every field name and
+   * value); a larger one goes to the dead-letter stream unrun (`too-large`)
+   * and the consumer goes on. Default 1 MiB.
+   */
+  maxMessageBytes?: number;
   /** Longest one `XREADGROUP ... BLOCK` waits before looping, in ms. Default 2000. */
   blockTimeoutMs?: number;
   /**
@@ -283,6 +289,7 @@ export const BROKER_DEFAULTS = {
     maxDeliveries: 3,
     backoff: { type: 'exponential', delayMs: 1_000, maxDelayMs: 60_000, jitter: true },
     parse: 'fields',
+    maxMessageBytes: 1024 * 1024,
     blockTimeoutMs: 2_000,
     claimIdleMs: 30_000,
     reclaimIntervalMs: 5_000,

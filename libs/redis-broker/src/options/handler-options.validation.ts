@@ -16,7 +16,8 @@ import { bool, expectRecord, fail, int, oneOf, rejectUnknown } from './option-ch
 
 const CHANNEL_KEYS = ['parse', 'bufferSize', 'maxBufferBytes', 'overflow', 'concurrency'] as const;
 const STREAM_KEYS = [
-  'startId', 'concurrency', 'prefetch', 'maxDeliveries', 'backoff', 'parse', 'blockTimeoutMs', 'claimIdleMs', 'reclaimIntervalMs',
+  'startId', 'concurrency', 'prefetch', 'maxDeliveries', 'backoff', 'parse', 'maxMessageBytes', 'blockTimeoutMs', 'claimIdleMs',
+  'reclaimIntervalMs',
 ] as const;
 const TRIM_KEYS = ['maxLen', 'maxAgeMs'] as const;
 const STREAM_ID = /^(\$|\d+(-\d+)?)$/;
@@ -100,6 +101,7 @@ export function resolveStreamConsumerOptions(
     maxDeliveries: int(`${path}.maxDeliveries`, options.maxDeliveries, d.maxDeliveries, 1, 1_000_000),
     backoff: resolveBackoff(`${path}.backoff`, options.backoff, d.backoff),
     parse: oneOf(`${path}.parse`, options.parse, d.parse, ['fields', 'json-fields'] as const),
+    maxMessageBytes: int(`${path}.maxMessageBytes`, options.maxMessageBytes, d.maxMessageBytes, 1, 512 * 1024 * 1024),
     blockTimeoutMs: int(`${path}.blockTimeoutMs`, options.blockTimeoutMs, d.blockTimeoutMs, 10, 600_000),
     claimIdleMs,
     reclaimIntervalMs: int(`${path}.reclaimIntervalMs`, options.reclaimIntervalMs, d.reclaimIntervalMs, 10, 3_600_000),

@@ -42,6 +42,20 @@ export function assertEntryId(what: string, id: unknown): asserts id is string {
   }
 }
 
+/**
+ * The entry's size in bytes (UTF-8 of every field name and value) when it is
+ * larger than `max`, else 0; entries whose text is short enough to be under
+ * `max` whatever its characters (at most 3 bytes per UTF-16 unit) are not measured.
+ */
+export function oversizeBytes(fields: readonly string[], max: number): number {
+  let units = 0;
+  for (const field of fields) units += field.length;
+  if (units * 3 <= max) return 0;
+  let bytes = 0;
+  for (const field of fields) bytes += Buffer.byteLength(field);
+  return bytes > max ? bytes : 0;
+}
+
 /** The identity of an entry within one consumer: key and id. */
 export function entryKey(key: string, id: string): string {
   return `${key} ${id}`;
