@@ -14,8 +14,6 @@ import { clip, isoTime, type CliOutput } from './cli-output.js';
 
 type DeadTarget = { kind: 'queue'; queue: string } | { kind: 'stream'; stream: string; groups: string[] };
 
-const STREAM_ID = /^\d+-\d+$/;
-
 /** `dlq list|show|requeue|purge <queue|stream>`: dead letters of a queue, or of a stream's groups. */
 export async function runDlq(command: CliCommand, connections: CliConnections, out: CliOutput): Promise<void> {
   const action = required(command.positionals, 1, 'dlq action (list, show, requeue or purge)');
@@ -94,7 +92,6 @@ async function resolveTarget(client: RedisClient, connections: CliConnections, n
 }
 
 async function findStreamEntry(streams: StreamDeadLetterService, target: Extract<DeadTarget, { kind: 'stream' }>, id: string): Promise<StreamDeadLetter | null> {
-  if (!STREAM_ID.test(id)) return null;
   for (const group of target.groups) {
     const entry = await streams.get(target.stream, group, id);
     if (entry) return entry;
@@ -103,7 +100,6 @@ async function findStreamEntry(streams: StreamDeadLetterService, target: Extract
 }
 
 async function requeueStreamEntry(streams: StreamDeadLetterService, target: Extract<DeadTarget, { kind: 'stream' }>, id: string): Promise<boolean> {
-  if (!STREAM_ID.test(id)) return false;
   for (const group of target.groups) {
     if (await streams.requeue(target.stream, group, id)) return true;
   }

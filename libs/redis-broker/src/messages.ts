@@ -10,6 +10,8 @@ export const messages = {
     `Two handlers are registered for ${key}: ${first} and ${second}. One consumer per ${key.split(':')[0]} and process; remove one of them.`,
   requestScopedHandler: (target: string) =>
     `${target} is request-scoped (or depends on a request-scoped provider); broker handlers need a static provider, so it is not registered.`,
+  invalidEntryId: (what: string, id: unknown) =>
+    `Invalid ${what} ${describe(id)}: a stream entry id is "<ms>-<seq>", e.g. "1700000000000-0" (both parts whole numbers below 2^64).`,
   invalidHandlerOptions: (target: string, detail: string) => `Invalid options on ${target}: ${detail}`,
   connectionError: (role: string, target: string, error: string) =>
     `Redis ${role} connection to ${target} failed: ${error}`,
@@ -44,8 +46,8 @@ export const messages = {
     `${target} failed on a message of ${source}: ${error}${suppressed > 0 ? ` (${suppressed} more failure(s) since the last report)` : ''}`,
   channelUnparsable: (target: string, source: string, error: string, suppressed: number) =>
     `${target} skipped a message of ${source} that is not JSON (parse: 'json'): ${error}${suppressed > 0 ? ` (${suppressed} more since the last report)` : ''}`,
-  channelDropped: (target: string, source: string, count: number, total: number, bufferSize: number, policy: string) =>
-    `${target} is slower than ${source}: dropped ${count} message(s) since the last report (${total} in all; buffer of ${bufferSize} full, overflow: ${policy}).`,
+  channelDropped: (target: string, source: string, count: number, total: number, bufferSize: number, maxBufferBytes: number, policy: string) =>
+    `${target} is slower than ${source}: dropped ${count} message(s) since the last report (${total} in all; buffer of ${bufferSize} messages or ${maxBufferBytes} bytes full, overflow: ${policy}).`,
   channelShutdownDiscarded: (target: string, source: string, count: number) =>
     `Shutdown deadline passed: ${count} buffered message(s) of ${source} for ${target} were not run.`,
   channelResubscribeFailed: (connection: string, error: string) =>

@@ -89,9 +89,18 @@ export interface ChannelListenerOptions {
    * Most messages waiting for this handler in process memory. The socket is
    * always read at full speed (so Redis never disconnects the subscriber for
    * a full output buffer); when this buffer is full, `overflow` decides which
-   * message is dropped. Default 10000.
+   * message is dropped. A message that arrives while the handler has a free
+   * run slot and nothing waits runs at once without entering the buffer, so a
+   * handler that keeps up never drops. Default 10000.
    */
   bufferSize?: number;
+  /**
+   * Most bytes (UTF-8, as received) of the messages waiting in `bufferSize`:
+   * the bound that matters for large messages. The buffer is full when either
+   * bound is reached; a single message larger than this is dropped unless it
+   * can run at once. Default 32 MiB.
+   */
+  maxBufferBytes?: number;
   /**
    * What a full buffer drops: `drop-oldest` (default; the handler stays
    * current) or `drop-newest` (the arriving message). Each drop is counted,
@@ -130,6 +139,12 @@ export interface StreamConsumerOptions {
    * values stay strings.
    */
   parse?: 'fields' | 'json-fields';
+  /**
+   * Largest entry a handler is given, in bytes (UTF-8 of every field name and
+   * value); a larger one goes to the dead-letter stream unrun (`too-large`)
+   * and the consumer goes on. Default 1 MiB.
+   */
+  maxMessageBytes?: number;
   /** Longest one `XREADGROUP ... BLOCK` waits before looping, in ms. Default 2000. */
   blockTimeoutMs?: number;
   /**
@@ -259,6 +274,7 @@ export const BROKER_DEFAULTS = {
   channel: {
     parse: 'auto',
     bufferSize: 10_000,
+    maxBufferBytes: 32 * 1024 * 1024,
     overflow: 'drop-oldest',
     concurrency: 1,
   },
@@ -273,6 +289,7 @@ export const BROKER_DEFAULTS = {
     maxDeliveries: 3,
     backoff: { type: 'exponential', delayMs: 1_000, maxDelayMs: 60_000, jitter: true },
     parse: 'fields',
+    maxMessageBytes: 1024 * 1024,
     blockTimeoutMs: 2_000,
     claimIdleMs: 30_000,
     reclaimIntervalMs: 5_000,

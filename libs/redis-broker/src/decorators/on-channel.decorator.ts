@@ -36,7 +36,7 @@ export type OnChannelSpec =
  * - `@OnChannel({ pattern: 'user.*' })` — `PSUBSCRIBE user.*`; the context has the pattern and the actual channel
  * - `@OnChannel({ channel: 'orders', sharded: true })` — `SSUBSCRIBE orders` (Redis 7; publish with `{ sharded: true }`)
  *
- * Defaults: `parse: 'auto'`, `bufferSize: 10000`, `overflow: 'drop-oldest'`, `concurrency: 1`.
+ * Defaults: `parse: 'auto'`, `bufferSize: 10000`, `maxBufferBytes: 32 MiB`, `overflow: 'drop-oldest'`, `concurrency: 1`.
  *
  * @example
  * ```ts

@@ -14,9 +14,10 @@ import {
 // over the module's defaults; errors name the handler and the option.
 import { bool, expectRecord, fail, int, oneOf, rejectUnknown } from './option-checks.js';
 
-const CHANNEL_KEYS = ['parse', 'bufferSize', 'overflow', 'concurrency'] as const;
+const CHANNEL_KEYS = ['parse', 'bufferSize', 'maxBufferBytes', 'overflow', 'concurrency'] as const;
 const STREAM_KEYS = [
-  'startId', 'concurrency', 'prefetch', 'maxDeliveries', 'backoff', 'parse', 'blockTimeoutMs', 'claimIdleMs', 'reclaimIntervalMs',
+  'startId', 'concurrency', 'prefetch', 'maxDeliveries', 'backoff', 'parse', 'maxMessageBytes', 'blockTimeoutMs', 'claimIdleMs',
+  'reclaimIntervalMs',
 ] as const;
 const TRIM_KEYS = ['maxLen', 'maxAgeMs'] as const;
 const STREAM_ID = /^(\$|\d+(-\d+)?)$/;
@@ -70,6 +71,7 @@ export function resolveChannelListenerOptions(
   return {
     parse: oneOf(`${path}.parse`, options.parse, d.parse, ['auto', 'json', 'raw'] as const),
     bufferSize: int(`${path}.bufferSize`, options.bufferSize, d.bufferSize, 1, 10_000_000),
+    maxBufferBytes: int(`${path}.maxBufferBytes`, options.maxBufferBytes, d.maxBufferBytes, 1, 4 * 1024 * 1024 * 1024),
     overflow: oneOf(`${path}.overflow`, options.overflow, d.overflow, ['drop-oldest', 'drop-newest'] as const),
     concurrency: int(`${path}.concurrency`, options.concurrency, d.concurrency, 1, 10_000),
   };
@@ -99,6 +101,7 @@ export function resolveStreamConsumerOptions(
     maxDeliveries: int(`${path}.maxDeliveries`, options.maxDeliveries, d.maxDeliveries, 1, 1_000_000),
     backoff: resolveBackoff(`${path}.backoff`, options.backoff, d.backoff),
     parse: oneOf(`${path}.parse`, options.parse, d.parse, ['fields', 'json-fields'] as const),
+    maxMessageBytes: int(`${path}.maxMessageBytes`, options.maxMessageBytes, d.maxMessageBytes, 1, 512 * 1024 * 1024),
     blockTimeoutMs: int(`${path}.blockTimeoutMs`, options.blockTimeoutMs, d.blockTimeoutMs, 10, 600_000),
     claimIdleMs,
     reclaimIntervalMs: int(`${path}.reclaimIntervalMs`, options.reclaimIntervalMs, d.reclaimIntervalMs, 10, 3_600_000),

@@ -25,9 +25,12 @@ export interface ChannelListenerStats {
   source: string;
   /** Messages waiting in the buffer now. */
   buffered: number;
+  /** Their size in bytes (UTF-8, as received), never above `maxBufferBytes`. */
+  bufferedBytes: number;
   /** The most messages the buffer ever held at once (never above `bufferSize`). */
   highWater: number;
   bufferSize: number;
+  maxBufferBytes: number;
   /** Handler runs in progress now. */
   running: number;
   /** Messages dropped because the buffer was full, since start. */
@@ -37,17 +40,26 @@ export interface ChannelListenerStats {
 }
 
 /**
- * Runs one listener's messages off the socket path: the subscriber only
- * pushes into a bounded buffer, and handlers run from a microtask, at most
+ * Runs one listener's messages without ever holding up the socket. A message
+ * that arrives while the listener has a free run slot and nothing waits runs
+ * at once, on the socket's turn: a synchronous handler that keeps up thus
+ * never touches the buffer, however fast messages come (through a buffer it
+ * would run at most `channelDispatchBatch` per turn of the event loop, while
+ * one turn may read tens of thousands of small messages). Otherwise the
+ * message waits in a bounded buffer, drained from a microtask at most
  * `concurrency` at once and at most `channelDispatchBatch` back to back before
  * yielding to I/O. So a slow handler never stops the socket from being read
  * (Redis would otherwise disconnect the subscriber once its output buffer is
- * full), and memory stays bounded: a full buffer drops by the overflow policy.
- * A handler's error is logged (throttled) and never reaches other listeners.
+ * full), and memory stays bounded by `bufferSize` messages and
+ * `maxBufferBytes` bytes: a full buffer drops by the overflow policy. A
+ * handler's error is logged (throttled) and never reaches other listeners.
  */
 export class ChannelDispatcher {
   private readonly logger = new Logger(ChannelDispatcher.name);
   private readonly buffer = new RingBuffer<ChannelMessageContext>();
+  /** Bytes of each buffered message, in the buffer's order. */
+  private readonly sizes = new RingBuffer<number>();
+  private bufferedBytes = 0;
   private readonly parse: (raw: string) => unknown;
   private running = 0;
   private burst = 0;
@@ -81,15 +93,29 @@ export class ChannelDispatcher {
 
   /** Takes one delivery; never throws, never waits. */
   push(context: ChannelMessageContext): void {
-    if (this.buffer.length >= this.options.bufferSize) {
+    if (this.buffer.length === 0 && this.running < this.options.concurrency) {
+      this.run(context);
+      return;
+    }
+    const size = Buffer.byteLength(context.raw);
+    if (size > this.options.maxBufferBytes) {
+      // It could never fit: under either policy the arriving message is the one lost.
+      this.countDrop();
+      return;
+    }
+    if (this.buffer.length >= this.options.bufferSize || this.bufferedBytes + size > this.options.maxBufferBytes) {
       if (this.options.overflow === 'drop-newest') {
         this.countDrop();
         return;
       }
-      this.buffer.shift();
-      this.countDrop();
+      while (this.buffer.length >= this.options.bufferSize || this.bufferedBytes + size > this.options.maxBufferBytes) {
+        this.take();
+        this.countDrop();
+      }
     }
     this.buffer.push(context);
+    this.sizes.push(size);
+    this.bufferedBytes += size;
     if (this.buffer.length > this.highWater) this.highWater = this.buffer.length;
     if (!this.scheduled && this.running < this.options.concurrency) {
       this.scheduled = true;
@@ -102,8 +128,10 @@ export class ChannelDispatcher {
       handler: this.handler,
       source: this.source,
       buffered: this.buffer.length,
+      bufferedBytes: this.bufferedBytes,
       highWater: this.highWater,
       bufferSize: this.options.bufferSize,
+      maxBufferBytes: this.options.maxBufferBytes,
       running: this.running,
       dropped: this.dropped,
       handled: this.handled,
@@ -129,6 +157,8 @@ export class ChannelDispatcher {
   /** Forgets what is still buffered (at a shutdown deadline), logging how much. */
   discard(): void {
     const count = this.buffer.clear();
+    this.sizes.clear();
+    this.bufferedBytes = 0;
     if (count > 0) this.logger.warn(messages.channelShutdownDiscarded(this.handler, this.source, count));
   }
 
@@ -143,7 +173,7 @@ export class ChannelDispatcher {
         break;
       }
       this.burst += 1;
-      this.run(this.buffer.shift()!);
+      this.run(this.take());
     }
     this.pumping = false;
   };
@@ -152,6 +182,12 @@ export class ChannelDispatcher {
     this.burst = 0;
     this.pump();
   };
+
+  /** Removes the oldest buffered message. */
+  private take(): ChannelMessageContext {
+    this.bufferedBytes -= this.sizes.shift()!;
+    return this.buffer.shift()!;
+  }
 
   private run(context: ChannelMessageContext): void {
     this.running += 1;
@@ -243,7 +279,7 @@ export class ChannelDispatcher {
     const now = Date.now();
     if (now - this.lastDropLogAt >= BROKER_DEFAULTS.logThrottleMs) {
       this.lastDropLogAt = now;
-      this.logger.warn(messages.channelDropped(this.handler, this.source, this.dropsToLog, this.dropped, this.options.bufferSize, this.options.overflow));
+      this.logger.warn(messages.channelDropped(this.handler, this.source, this.dropsToLog, this.dropped, this.options.bufferSize, this.options.maxBufferBytes, this.options.overflow));
       this.dropsToLog = 0;
     }
   };

@@ -3,7 +3,7 @@ import { BROKER_COMMAND_CONNECTION, RESOLVED_BROKER_OPTIONS } from '../constants
 import type { RedisClient } from '../connection/redis-connection.factory.js';
 import { StreamKeys } from '../keys.js';
 import { BROKER_DEFAULTS, type ResolvedBrokerOptions } from '../redis-broker.options.js';
-import { fieldsToObject, type RawStreamEntry } from './stream-entry.js';
+import { assertEntryId, fieldsToObject, type RawStreamEntry } from './stream-entry.js';
 import type { StreamDeadLetterReason } from './stream.settler.js';
 
 /**
@@ -53,19 +53,29 @@ export class StreamDeadLetterService {
 
   /** Dead entries of `group`, newest first; `before` (exclusive) pages on from the last id seen. */
   async list(stream: string, group: string, page: { limit?: number; before?: string } = {}): Promise<StreamDeadLetter[]> {
+    if (page.before !== undefined) assertEntryId('dead-letter id (before)', page.before);
     const end = page.before === undefined ? '+' : `(${page.before}`;
     const raw = (await this.command.xrevrange(this.keys(stream).deadLetter(group), end, '-', 'COUNT', page.limit ?? 50)) as RawStreamEntry[];
     return raw.map(([id, flat]) => toDeadLetter(id, flat));
   }
 
-  /** One dead entry of `group` by its id in the dead-letter stream; null when the id is unknown. */
+  /**
+   * One dead entry of `group` by its id in the dead-letter stream; null when
+   * the id is unknown. An id that is not `<ms>-<seq>` throws `InvalidBrokerOptionsError`.
+   */
   async get(stream: string, group: string, id: string): Promise<StreamDeadLetter | null> {
+    assertEntryId('dead-letter id', id);
     const raw = (await this.command.xrange(this.keys(stream).deadLetter(group), id, id)) as RawStreamEntry[];
     return raw.length === 0 ? null : toDeadLetter(raw[0][0], raw[0][1]);
   }
 
-  /** Puts one dead entry back for its group (fresh delivery count); false when the id is unknown. */
+  /**
+   * Puts one dead entry back for its group (fresh delivery count), once:
+   * it leaves the dead-letter stream in the same step. False when the id is
+   * unknown; an id that is not `<ms>-<seq>` throws `InvalidBrokerOptionsError`.
+   */
   async requeue(stream: string, group: string, id: string): Promise<boolean> {
+    assertEntryId('dead-letter id', id);
     const keys = this.keys(stream);
     return (await this.command.nrbStreamDeadRequeue(keys.deadLetter(group), keys.requeue(group), id)) === 1;
   }

@@ -1,3 +1,6 @@
+import { InvalidBrokerOptionsError } from '../errors/invalid-broker-options.error.js';
+import { messages } from '../messages.js';
+
 /** One stream entry taken by a group consumer, as the broker tracks it. */
 export interface StreamEntry {
   /** The Redis key it was read from: the stream, or the group's requeue stream. */
@@ -21,6 +24,36 @@ export function fieldsToObject(fields: readonly string[]): Record<string, string
   const out: Record<string, string> = {};
   for (let i = 0; i + 1 < fields.length; i += 2) out[fields[i]] = fields[i + 1];
   return out;
+}
+
+const ENTRY_ID = /^(\d{1,20})-(\d{1,20})$/;
+const UINT64_MAX = 2n ** 64n - 1n;
+
+/**
+ * Throws `InvalidBrokerOptionsError` unless `id` is a complete entry id,
+ * `<ms>-<seq>` with both parts below 2^64. A bare `<ms>` is refused: Redis
+ * reads it as a range of every sequence number of that millisecond, so an
+ * operation meant for one entry could match several, or another one.
+ */
+export function assertEntryId(what: string, id: unknown): asserts id is string {
+  const match = typeof id === 'string' ? ENTRY_ID.exec(id) : null;
+  if (!match || BigInt(match[1]) > UINT64_MAX || BigInt(match[2]) > UINT64_MAX) {
+    throw new InvalidBrokerOptionsError(messages.invalidEntryId(what, id));
+  }
+}
+
+/**
+ * The entry's size in bytes (UTF-8 of every field name and value) when it is
+ * larger than `max`, else 0; entries whose text is short enough to be under
+ * `max` whatever its characters (at most 3 bytes per UTF-16 unit) are not measured.
+ */
+export function oversizeBytes(fields: readonly string[], max: number): number {
+  let units = 0;
+  for (const field of fields) units += field.length;
+  if (units * 3 <= max) return 0;
+  let bytes = 0;
+  for (const field of fields) bytes += Buffer.byteLength(field);
+  return bytes > max ? bytes : 0;
 }
 
 /** The identity of an entry within one consumer: key and id. */

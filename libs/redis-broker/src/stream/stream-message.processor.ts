@@ -8,7 +8,7 @@ import type { ResolvedStreamConsumerOptions } from '../redis-broker.options.js';
 import { backoffDelay } from '../runtime/backoff.js';
 import { errorText } from '../runtime/consumer.loop.js';
 import { isThenable } from '../runtime/thenable.js';
-import { fieldsToObject, StreamMessageContext, type StreamEntry } from './stream-entry.js';
+import { fieldsToObject, oversizeBytes, StreamMessageContext, type StreamEntry } from './stream-entry.js';
 import type { StreamDeadLetterReason, StreamSettler } from './stream.settler.js';
 
 /** What the processor needs from the rest of one group consumer. */
@@ -28,9 +28,10 @@ export interface StreamProcessorDeps {
 }
 
 /**
- * Runs one stream entry to its settlement: too many deliveries already →
- * dead-letter; parse; the handler through Nest's pipeline; then ack, leave
- * pending for a redelivery with backoff, or dead-letter with the reason.
+ * Runs one stream entry to its settlement: too many deliveries already, or
+ * larger than `maxMessageBytes` → dead-letter; parse; the handler through
+ * Nest's pipeline; then ack, leave pending for a redelivery with backoff, or
+ * dead-letter with the reason.
  * Never throws: a settle failure is logged and the entry stays pending in
  * Redis, to be reclaimed.
  */
@@ -54,6 +55,10 @@ export class StreamMessageProcessor {
       if (entry.deliveries > deps.options.maxDeliveries) {
         // Delivered that often without a verdict: its consumers crashed or stalled on it.
         return this.settle(entry, () => this.deadLetter(entry, 'max-deliveries', `delivered ${entry.deliveries} times without being acknowledged`));
+      }
+      const size = oversizeBytes(entry.fields, deps.options.maxMessageBytes);
+      if (size > 0) {
+        return this.settle(entry, () => this.deadLetter(entry, 'too-large', `entry is ${size} bytes; maxMessageBytes is ${deps.options.maxMessageBytes}`));
       }
       const fields = fieldsToObject(entry.fields);
       payload = fields;

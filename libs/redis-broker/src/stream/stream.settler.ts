@@ -3,7 +3,7 @@ import type { StreamKeys } from '../keys.js';
 import type { StreamEntry } from './stream-entry.js';
 
 /** Why an entry went to the dead-letter stream. */
-export type StreamDeadLetterReason = 'max-deliveries' | 'non-retryable' | 'validation' | 'unparsable';
+export type StreamDeadLetterReason = 'max-deliveries' | 'non-retryable' | 'validation' | 'unparsable' | 'too-large';
 
 /** What the settler records with a dead entry, besides the entry itself. */
 export interface StreamDeadLetterDetails {

@@ -2,10 +2,14 @@
 -- by appending their original fields to the group's requeue stream.
 -- KEYS[1] the group's dead-letter stream
 -- KEYS[2] the group's requeue stream (read by the group beside the stream)
--- ARGV[1..n] dead-letter entry ids
+-- ARGV[1..n] dead-letter entry ids, complete (<ms>-<seq>)
 -- Returns how many were requeued (unknown ids, and records without fields, stay).
 -- Invariant: an entry leaves the dead-letter stream only in the step that
--- appends it to the requeue stream; other groups never see it again.
+-- appends it to the requeue stream, so it is requeued at most once; other
+-- groups never see it again. The entry is deleted by the id XRANGE returned,
+-- not the id given: a bare <ms> reads as a range of that whole millisecond
+-- for XRANGE but as <ms>-0 for XDEL, and would requeue an entry it does not
+-- delete (the library refuses such ids; this keeps the script safe alone).
 local moved = 0
 for _, id in ipairs(ARGV) do
   local found = redis.call('XRANGE', KEYS[1], id, id)
@@ -19,7 +23,7 @@ for _, id in ipairs(ARGV) do
       local fields = cjson.decode(encoded)
       if #fields >= 2 then
         redis.call('XADD', KEYS[2], '*', unpack(fields))
-        redis.call('XDEL', KEYS[1], id)
+        redis.call('XDEL', KEYS[1], found[1][1])
         moved = moved + 1
       end
     end

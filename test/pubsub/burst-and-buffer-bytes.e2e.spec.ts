@@ -1,0 +1,96 @@
+import { Injectable, type INestApplicationContext } from '@nestjs/common';
+import { Redis } from 'ioredis';
+import { ChannelSubscriptionService, OnChannel, type ChannelListenerStats } from 'nest-redis-broker';
+import { startRedisServer, waitFor, type RedisServerHandle } from 'nest-redis-broker/testing';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { bootBroker, deferred } from '../support/broker-app.js';
+
+const BURST = 100_000;
+// Published in pipelines of this many: as fast as one client can publish.
+const SLICE = 10_000;
+
+let received = 0;
+
+@Injectable()
+class InstantListener {
+  @OnChannel('burst')
+  handle(): void {
+    received += 1;
+  }
+}
+
+describe('channel listener buffers', () => {
+  let redis: RedisServerHandle;
+  let app: INestApplicationContext;
+  let admin: Redis;
+
+  const stats = (handler: string): ChannelListenerStats =>
+    app.get(ChannelSubscriptionService).stats().find((s) => s.handler === handler)!;
+
+  beforeAll(async () => {
+    redis = await startRedisServer();
+    admin = new Redis(redis.url);
+    ({ app } = await bootBroker({ connection: { url: redis.url } }, [InstantListener]));
+  });
+
+  afterAll(async () => {
+    await app?.close();
+    admin?.disconnect();
+    await redis?.stop();
+  });
+
+  it('delivers every message of a 100,000-message burst to a handler that keeps up, dropping none', async () => {
+    for (let start = 0; start < BURST; start += SLICE) {
+      const pipeline = admin.pipeline();
+      for (let seq = start; seq < start + SLICE; seq += 1) pipeline.publish('burst', String(seq));
+      await pipeline.exec();
+    }
+    const handler = 'InstantListener@handle';
+    await waitFor(() => stats(handler).handled + stats(handler).dropped === BURST, {
+      timeoutMs: 60_000,
+      description: 'the whole burst to reach the listener',
+    });
+    expect(stats(handler).dropped).toBe(0);
+    expect(received).toBe(BURST);
+    expect(stats(handler).highWater).toBe(0);
+  });
+
+  it('bounds the buffer in bytes as well as in messages, dropping by the overflow policy', async () => {
+    const gate = deferred();
+    const kept: number[] = [];
+    const quarter = 256 * 1024;
+    const unsubscribe = await app.get(ChannelSubscriptionService).subscribe(
+      'large',
+      async (payload) => {
+        await gate.promise;
+        kept.push(Number((payload as string).slice(0, 2)));
+      },
+      { parse: 'raw', bufferSize: 1_000, maxBufferBytes: 4 * quarter, label: 'stuck' },
+    );
+    // Ten messages of 256 KiB: one runs (stuck), four fill the 1 MiB, five are dropped.
+    for (let seq = 10; seq < 20; seq += 1) await admin.publish('large', String(seq).padEnd(quarter, 'x'));
+    await waitFor(() => {
+      const s = stats('stuck');
+      return s.running + s.buffered + s.dropped === 10;
+    }, { timeoutMs: 30_000, description: 'all ten messages to reach the listener' });
+    expect(stats('stuck')).toMatchObject({ running: 1, buffered: 4, bufferedBytes: 4 * quarter, dropped: 5, maxBufferBytes: 4 * quarter });
+
+    // A message larger than the whole byte bound is dropped while the handler is busy.
+    await admin.publish('large', '20'.padEnd(5 * quarter, 'x'));
+    await waitFor(() => stats('stuck').dropped === 6, { description: 'the oversized message to be dropped' });
+    expect(stats('stuck').bufferedBytes).toBe(4 * quarter);
+
+    gate.resolve();
+    await waitFor(() => kept.length === 5, { description: 'the kept messages to run' });
+    // drop-oldest: the first one (running) and the newest four.
+    expect(kept).toEqual([10, 16, 17, 18, 19]);
+    expect(stats('stuck').bufferedBytes).toBe(0);
+    await unsubscribe();
+  });
+
+  it('rejects a maxBufferBytes that is not a positive whole number, naming it', async () => {
+    const subscriptions = app.get(ChannelSubscriptionService);
+    await expect(subscriptions.subscribe('ok', () => undefined, { maxBufferBytes: 0 })).rejects.toThrow(/subscribe\.maxBufferBytes/);
+    await expect(subscriptions.subscribe('ok', () => undefined, { maxBufferBytes: 1.5 })).rejects.toThrow(/subscribe\.maxBufferBytes/);
+  });
+});
