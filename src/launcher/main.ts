@@ -2,8 +2,10 @@
 // REDIS_URL) Redis, runs the API and the worker as separate processes, prints
 // their URLs, and stops everything on Ctrl-C (SIGINT) or SIGTERM.
 // Env: REDIS_URL, PORT (API, default 3000), WORKER_PORT (default 3001),
+// DASHBOARD_PASSWORD (the worker's dashboard, user admin; default: a random one, printed),
 // TIMELINE_DB (default: a fresh database in a temporary directory, removed on
 // stop, so every run starts empty like the embedded Redis).
+import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -28,8 +30,9 @@ const apiPort = await portOrFree(Number(env.PORT ?? 3000));
 const workerPort = await portOrFree(Number(env.WORKER_PORT ?? 3001));
 const scratch = env.TIMELINE_DB ? undefined : mkdtempSync(join(tmpdir(), 'timeline-sample-'));
 const shared = { REDIS_URL: redis.url, TIMELINE_DB: env.TIMELINE_DB ?? join(scratch!, 'timeline.sqlite') };
+const dashboardPassword = env.DASHBOARD_PASSWORD || randomBytes(9).toString('base64url');
 const apps: AppProcess[] = [
-  spawnApp('worker', 'apps/timeline-worker/src/main.ts', root, { ...shared, PORT: String(workerPort) }, 'timeline-worker ready'),
+  spawnApp('worker', 'apps/timeline-worker/src/main.ts', root, { ...shared, PORT: String(workerPort), DASHBOARD_PASSWORD: dashboardPassword }, 'timeline-worker ready'),
   spawnApp('api', 'apps/timeline-api/src/main.ts', root, { ...shared, PORT: String(apiPort) }, 'timeline-api listening'),
 ];
 
@@ -67,6 +70,7 @@ console.log(
     'Timeline sample is running:',
     `  API            http://127.0.0.1:${apiPort}   (health: /health/ready, metrics: /metrics)`,
     `  worker         http://127.0.0.1:${workerPort}   (health: /health/ready, metrics: /metrics)`,
+    `  dashboard      http://127.0.0.1:${workerPort}/dashboard   (user admin, password ${env.DASHBOARD_PASSWORD ? '$DASHBOARD_PASSWORD' : dashboardPassword})`,
     `  Redis          ${redis.embedded ? `${redis.url} (embedded, temporary)` : redis.url}`,
     `  database       ${shared.TIMELINE_DB}${scratch ? ' (temporary; set TIMELINE_DB to keep it)' : ''}`,
     'Try the walk-through in README.md ("The sample"). Press Ctrl-C to stop.',
