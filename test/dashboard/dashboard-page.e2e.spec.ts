@@ -151,7 +151,7 @@ describe('the dashboard page in a real browser', () => {
       await held.evaluate(() => (window as unknown as { overviewCalls: { release(): void } }).overviewCalls.release());
       await held.locator('#status', { hasText: 'updated' }).waitFor();
       await held.clock.runFor(500);
-      await waitFor(async () => (await calls()) === 2, { description: 'the next refresh after the answer' });
+      await waitFor(async () => (await calls()) >= 2, { description: 'the next refresh after the answer' });
     } finally {
       await held.close();
     }
