@@ -2,8 +2,10 @@
 // REDIS_URL) Redis, runs the API and the worker as separate processes, prints
 // their URLs, and stops everything on Ctrl-C (SIGINT) or SIGTERM.
 // Env: REDIS_URL, PORT (API, default 3000), WORKER_PORT (default 3001),
+// DASHBOARD_PASSWORD (the worker's dashboard, user admin; default: a random one, printed),
 // TIMELINE_DB (default: a fresh database in a temporary directory, removed on
 // stop, so every run starts empty like the embedded Redis).
+import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -50,11 +52,12 @@ async function start(): Promise<void> {
   const scratch = env.TIMELINE_DB ? undefined : mkdtempSync(join(tmpdir(), 'timeline-sample-'));
   if (scratch) teardown.add(() => rmSync(scratch, { recursive: true, force: true }));
   const shared = { REDIS_URL: redis.url, TIMELINE_DB: env.TIMELINE_DB ?? join(scratch!, 'timeline.sqlite') };
+  const dashboardPassword = env.DASHBOARD_PASSWORD || randomBytes(9).toString('base64url');
   const apps: AppProcess[] = [];
   teardown.add(async () => {
     await Promise.all(apps.map((app) => stopApp(app, STOP_GRACE_MS)));
   });
-  apps.push(spawnApp('worker', 'apps/timeline-worker/src/main.ts', root, { ...shared, PORT: String(workerPort) }, 'timeline-worker ready'));
+  apps.push(spawnApp('worker', 'apps/timeline-worker/src/main.ts', root, { ...shared, PORT: String(workerPort), DASHBOARD_PASSWORD: dashboardPassword }, 'timeline-worker ready'));
   apps.push(spawnApp('api', 'apps/timeline-api/src/main.ts', root, { ...shared, PORT: String(apiPort) }, 'timeline-api listening'));
   for (const app of apps) {
     void app.exited.then((code) => {
@@ -71,6 +74,7 @@ async function start(): Promise<void> {
       'Timeline sample is running:',
       `  API            http://127.0.0.1:${apiPort}   (health: /health/ready, metrics: /metrics)`,
       `  worker         http://127.0.0.1:${workerPort}   (health: /health/ready, metrics: /metrics)`,
+      `  dashboard      http://127.0.0.1:${workerPort}/dashboard   (user admin, password ${env.DASHBOARD_PASSWORD ? '$DASHBOARD_PASSWORD' : dashboardPassword})`,
       `  Redis          ${redactUrl(redis.url)}${redis.embedded ? ' (embedded, temporary)' : ''}`,
       `  database       ${shared.TIMELINE_DB}${scratch ? ' (temporary; set TIMELINE_DB to keep it)' : ''}`,
       'Try the walk-through in README.md ("The sample"). Press Ctrl-C to stop.',

@@ -58,7 +58,7 @@ describe('the dashboard page in a real browser', () => {
     await earlier.app.close();
 
     @Module({
-      imports: [RedisBrokerModule.forRoot({ connection: { url: redis.url } }), RedisBrokerDashboardModule.register({ path: 'dashboard', refreshIntervalMs: 500 })],
+      imports: [RedisBrokerModule.forRoot({ connection: { url: redis.url } }), RedisBrokerDashboardModule.register({ path: 'dashboard', refreshIntervalMs: 500, public: true })],
       providers: [WorkerHandlers],
     })
     class WorkerWithDashboard {}
@@ -122,6 +122,39 @@ describe('the dashboard page in a real browser', () => {
     expect(await app.get(QueueInspector).stats('reports')).toMatchObject({ waiting: 4, dead: 0 });
     await page.locator('#dead td', { hasText: 'No dead letter.' }).waitFor();
     await page.screenshot({ path: new URL('dashboard-after-requeue.png', ARTIFACTS).pathname, fullPage: true });
+  });
+
+  it('starts the next refresh only once the previous one has answered, however slow it is', async () => {
+    const held = await browser.newPage();
+    try {
+      // Counts the page's overview calls as it makes them, and holds every answer until the test releases it.
+      await held.addInitScript(() => {
+        const state = { calls: 0, release: (): void => {} };
+        const gate = new Promise<void>((resolve) => (state.release = resolve));
+        const real = window.fetch.bind(window);
+        (window as unknown as { overviewCalls: typeof state }).overviewCalls = state;
+        window.fetch = async (input, init) => {
+          if (String(input).endsWith('/api/overview')) {
+            state.calls += 1;
+            await gate;
+          }
+          return real(input, init);
+        };
+      });
+      await held.clock.install();
+      await held.goto(`${base}/dashboard`);
+      const calls = (): Promise<number> => held.evaluate(() => (window as unknown as { overviewCalls: { calls: number } }).overviewCalls.calls);
+      await waitFor(async () => (await calls()) >= 1, { description: 'the first overview call' });
+      // Ten refresh intervals pass while the first answer is held: no second call piles up.
+      await held.clock.runFor(10 * 500);
+      expect(await calls()).toBe(1);
+      await held.evaluate(() => (window as unknown as { overviewCalls: { release(): void } }).overviewCalls.release());
+      await held.locator('#status', { hasText: 'updated' }).waitFor();
+      await held.clock.runFor(500);
+      await waitFor(async () => (await calls()) >= 2, { description: 'the next refresh after the answer' });
+    } finally {
+      await held.close();
+    }
   });
 
   it('keeps a dead letter when the operator cancels the confirmation', async () => {

@@ -22,6 +22,8 @@ export interface TimelineConfig {
   consumerTtlMs: number;
   /** How often a consumer proves it is alive. Env `HEARTBEAT_MS`, default 5000. */
   heartbeatIntervalMs: number;
+  /** Password of the worker's dashboard (user `admin`). Env `DASHBOARD_PASSWORD`; unset: the dashboard lets nobody in. */
+  dashboardPassword: string | undefined;
 }
 
 export function configFromEnv(env: NodeJS.ProcessEnv, defaultPort: number): TimelineConfig {
@@ -36,6 +38,7 @@ export function configFromEnv(env: NodeJS.ProcessEnv, defaultPort: number): Time
     instanceId: env.WORKER_ID === '' ? undefined : env.WORKER_ID,
     consumerTtlMs: integer(env, 'CONSUMER_TTL_MS', 30_000),
     heartbeatIntervalMs: integer(env, 'HEARTBEAT_MS', 5_000),
+    dashboardPassword: env.DASHBOARD_PASSWORD === '' ? undefined : env.DASHBOARD_PASSWORD,
   };
 }
 

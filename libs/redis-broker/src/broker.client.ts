@@ -1,6 +1,7 @@
-import { Inject, Injectable } from '@nestjs/common';
+import { Inject, Injectable, Optional } from '@nestjs/common';
 import { BROKER_COMMAND_CONNECTION, RESOLVED_BROKER_OPTIONS } from './constants.js';
 import type { RedisClient } from './connection/redis-connection.factory.js';
+import { NameRegistry } from './name.registry.js';
 import type { ResolvedBrokerOptions } from './redis-broker.options.js';
 import { ChannelPublisher, type PublishOptions } from './pubsub/channel.publisher.js';
 import { QueueProducer, type EnqueueOptions } from './queue/queue.producer.js';
@@ -21,10 +22,13 @@ export class BrokerClient {
   constructor(
     @Inject(BROKER_COMMAND_CONNECTION) private readonly command: RedisClient,
     @Inject(RESOLVED_BROKER_OPTIONS) options: ResolvedBrokerOptions,
+    // The module's registry, shared with the consumers; a client built by hand gets its own.
+    @Optional() names?: NameRegistry,
   ) {
-    this.queues = new QueueProducer(command, options.keyPrefix);
+    const registry = names ?? new NameRegistry(command, options.keyPrefix);
+    this.queues = new QueueProducer(command, options.keyPrefix, registry);
     this.channels = new ChannelPublisher(command, options.keyPrefix);
-    this.streams = new StreamProducer(command, options.keyPrefix, options.streams);
+    this.streams = new StreamProducer(command, options.keyPrefix, options.streams, registry);
   }
 
   /**

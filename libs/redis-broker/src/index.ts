@@ -68,7 +68,7 @@ export {
   type StreamGroupOverview,
   type StreamOverview,
 } from './observability/broker-catalog.js';
-export { BrokerKeyPatterns, channelName } from './keys.js';
+export { RegistryKeys, channelName } from './keys.js';
 export { RedisBrokerDashboardModule } from './dashboard/redis-broker-dashboard.module.js';
 export type { RedisBrokerDashboardOptions } from './dashboard/dashboard.options.js';
 export type { DashboardOverview, DashboardHandler } from './dashboard/dashboard-overview.service.js';

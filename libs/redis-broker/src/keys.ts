@@ -129,57 +129,23 @@ export class StreamKeys {
   }
 }
 
-/** `prefix` with Redis glob characters escaped, so a `MATCH` pattern built on it matches only itself. */
-function globLiteral(prefix: string): string {
-  return prefix.replace(/[*?[\]\\]/g, '\\$&');
-}
-
 /**
- * How the broker's keys are found without knowing any name (operator tools):
- * `SCAN MATCH` patterns and the parsers that turn a found key back into a
- * queue or stream name. Names never contain braces, so a key with a hash tag
- * is always one of the broker's own keys, never a queue list or a stream.
+ * The broker's registry of names under one key prefix: two SETs, of every
+ * queue and every stream a producer or consumer of this prefix has used
+ * (names without the prefix). Operator tools read them instead of scanning
+ * the keyspace. Both carry the hash tag `{<prefix>}`, so on a Cluster they
+ * sit in one slot; no queue's or stream's key has that tag, since names are
+ * never empty.
  */
-export class BrokerKeyPatterns {
-  /** `SCAN MATCH` pattern of the broker's own keys of every queue and stream under the prefix. */
-  readonly ownKeys: string;
-  /** `SCAN MATCH` pattern (with `TYPE stream`) of every stream under the prefix. */
+export class RegistryKeys {
+  /** SET: names of queues. */
+  readonly queues: string;
+  /** SET: names of streams. */
   readonly streams: string;
-  /** `PUBSUB CHANNELS` pattern of every channel under the prefix. */
-  readonly channels: string;
 
-  constructor(private readonly prefix: string) {
-    const literal = globLiteral(prefix);
-    this.ownKeys = `{${literal}*}:*`;
-    this.streams = `${literal}*`;
-    this.channels = `${literal}*`;
-  }
-
-  /** The queue a broker key (`{<list>}:consumers`, `:delayed` or `:dead`) belongs to, or null. */
-  queueOf(key: string): string | null {
-    const match = /^\{([^{}]+)\}:(consumers|delayed|dead)$/.exec(key);
-    return match ? this.strip(match[1]) : null;
-  }
-
-  /**
-   * The stream a dead-letter or requeue stream (`{<stream>}:dead:<group>`)
-   * belongs to, or null. Only for keys of type stream: a queue's
-   * `{<list>}:dead:records` hash has the same shape.
-   */
-  streamOfOwnKey(key: string): string | null {
-    const match = /^\{([^{}]+)\}:(dead|requeue):.+$/.exec(key);
-    return match ? this.strip(match[1]) : null;
-  }
-
-  /** The name of a stream or channel key under the prefix; null for the broker's own keys or foreign names. */
-  nameOf(key: string): string | null {
-    if (key.includes('{')) return null;
-    return this.strip(key);
-  }
-
-  private strip(full: string): string | null {
-    if (!full.startsWith(this.prefix)) return null;
-    const name = full.slice(this.prefix.length);
-    return name.length > 0 && !/[{}\s]/.test(name) ? name : null;
+  constructor(prefix: string) {
+    const tag = `{${prefix}}`;
+    this.queues = `${tag}:registry:queues`;
+    this.streams = `${tag}:registry:streams`;
   }
 }

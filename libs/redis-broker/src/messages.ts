@@ -63,6 +63,14 @@ export const messages = {
     `Entry ${id} of ${source} copied to the dead-letter stream and acknowledged (${reason}): ${error}`,
   metricsReadFailed: (error: string) =>
     `Could not read queue and stream counts from Redis for metrics: ${error}; the previous values are served.`,
+  registryWriteFailed: (kind: string, name: string, error: string) =>
+    `Could not record ${kind} "${name}" in the broker's registry: ${error}. The dashboard and the CLI's status do not list it until a later write records it (an ACL user needs SADD on the prefix's keys).`,
+  dashboardUnguarded: (path: string) =>
+    `The broker dashboard at /${path} has no guard: whoever reaches this port can read every queue's dead letters and messages. Its requeue and purge routes answer 403; pass guards (your auth) to RedisBrokerDashboardModule.register(), or public: true to allow them without auth on an internal port.`,
+  dashboardPublic: (path: string) =>
+    `The broker dashboard at /${path} is public (public: true): whoever reaches this port can requeue and purge dead letters.`,
+  dashboardActionsDisabled: () =>
+    'Dashboard actions are disabled: this dashboard has no guard. Register it with guards (your auth) or public: true.',
   redisServerMissing: (binary: string) =>
     `Cannot start "${binary}": it is not installed or not on PATH. Install it (Debian/Ubuntu: apt-get install -y redis-server; macOS: brew install redis) or set REDIS_URL to an existing Redis.`,
 } as const;

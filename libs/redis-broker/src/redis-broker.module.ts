@@ -2,7 +2,8 @@ import { Module } from '@nestjs/common';
 import { DiscoveryModule } from '@nestjs/core';
 import { BrokerClient } from './broker.client.js';
 import { BROKER_COMMAND_CONNECTION, RESOLVED_BROKER_OPTIONS } from './constants.js';
-import { RedisConnectionFactory } from './connection/redis-connection.factory.js';
+import { RedisConnectionFactory, type RedisClient } from './connection/redis-connection.factory.js';
+import { NameRegistry } from './name.registry.js';
 import { BrokerMetadataAccessor } from './discovery/broker-metadata.accessor.js';
 import { HandlerContextFactory } from './discovery/handler-context.factory.js';
 import { HandlerExplorer } from './discovery/handler.explorer.js';
@@ -14,7 +15,7 @@ import { QueueDeadLetterService } from './queue/queue-dead-letter.service.js';
 import { QueueInspector } from './queue/queue.inspector.js';
 import { ConfigurableRedisBrokerModule, REDIS_BROKER_MODULE_OPTIONS } from './redis-broker.module-definition.js';
 import { resolveBrokerOptions } from './options/module-options.validation.js';
-import type { RedisBrokerModuleOptions } from './redis-broker.options.js';
+import type { RedisBrokerModuleOptions, ResolvedBrokerOptions } from './redis-broker.options.js';
 import { ConsumerRunner } from './runtime/consumer.runner.js';
 import { StreamDeadLetterService } from './stream/stream-dead-letter.service.js';
 import { StreamInspector } from './stream/stream.inspector.js';
@@ -41,6 +42,11 @@ import { StreamInspector } from './stream/stream.inspector.js';
       provide: BROKER_COMMAND_CONNECTION,
       useFactory: (factory: RedisConnectionFactory) => factory.create('command', 'shared'),
       inject: [RedisConnectionFactory],
+    },
+    {
+      provide: NameRegistry,
+      useFactory: (command: RedisClient, options: ResolvedBrokerOptions) => new NameRegistry(command, options.keyPrefix),
+      inject: [BROKER_COMMAND_CONNECTION, RESOLVED_BROKER_OPTIONS],
     },
     BrokerClient,
     QueueDeadLetterService,

@@ -28,17 +28,15 @@ export interface DashboardOverview extends BrokerOverview {
   recentFailures: RecentFailure[];
 }
 
-/** Assembles the dashboard's overview: Redis counts of everything the broker holds, plus this process' handlers and throughput. */
+/**
+ * Assembles the dashboard's overview: Redis counts of everything the broker
+ * holds, plus this process' handlers and throughput. Calls that arrive while
+ * a read runs share it, so however many pages poll, one read at a time hits Redis.
+ */
 @Injectable()
 export class DashboardOverviewService {
   private readonly catalog: BrokerCatalog;
-  // A queue is found by its broker keys (consumers, delayed, dead); once its
-  // dead letters are requeued and nobody consumes it reliably only the plain
-  // list is left, which is indistinguishable from any other list. Names seen
-  // once stay listed for the life of the process, so a queue does not vanish
-  // from the page while it still holds messages.
-  private readonly seenQueues = new Set<string>();
-  private readonly seenStreams = new Set<string>();
+  private reading: Promise<DashboardOverview> | undefined;
 
   constructor(
     @Inject(BROKER_COMMAND_CONNECTION) command: RedisClient,
@@ -50,14 +48,18 @@ export class DashboardOverviewService {
     this.catalog = new BrokerCatalog(command, options.keyPrefix);
   }
 
-  async overview(): Promise<DashboardOverview> {
+  overview(): Promise<DashboardOverview> {
+    this.reading ??= this.read().finally(() => (this.reading = undefined));
+    return this.reading;
+  }
+
+  private async read(): Promise<DashboardOverview> {
     const handlers = this.registry.all();
+    // This process' handlers are listed even before their consumer's registry record lands.
     const counts = await this.catalog.overview({
-      queues: [...this.registry.queues(), ...this.seenQueues],
-      streams: [...this.registry.streamGroups().map((g) => g.stream), ...this.seenStreams],
+      queues: this.registry.queues(),
+      streams: this.registry.streamGroups().map((g) => g.stream),
     });
-    for (const q of counts.queues) this.seenQueues.add(q.queue);
-    for (const s of counts.streams) this.seenStreams.add(s.stream);
     return {
       ...counts,
       keyPrefix: this.options.keyPrefix,

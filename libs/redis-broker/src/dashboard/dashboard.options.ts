@@ -13,9 +13,15 @@ export interface RedisBrokerDashboardOptions {
   /**
    * The app's own auth: guards (classes or instances) put on the dashboard's
    * controller with `@UseGuards`, so they run for the page and every API call.
-   * Default none, so mount it only behind your own auth or on an internal port.
+   * Default none: then the dashboard is read-only (requeue and purge answer
+   * 403) and a warning is logged at boot, unless `public` is true.
    */
   guards?: (Type<CanActivate> | CanActivate)[];
+  /**
+   * Serve requeue and purge without any guard, to whoever reaches the port
+   * (an internal port, or auth done in front of the app). Default false.
+   */
+  public?: boolean;
   /** Modules the guard classes need for their own dependencies (e.g. your auth module). */
   imports?: (Type | DynamicModule)[];
   /** How often the page reloads its counts, in ms. Default 2000. */
@@ -26,11 +32,12 @@ export interface RedisBrokerDashboardOptions {
 export interface ResolvedDashboardOptions {
   path: string;
   guards: (Type<CanActivate> | CanActivate)[];
+  public: boolean;
   imports: (Type | DynamicModule)[];
   refreshIntervalMs: number;
 }
 
-const KNOWN = ['path', 'guards', 'imports', 'refreshIntervalMs'] as const;
+const KNOWN = ['path', 'guards', 'public', 'imports', 'refreshIntervalMs'] as const;
 const PATH = /^[\w\-./]{0,200}$/;
 const MIN_REFRESH_MS = 250;
 
@@ -50,13 +57,15 @@ export function resolveDashboardOptions(raw: RedisBrokerDashboardOptions | undef
   if (!Array.isArray(guards) || !guards.every((g) => typeof g === 'function' || typeof (g as Partial<CanActivate>)?.canActivate === 'function')) {
     fail('dashboard.guards', guards, 'an array of guard classes or objects with canActivate()');
   }
+  const isPublic = options.public ?? false;
+  if (typeof isPublic !== 'boolean') fail('dashboard.public', isPublic, 'true or false');
   const imports = options.imports ?? [];
   if (!Array.isArray(imports)) fail('dashboard.imports', imports, 'an array of modules');
   const refreshIntervalMs = options.refreshIntervalMs ?? BROKER_DEFAULTS.dashboard.refreshIntervalMs;
   if (!Number.isInteger(refreshIntervalMs) || refreshIntervalMs < MIN_REFRESH_MS) {
     fail('dashboard.refreshIntervalMs', refreshIntervalMs, `a whole number of ms, at least ${MIN_REFRESH_MS}`);
   }
-  return { path, guards, imports, refreshIntervalMs };
+  return { path, guards, public: isPublic, imports, refreshIntervalMs };
 }
 
 function fail(path: string, value: unknown, accepted: string): never {

@@ -1,8 +1,10 @@
-import { Controller, Module, UseGuards, type DynamicModule } from '@nestjs/common';
+import { Controller, Inject, Logger, Module, UseGuards, type DynamicModule, type OnModuleInit } from '@nestjs/common';
+import { messages } from '../messages.js';
 import { DashboardOverviewService } from './dashboard-overview.service.js';
 import { DASHBOARD_OPTIONS } from './dashboard.constants.js';
+import { DashboardReadOnlyGuard } from './dashboard-read-only.guard.js';
 import { DashboardController } from './dashboard.controller.js';
-import { resolveDashboardOptions, type RedisBrokerDashboardOptions } from './dashboard.options.js';
+import { resolveDashboardOptions, type RedisBrokerDashboardOptions, type ResolvedDashboardOptions } from './dashboard.options.js';
 import { ThroughputRecorder } from './throughput.recorder.js';
 
 /**
@@ -14,7 +16,9 @@ import { ThroughputRecorder } from './throughput.recorder.js';
  *
  * The dashboard can requeue and delete messages: mount it behind the app's
  * own auth by passing `guards` (run before every route of the dashboard,
- * page and API alike), or serve it only on an internal port.
+ * page and API alike). Without guards it is read-only (requeue and purge
+ * answer 403) and warns at boot, unless `public: true` says it is served
+ * only where no auth is needed (an internal port).
  *
  * @example
  * ```ts
@@ -29,7 +33,18 @@ import { ThroughputRecorder } from './throughput.recorder.js';
  * @publicApi
  */
 @Module({})
-export class RedisBrokerDashboardModule {
+export class RedisBrokerDashboardModule implements OnModuleInit {
+  private readonly logger = new Logger(RedisBrokerDashboardModule.name);
+
+  constructor(@Inject(DASHBOARD_OPTIONS) private readonly options: ResolvedDashboardOptions) {}
+
+  /** Says at boot when the dashboard has no guard, and what that exposes. */
+  onModuleInit(): void {
+    if (this.options.guards.length > 0) return;
+    if (this.options.public) this.logger.log(messages.dashboardPublic(this.options.path));
+    else this.logger.warn(messages.dashboardUnguarded(this.options.path));
+  }
+
   /** Mounts the dashboard; options are validated here, so a bad path or guard fails at startup. */
   static register(options: RedisBrokerDashboardOptions = {}): DynamicModule {
     const resolved = resolveDashboardOptions(options);
@@ -38,6 +53,7 @@ export class RedisBrokerDashboardModule {
     class MountedDashboardController extends DashboardController {}
     Controller(resolved.path)(MountedDashboardController);
     if (resolved.guards.length > 0) UseGuards(...resolved.guards)(MountedDashboardController);
+    else if (!resolved.public) UseGuards(new DashboardReadOnlyGuard())(MountedDashboardController);
     return {
       module: RedisBrokerDashboardModule,
       imports: resolved.imports,

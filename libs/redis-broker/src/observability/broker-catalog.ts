@@ -1,6 +1,6 @@
 import type { Cluster, Redis } from 'ioredis';
 import type { RedisClient } from '../connection/redis-connection.factory.js';
-import { BrokerKeyPatterns, QueueKeys, StreamKeys } from '../keys.js';
+import { channelPattern, QueueKeys, RegistryKeys, StreamKeys } from '../keys.js';
 import { readQueueStats, type QueueStats } from '../queue/queue.inspector.js';
 import {
   readStreamConsumers,
@@ -59,64 +59,49 @@ export interface KnownNames {
   streams?: readonly string[];
 }
 
-const SCAN_COUNT = 1_000;
-
 /**
- * Finds the broker's queues, streams and channels in Redis without a running
- * app, for the dashboard and the command-line tool. A queue is found by its
- * own keys (`{<queue>}:consumers`, `:delayed`, `:dead`), so a queue that only
- * has waiting messages and was never consumed in reliable mode is found only
- * when its name is passed as known. A stream is any key of type stream under
- * the prefix, or one that has dead-letter or requeue streams. On a Cluster
- * every master is scanned.
+ * Finds the broker's queues, streams and channels without a running app, for
+ * the dashboard and the command-line tool, without scanning the keyspace.
+ * Queues and streams come from the registry (`RegistryKeys`): every producer
+ * records a name at its first write, every consumer at its start, so a queue
+ * with only waiting messages is listed too. A name only older versions or
+ * plain clients used is not in it until something of this version writes or
+ * consumes it; `kindOf` still finds it by its key. Channels are those with
+ * subscribers now (`PUBSUB CHANNELS`, which lists live channels, not keys),
+ * asked of every master on a Cluster.
  * @publicApi
  */
 export class BrokerCatalog {
-  private readonly patterns: BrokerKeyPatterns;
+  private readonly registry: RegistryKeys;
 
   constructor(
     private readonly client: RedisClient,
     private readonly keyPrefix: string,
   ) {
-    this.patterns = new BrokerKeyPatterns(keyPrefix);
+    this.registry = new RegistryKeys(keyPrefix);
   }
 
-  /** Names of queues with broker keys, sorted. */
+  /** Names of the queues in the registry, sorted. */
   async queues(): Promise<string[]> {
-    const names = new Set<string>();
-    for (const key of await this.scan(this.patterns.ownKeys)) {
-      const name = this.patterns.queueOf(key);
-      if (name !== null) names.add(name);
-    }
-    return [...names].sort();
+    return (await this.client.smembers(this.registry.queues)).sort();
   }
 
-  /** Names of streams under the prefix, and of streams that only have dead-letter or requeue streams left, sorted. */
+  /** Names of the streams in the registry, sorted. */
   async streams(): Promise<string[]> {
-    const names = new Set<string>();
-    const [plain, own] = await Promise.all([this.scan(this.patterns.streams, 'stream'), this.scan(this.patterns.ownKeys, 'stream')]);
-    for (const key of plain) {
-      const name = this.patterns.nameOf(key);
-      if (name !== null) names.add(name);
-    }
-    for (const key of own) {
-      const name = this.patterns.streamOfOwnKey(key);
-      if (name !== null) names.add(name);
-    }
-    return [...names].sort();
+    return (await this.client.smembers(this.registry.streams)).sort();
   }
 
   /** Channels under the prefix with at least one subscriber (plain and sharded), sorted; names without the prefix. */
   async channels(): Promise<ChannelStats[]> {
     const counts = new Map<string, ChannelStats>();
+    const pattern = channelPattern(this.keyPrefix, '*');
     for (const node of this.nodes()) {
       for (const sharded of [false, true]) {
-        const found = (await node.call('PUBSUB', sharded ? 'SHARDCHANNELS' : 'CHANNELS', this.patterns.channels)) as string[];
+        const found = (await node.call('PUBSUB', sharded ? 'SHARDCHANNELS' : 'CHANNELS', pattern)) as string[];
         if (found.length === 0) continue;
         const reply = await node.call('PUBSUB', sharded ? 'SHARDNUMSUB' : 'NUMSUB', ...found);
         for (const [full, subscribers] of pairs(reply)) {
-          const channel = this.patterns.nameOf(full);
-          if (channel === null) continue;
+          const channel = full.slice(this.keyPrefix.length);
           const id = `${sharded ? 's' : 'c'}:${channel}`;
           const seen = counts.get(id);
           counts.set(id, { channel, sharded, subscribers: (seen?.subscribers ?? 0) + subscribers });
@@ -126,15 +111,18 @@ export class BrokerCatalog {
     return [...counts.values()].sort((a, b) => a.channel.localeCompare(b.channel));
   }
 
-  /** Whether `name` is a stream, a queue (any of its keys exists), or unknown to Redis. */
+  /**
+   * Whether `name` is a stream, a queue, or unknown to Redis: the registry
+   * first, then the key itself (a stream key, or a list that exists), so a
+   * name used before the registry existed is found when named.
+   */
   async kindOf(name: string): Promise<'queue' | 'stream' | null> {
     const queue = new QueueKeys(name, this.keyPrefix);
     const stream = new StreamKeys(name, this.keyPrefix);
+    if ((await this.client.sismember(this.registry.streams, name)) === 1) return 'stream';
+    if ((await this.client.sismember(this.registry.queues, name)) === 1) return 'queue';
     if ((await this.client.type(stream.stream)) === 'stream') return 'stream';
-    if ((await this.streams()).includes(name)) return 'stream';
-    const exists = await this.client.exists(queue.list);
-    if (exists > 0 || (await this.queues()).includes(name)) return 'queue';
-    return null;
+    return (await this.client.exists(queue.list, queue.deadIndex)) > 0 ? 'queue' : null;
   }
 
   /** Counts of every queue, stream and channel found, plus the `known` names; queues and streams sorted by name. */
@@ -183,22 +171,6 @@ export class BrokerCatalog {
 
   private nodes(): Redis[] {
     return this.client.isCluster ? (this.client as Cluster).nodes('master') : [this.client as Redis];
-  }
-
-  /** Every key matching `match` (optionally of one type) on every master; a key may be reported twice by SCAN, so this dedups. */
-  private async scan(match: string, type?: string): Promise<string[]> {
-    const found = new Set<string>();
-    for (const node of this.nodes()) {
-      let cursor = '0';
-      do {
-        const args: (string | number)[] = [cursor, 'MATCH', match, 'COUNT', SCAN_COUNT];
-        if (type) args.push('TYPE', type);
-        const [next, keys] = (await node.call('SCAN', ...args)) as [string, string[]];
-        for (const key of keys) found.add(key);
-        cursor = next;
-      } while (cursor !== '0');
-    }
-    return [...found];
   }
 }
 

@@ -3,6 +3,7 @@ import type { RedisClient } from '../connection/redis-connection.factory.js';
 import { InvalidBrokerOptionsError } from '../errors/invalid-broker-options.error.js';
 import { QueueKeys } from '../keys.js';
 import { messages } from '../messages.js';
+import type { NameRegistry } from '../name.registry.js';
 
 /**
  * Options of one enqueue.
@@ -30,6 +31,7 @@ export class QueueProducer {
   constructor(
     private readonly command: RedisClient,
     private readonly prefix: string,
+    private readonly names: NameRegistry,
   ) {}
 
   keys(queue: string): QueueKeys {
@@ -47,15 +49,14 @@ export class QueueProducer {
     validateEnqueueOptions(options);
     const { delayMs = 0, dedupKey, dedupTtlMs = DEFAULT_DEDUP_TTL_MS, priority = 'normal' } = options;
     if (delayMs === 0 && dedupKey === undefined) {
-      if (priority === 'high') await this.command.rpush(keys.list, body);
-      else await this.command.lpush(keys.list, body);
+      await this.recorded(queue, priority === 'high' ? this.command.rpush(keys.list, body) : this.command.lpush(keys.list, body));
       return true;
     }
     const dedupMarker = dedupKey === undefined ? keys.delayed : keys.dedup(dedupKey);
-    const added = await this.command.nrbEnqueue(
+    const added = await this.recorded(queue, this.command.nrbEnqueue(
       keys.list, keys.delayed, dedupMarker,
       body, delayMs, dedupKey === undefined ? 0 : dedupTtlMs, priority, randomBytes(8).toString('hex'),
-    );
+    ));
     return added === 1;
   }
 
@@ -66,9 +67,18 @@ export class QueueProducer {
     const pipeline = this.command.pipeline();
     // One LPUSH per chunk keeps order: the first payload is consumed first.
     for (let i = 0; i < bodies.length; i += ENQUEUE_MANY_CHUNK) pipeline.lpush(keys.list, ...bodies.slice(i, i + ENQUEUE_MANY_CHUNK));
-    const results = await pipeline.exec();
+    const results = await this.recorded(queue, pipeline.exec());
     for (const [error] of results ?? []) if (error) throw error;
     return bodies.length;
+  }
+
+  /** `write`, with the queue's first record in the registry sent beside it (one round trip for both). */
+  private async recorded<T>(queue: string, write: Promise<T>): Promise<T> {
+    const record = this.names.record('queue', queue);
+    if (!record) return write;
+    // Promise.all takes the write's rejection at once (a record never rejects).
+    const [, result] = await Promise.all([record, write]);
+    return result;
   }
 }
 

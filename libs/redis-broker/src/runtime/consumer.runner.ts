@@ -4,6 +4,7 @@ import { RedisConnectionFactory, type RedisClient } from '../connection/redis-co
 import type { QueueHandlerDescriptor, StreamHandlerDescriptor } from '../discovery/handler-descriptor.js';
 import { HandlerExplorer } from '../discovery/handler.explorer.js';
 import { HandlerRegistry } from '../discovery/handler.registry.js';
+import { NameRegistry } from '../name.registry.js';
 import { BrokerEvents } from '../observability/broker-events.js';
 import { ChannelSubscriber } from '../pubsub/channel.subscriber.js';
 import { QueueConsumer } from '../queue/queue.consumer.js';
@@ -32,6 +33,7 @@ export class ConsumerRunner implements OnApplicationBootstrap, OnModuleDestroy {
     @Inject(BROKER_COMMAND_CONNECTION) private readonly command: RedisClient,
     @Inject(RESOLVED_BROKER_OPTIONS) private readonly options: ResolvedBrokerOptions,
     private readonly channels: ChannelSubscriber,
+    private readonly names: NameRegistry,
   ) {}
 
   async onApplicationBootstrap(): Promise<void> {
@@ -41,6 +43,10 @@ export class ConsumerRunner implements OnApplicationBootstrap, OnModuleDestroy {
       // All channel handlers share one subscriber: one consumer for all of them.
       if (descriptor.kind === 'channel') this.channels.register(descriptor);
       else this.consumers.push(this.createConsumer(descriptor));
+      // Not awaited: a Redis that is down at boot must not hold the start. A failed record is
+      // logged; the name is listed once a producer writes to it or the app restarts.
+      if (descriptor.kind === 'queue') void this.names.record('queue', descriptor.queue);
+      if (descriptor.kind === 'stream') void this.names.record('stream', descriptor.stream);
     }
     if (this.registry.all().some((d) => d.kind === 'channel')) this.consumers.push(this.channels);
     await Promise.all(this.consumers.map((consumer) => consumer.start()));

@@ -2,6 +2,7 @@ import type { RedisClient } from '../connection/redis-connection.factory.js';
 import { InvalidBrokerOptionsError } from '../errors/invalid-broker-options.error.js';
 import { StreamKeys } from '../keys.js';
 import { messages } from '../messages.js';
+import type { NameRegistry } from '../name.registry.js';
 import { resolveStreamTrim } from '../options/handler-options.validation.js';
 import type { StreamTrimOptions } from '../redis-broker.options.js';
 
@@ -33,15 +34,21 @@ export class StreamProducer {
     private readonly command: RedisClient,
     private readonly prefix: string,
     private readonly trims: Readonly<Record<string, StreamTrimOptions>>,
+    private readonly names: NameRegistry,
   ) {}
 
   async append(stream: string, fields: StreamFields, options?: AppendOptions): Promise<string> {
     const args = this.xaddArgs(stream, fields, options);
-    return (await this.command.call('XADD', ...args)) as string;
+    const write = this.command.call('XADD', ...args);
+    // The stream's first record in the registry goes out beside the XADD: one round trip for both.
+    const record = this.names.record('stream', stream);
+    const [, id] = record ? await Promise.all([record, write]) : [undefined, await write];
+    return id as string;
   }
 
   async appendMany(stream: string, entries: readonly StreamFields[], options?: AppendOptions): Promise<string[]> {
     const all = entries.map((fields) => this.xaddArgs(stream, fields, options));
+    if (all.length > 0) await this.names.record('stream', stream);
     const ids: string[] = [];
     for (let i = 0; i < all.length; i += APPEND_MANY_CHUNK) {
       const pipeline = this.command.pipeline();

@@ -1,0 +1,55 @@
+import { Logger } from '@nestjs/common';
+import type { RedisClient } from './connection/redis-connection.factory.js';
+import { RegistryKeys } from './keys.js';
+import { messages } from './messages.js';
+import { errorText } from './runtime/consumer.loop.js';
+
+/** What a registered name is. */
+export type RegisteredKind = 'queue' | 'stream';
+
+/**
+ * Records each queue and stream name this process uses in the registry
+ * (`SADD` to `RegistryKeys`), once per name and process: the first write or
+ * consumer start of a name sends one command beside it, every later use
+ * sends nothing. Operator tools read the registry instead of scanning the
+ * keyspace. A failed record (Redis down, an ACL without `SADD`) never fails
+ * the write it goes with: it is logged once per name and tried again at the
+ * name's next use.
+ */
+export class NameRegistry {
+  private readonly logger = new Logger(NameRegistry.name);
+  private readonly keys: RegistryKeys;
+  /** `true` once recorded; the pending `SADD` while it runs. */
+  private readonly recorded = new Map<string, Promise<void> | true>();
+  private readonly warned = new Set<string>();
+
+  constructor(
+    private readonly command: RedisClient,
+    prefix: string,
+  ) {
+    this.keys = new RegistryKeys(prefix);
+  }
+
+  /**
+   * Records a name already validated by its keys. Returns `undefined` when it
+   * is recorded already (the hot path: nothing to wait for), else a promise
+   * that resolves once the record landed or failed; it never rejects.
+   */
+  record(kind: RegisteredKind, name: string): Promise<void> | undefined {
+    const id = `${kind}:${name}`;
+    const state = this.recorded.get(id);
+    if (state === true) return undefined;
+    if (state) return state;
+    const pending = this.command.sadd(kind === 'queue' ? this.keys.queues : this.keys.streams, name).then(
+      () => void this.recorded.set(id, true),
+      (error: unknown) => {
+        this.recorded.delete(id);
+        if (this.warned.has(id)) return;
+        this.warned.add(id);
+        this.logger.warn(messages.registryWriteFailed(kind, name, errorText(error)));
+      },
+    );
+    this.recorded.set(id, pending);
+    return pending;
+  }
+}
