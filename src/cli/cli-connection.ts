@@ -18,7 +18,8 @@ const CONNECT_TIMEOUT_MS = 5_000;
  */
 export class CliConnections {
   readonly options: ResolvedBrokerOptions;
-  private readonly factory: RedisConnectionFactory;
+  /** Also opens the BrokerClient's replicated-writes connection (unused by the CLI, which never asks for replicas). */
+  readonly factory: RedisConnectionFactory;
   private readonly open: RedisClient[] = [];
 
   constructor(url: string, keyPrefix: string) {

@@ -14,7 +14,7 @@ export async function runEnqueue(command: CliCommand, connections: CliConnection
   } catch (error) {
     throw new UsageError(`the message is not JSON (${error instanceof Error ? error.message : String(error)}); quote it, e.g. '{"id":1}'`);
   }
-  const client = new BrokerClient(await connections.connect('command'), connections.options);
+  const client = new BrokerClient(await connections.connect('command'), connections.options, connections.factory);
   const delay = command.options.delay;
   const stored = await client.enqueue(queue, payload, delay === undefined ? undefined : { delayMs: delay });
   if (out.json) out.data({ queue, enqueued: stored });
@@ -32,7 +32,7 @@ export async function runAppend(command: CliCommand, connections: CliConnections
     if (at <= 0) throw new UsageError(`"${pair}" is not field=value`);
     fields[pair.slice(0, at)] = pair.slice(at + 1);
   }
-  const client = new BrokerClient(await connections.connect('command'), connections.options);
+  const client = new BrokerClient(await connections.connect('command'), connections.options, connections.factory);
   const id = await client.append(stream, fields);
   if (out.json) out.data({ stream, id });
   else out.line(id);
@@ -42,7 +42,7 @@ export async function runAppend(command: CliCommand, connections: CliConnections
 export async function runPublish(command: CliCommand, connections: CliConnections, out: CliOutput): Promise<void> {
   const channel = required(command.positionals, 1, 'channel name');
   const message = required(command.positionals, 2, 'message');
-  const client = new BrokerClient(await connections.connect('command'), connections.options);
+  const client = new BrokerClient(await connections.connect('command'), connections.options, connections.factory);
   const receivers = await client.publish(channel, message, { sharded: command.options.sharded });
   if (out.json) out.data({ channel, receivers });
   else out.line(`published to ${receivers} subscriber(s) of ${channel}`);

@@ -1,6 +1,7 @@
 import { Inject, Injectable, Optional } from '@nestjs/common';
 import { BROKER_COMMAND_CONNECTION, RESOLVED_BROKER_OPTIONS } from './constants.js';
-import type { RedisClient } from './connection/redis-connection.factory.js';
+import { RedisConnectionFactory, type RedisClient } from './connection/redis-connection.factory.js';
+import { ReplicatedWriter } from './connection/replicated-writer.js';
 import { NameRegistry } from './name.registry.js';
 import type { ResolvedBrokerOptions } from './redis-broker.options.js';
 import { ChannelPublisher, type PublishOptions } from './pubsub/channel.publisher.js';
@@ -22,13 +23,16 @@ export class BrokerClient {
   constructor(
     @Inject(BROKER_COMMAND_CONNECTION) private readonly command: RedisClient,
     @Inject(RESOLVED_BROKER_OPTIONS) options: ResolvedBrokerOptions,
+    connections: RedisConnectionFactory,
     // The module's registry, shared with the consumers; a client built by hand gets its own.
     @Optional() names?: NameRegistry,
   ) {
     const registry = names ?? new NameRegistry(command, options.keyPrefix);
-    this.queues = new QueueProducer(command, options.keyPrefix, registry);
+    // Opened on the first write with `replicas`; the factory closes it at shutdown.
+    const replicated = new ReplicatedWriter(() => connections.create('blocking', 'replicated-writes', { noResend: true }));
+    this.queues = new QueueProducer(command, options.keyPrefix, registry, replicated);
     this.channels = new ChannelPublisher(command, options.keyPrefix);
-    this.streams = new StreamProducer(command, options.keyPrefix, options.streams, registry);
+    this.streams = new StreamProducer(command, options.keyPrefix, options.streams, registry, replicated);
   }
 
   /**
@@ -37,7 +41,8 @@ export class BrokerClient {
    * or `priority: 'high'` it goes through one atomic script instead.
    * Resolves once Redis has stored it; `false` when skipped as a duplicate.
    * Rejects when Redis is unreachable (after ioredis' retries): nothing is
-   * silently dropped.
+   * silently dropped. With `replicas: n` it resolves only once n replicas
+   * have the message (`WAIT`), else rejects with `ReplicationNotConfirmedError`.
    */
   enqueue(queue: string, payload: unknown, options?: EnqueueOptions): Promise<boolean> {
     return this.queues.enqueue(queue, payload, options);
@@ -77,12 +82,17 @@ export class BrokerClient {
    * `timestamp`), readable by any client. A nested value is JSON-encoded in
    * its field. Trimming (`MAXLEN ~` / `MINID ~`) comes from `options`, else
    * from the module's `streams.<name>`, else none. Resolves to the entry id.
+   * With `replicas: n` it resolves only once n replicas have the entry
+   * (`WAIT`), else rejects with `ReplicationNotConfirmedError`.
    */
   append(stream: string, fields: StreamFields, options?: AppendOptions): Promise<string> {
     return this.streams.append(stream, fields, options);
   }
 
-  /** Appends many entries in one round trip (pipelined `XADD`), in order. Resolves to their ids. */
+  /**
+   * Appends many entries in one round trip (pipelined `XADD`), in order.
+   * Resolves to their ids. With `replicas`, one `WAIT` follows every 1000 entries.
+   */
   appendMany(stream: string, entries: readonly StreamFields[], options?: AppendOptions): Promise<string[]> {
     return this.streams.appendMany(stream, entries, options);
   }

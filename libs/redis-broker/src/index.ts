@@ -7,6 +7,7 @@ export {
   type QueueHandlerOptions,
   type StreamConsumerOptions,
   type StreamTrimOptions,
+  type ReplicationOptions,
   type RedisBrokerModuleOptions,
   type RedisConnectionOptions,
   type ResolvedBrokerOptions,
@@ -42,6 +43,7 @@ export {
   type StreamConsumerStats,
 } from './stream/stream.inspector.js';
 export { NonRetryableError } from './errors/non-retryable.error.js';
+export { ReplicationNotConfirmedError } from './errors/replication-not-confirmed.error.js';
 export { InvalidBrokerOptionsError } from './errors/invalid-broker-options.error.js';
 export { DuplicateHandlerError } from './errors/duplicate-handler.error.js';
 export { RedisServerUnavailableError } from './errors/redis-server-unavailable.error.js';

@@ -71,6 +71,8 @@ export const messages = {
     `The broker dashboard at /${path} is public (public: true): whoever reaches this port can requeue and purge dead letters.`,
   dashboardActionsDisabled: () =>
     'Dashboard actions are disabled: this dashboard has no guard. Register it with guards (your auth) or public: true.',
+  replicationNotConfirmed: (replicas: number, confirmed: number, timeoutMs: number) =>
+    `Write stored on the master but confirmed by ${confirmed} of ${replicas} replica(s) within ${timeoutMs} ms (WAIT): it is lost if the master fails before replicating it; sending it again may deliver it twice.`,
   redisServerMissing: (binary: string) =>
     `Cannot start "${binary}": it is not installed or not on PATH. Install it (Debian/Ubuntu: apt-get install -y redis-server; macOS: brew install redis) or set REDIS_URL to an existing Redis.`,
 } as const;

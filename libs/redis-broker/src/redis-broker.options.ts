@@ -171,6 +171,23 @@ export interface StreamTrimOptions {
 }
 
 /**
+ * An opt-in durable produce: after the write, `WAIT replicas replicasTimeoutMs`
+ * runs on the connection that wrote (on Cluster: to the master of the key's
+ * slot), and the call rejects with `ReplicationNotConfirmedError` unless that
+ * many replicas have the write. Closes Redis' asynchronous-replication window
+ * (a write acknowledged by a master that dies before replicating it is lost),
+ * at the cost of a replica round trip per call. Durable writes share one
+ * dedicated connection, since `WAIT` blocks it.
+ * @publicApi
+ */
+export interface ReplicationOptions {
+  /** Replicas that must have the write. Default 0: no `WAIT`, the write resolves once the master has it. */
+  replicas?: number;
+  /** Longest `WAIT` for them, in ms (only with `replicas`). Default 1000. */
+  replicasTimeoutMs?: number;
+}
+
+/**
  * Options of `RedisBrokerModule.forRoot()` / `forRootAsync()`.
  * @publicApi
  */
@@ -250,6 +267,12 @@ export const BROKER_DEFAULTS = {
   stopGraceMs: 2_000,
   /** How often a Cluster's sharded-subscriber client re-reads the slot map, unless `slotsRefreshInterval` is set. */
   shardedSlotsRefreshMs: 5_000,
+  /** How long an `enqueue`/`append` with `replicas` waits for them (`WAIT` timeout). */
+  replicasTimeoutMs: 1_000,
+  /** Slot redirections (`MOVED`, `ASK`, `TRYAGAIN`) a replicated write follows before failing. */
+  replicatedWriteRedirections: 16,
+  /** Pause before a replicated write is sent again after `TRYAGAIN` / `CLUSTERDOWN`. */
+  replicatedWriteRetryMs: 100,
   observability: {
     metricPrefix: 'nrb_',
     durationBucketsSeconds: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],

@@ -48,8 +48,10 @@ export class RedisConnectionFactory implements OnApplicationShutdown {
    * Opens a new connection for `role`; `name` shows in logs and `CLIENT LIST`.
    * `shardedPubSub` asks a Cluster client for ioredis' per-shard subscribers
    * (`shardedSubscribers`), which `SSUBSCRIBE` needs there; standalone ignores it.
+   * `noResend` fails the commands in flight when the connection drops instead
+   * of sending them again on the new one (for a write followed by `WAIT`).
    */
-  create(role: ConnectionRole, name: string, extra: { shardedPubSub?: boolean } = {}): RedisClient {
+  create(role: ConnectionRole, name: string, extra: { shardedPubSub?: boolean; noResend?: boolean } = {}): RedisClient {
     const { url, redis, cluster } = this.options.connection;
     const connectionName = `nrb:${role}:${name}`.replace(/\s/g, '_');
     // No ioredis auto-pipelining by default: the broker batches its own hot
@@ -59,6 +61,7 @@ export class RedisConnectionFactory implements OnApplicationShutdown {
     // was 11 ms instead of 3.4 ms (bench/README.md). A user may still turn it
     // on for the command connection; blocking connections never pipeline.
     const perRole: RedisOptions = role === 'command' ? { connectionName } : { connectionName, enableAutoPipelining: false };
+    if (extra.noResend) perRole.autoResendUnfulfilledCommands = false;
     let client: RedisClient;
     if (cluster) {
       client = new Cluster(cluster.nodes, {

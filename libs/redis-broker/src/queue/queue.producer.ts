@@ -1,15 +1,19 @@
 import { randomBytes } from 'node:crypto';
+import type { ChainableCommander } from 'ioredis';
 import type { RedisClient } from '../connection/redis-connection.factory.js';
+import type { ReplicatedWriter } from '../connection/replicated-writer.js';
 import { InvalidBrokerOptionsError } from '../errors/invalid-broker-options.error.js';
 import { QueueKeys } from '../keys.js';
 import { messages } from '../messages.js';
 import type { NameRegistry } from '../name.registry.js';
+import { REPLICATION_KEYS, resolveReplication } from '../options/replication-options.validation.js';
+import type { ReplicationOptions } from '../redis-broker.options.js';
 
 /**
  * Options of one enqueue.
  * @publicApi
  */
-export interface EnqueueOptions {
+export interface EnqueueOptions extends ReplicationOptions {
   /** Deliver no sooner than this many ms from now (kept in the queue's delayed set meanwhile). */
   delayMs?: number;
   /** Skip this message if one with the same key was enqueued within `dedupTtlMs`. */
@@ -22,7 +26,7 @@ export interface EnqueueOptions {
 
 const DEFAULT_DEDUP_TTL_MS = 3_600_000;
 const ENQUEUE_MANY_CHUNK = 1_000;
-const ENQUEUE_KEYS = ['delayMs', 'dedupKey', 'dedupTtlMs', 'priority'];
+const ENQUEUE_KEYS = ['delayMs', 'dedupKey', 'dedupTtlMs', 'priority', ...REPLICATION_KEYS];
 
 /** Writes list messages: a bare `LPUSH` of the JSON text when no option asks for more. */
 export class QueueProducer {
@@ -32,6 +36,7 @@ export class QueueProducer {
     private readonly command: RedisClient,
     private readonly prefix: string,
     private readonly names: NameRegistry,
+    private readonly replicated: ReplicatedWriter,
   ) {}
 
   keys(queue: string): QueueKeys {
@@ -47,16 +52,23 @@ export class QueueProducer {
     const keys = this.keys(queue);
     const body = encode(payload);
     validateEnqueueOptions(options);
+    const replication = resolveReplication('enqueue', options);
     const { delayMs = 0, dedupKey, dedupTtlMs = DEFAULT_DEDUP_TTL_MS, priority = 'normal' } = options;
     if (delayMs === 0 && dedupKey === undefined) {
-      await this.recorded(queue, priority === 'high' ? this.command.rpush(keys.list, body) : this.command.lpush(keys.list, body));
+      const write: Promise<unknown> = replication
+        ? this.replicated.write((pipeline) => push(pipeline, priority, keys.list, body), replication)
+        : priority === 'high' ? this.command.rpush(keys.list, body) : this.command.lpush(keys.list, body);
+      await this.recorded(queue, write);
       return true;
     }
     const dedupMarker = dedupKey === undefined ? keys.delayed : keys.dedup(dedupKey);
-    const added = await this.recorded(queue, this.command.nrbEnqueue(
+    const args = [
       keys.list, keys.delayed, dedupMarker,
       body, delayMs, dedupKey === undefined ? 0 : dedupTtlMs, priority, randomBytes(8).toString('hex'),
-    ));
+    ];
+    const added = await this.recorded(queue, replication
+      ? this.replicated.write((pipeline) => pipeline.nrbEnqueue(...args), replication).then((results) => results[0])
+      : this.command.nrbEnqueue(...args));
     return added === 1;
   }
 
@@ -80,6 +92,11 @@ export class QueueProducer {
     const [, result] = await Promise.all([record, write]);
     return result;
   }
+}
+
+function push(pipeline: ChainableCommander, priority: 'normal' | 'high', list: string, body: string): void {
+  if (priority === 'high') pipeline.rpush(list, body);
+  else pipeline.lpush(list, body);
 }
 
 function encode(payload: unknown): string {

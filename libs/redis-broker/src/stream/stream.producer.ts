@@ -1,16 +1,18 @@
 import type { RedisClient } from '../connection/redis-connection.factory.js';
+import type { ReplicatedWriter, ReplicationWait } from '../connection/replicated-writer.js';
 import { InvalidBrokerOptionsError } from '../errors/invalid-broker-options.error.js';
 import { StreamKeys } from '../keys.js';
 import { messages } from '../messages.js';
 import type { NameRegistry } from '../name.registry.js';
 import { resolveStreamTrim } from '../options/handler-options.validation.js';
-import type { StreamTrimOptions } from '../redis-broker.options.js';
+import { REPLICATION_KEYS, resolveReplication } from '../options/replication-options.validation.js';
+import type { ReplicationOptions, StreamTrimOptions } from '../redis-broker.options.js';
 
 /**
  * Options of one append.
  * @publicApi
  */
-export interface AppendOptions extends StreamTrimOptions {
+export interface AppendOptions extends StreamTrimOptions, ReplicationOptions {
   /** `MINID ~ id`: drop entries older than this id. Exclusive with `maxLen` and `maxAgeMs`. */
   minId?: string;
 }
@@ -35,29 +37,47 @@ export class StreamProducer {
     private readonly prefix: string,
     private readonly trims: Readonly<Record<string, StreamTrimOptions>>,
     private readonly names: NameRegistry,
+    private readonly replicated: ReplicatedWriter,
   ) {}
 
   async append(stream: string, fields: StreamFields, options?: AppendOptions): Promise<string> {
-    const args = this.xaddArgs(stream, fields, options);
-    const write = this.command.call('XADD', ...args);
+    const { trim, replication } = splitOptions(options);
+    const args = this.xaddArgs(stream, fields, trim);
+    const write = replication
+      ? this.replicated.write((pipeline) => pipeline.call('XADD', ...args), replication).then((results) => results[0])
+      : this.command.call('XADD', ...args);
     // The stream's first record in the registry goes out beside the XADD: one round trip for both.
     const record = this.names.record('stream', stream);
     const [, id] = record ? await Promise.all([record, write]) : [undefined, await write];
     return id as string;
   }
 
+  /** With `replicas`, one `WAIT` follows each chunk of 1000 entries. */
   async appendMany(stream: string, entries: readonly StreamFields[], options?: AppendOptions): Promise<string[]> {
-    const all = entries.map((fields) => this.xaddArgs(stream, fields, options));
+    const { trim, replication } = splitOptions(options);
+    const all = entries.map((fields) => this.xaddArgs(stream, fields, trim));
     if (all.length > 0) await this.names.record('stream', stream);
     const ids: string[] = [];
     for (let i = 0; i < all.length; i += APPEND_MANY_CHUNK) {
-      const pipeline = this.command.pipeline();
-      for (const args of all.slice(i, i + APPEND_MANY_CHUNK)) pipeline.call('XADD', ...args);
-      const results = await pipeline.exec();
-      for (const [error, id] of results ?? []) {
-        if (error) throw error;
-        ids.push(id as string);
-      }
+      const chunk = all.slice(i, i + APPEND_MANY_CHUNK);
+      ids.push(...(await this.appendChunk(chunk, replication)));
+    }
+    return ids;
+  }
+
+  private async appendChunk(chunk: string[][], replication: ReplicationWait | undefined): Promise<string[]> {
+    if (replication) {
+      const ids = await this.replicated.write((pipeline) => {
+        for (const args of chunk) pipeline.call('XADD', ...args);
+      }, replication);
+      return ids as string[];
+    }
+    const pipeline = this.command.pipeline();
+    for (const args of chunk) pipeline.call('XADD', ...args);
+    const ids: string[] = [];
+    for (const [error, id] of (await pipeline.exec()) ?? []) {
+      if (error) throw error;
+      ids.push(id as string);
     }
     return ids;
   }
@@ -85,6 +105,18 @@ export class StreamProducer {
     if (count === 0) throw new TypeError(`Cannot append to stream "${stream}": an entry needs at least one field`);
     return args;
   }
+}
+
+/**
+ * Separates the replication options from the trimming ones. Options that
+ * only ask for replicas leave the module's trimming of the stream in force.
+ */
+function splitOptions(options: AppendOptions | undefined): { trim: AppendOptions | undefined; replication: ReplicationWait | undefined } {
+  if (!options || typeof options !== 'object') return { trim: options, replication: undefined };
+  const { replicas, replicasTimeoutMs, ...trim } = options;
+  const replication = resolveReplication('append', { replicas, replicasTimeoutMs });
+  const onlyReplication = Object.keys(trim).length === 0 && REPLICATION_KEYS.some((key) => key in options);
+  return { trim: onlyReplication ? undefined : trim, replication };
 }
 
 function encodeField(value: unknown): string {
