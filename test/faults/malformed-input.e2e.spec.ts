@@ -131,13 +131,23 @@ describe('malformed input pushed by a plain client', () => {
 
   it('dead-letters malformed stream entries (broken JSON fields, wrong types, stray bytes) while valid ones flow', async () => {
     const valid = 50;
-    const bad: (string | Buffer)[][] = [
-      ['n', '{broken'], ['n', '[1,'], ['n', 'seven'], ['n', '-3'], ['other', '1'], ['n', '{"a":1}'],
-      ['n', randomBytesFrom(7, 64)], ['n', Buffer.from([0xff, 0xfe])], ['n', '1', 'n2', '{"x":'],
+    // Each malformed entry with the reason it must get: a value starting with { or [ that is not JSON is
+    // unparsable, anything else decodes and fails the DTO's checks.
+    const bad: { fields: (string | Buffer)[]; reason: 'unparsable' | 'validation' }[] = [
+      { fields: ['n', '{broken'], reason: 'unparsable' },
+      { fields: ['n', '[1,'], reason: 'unparsable' },
+      { fields: ['n', 'seven'], reason: 'validation' },
+      { fields: ['n', '-3'], reason: 'validation' },
+      { fields: ['other', '1'], reason: 'validation' },
+      { fields: ['n', '{"a":1}'], reason: 'validation' },
+      { fields: ['n', randomBytesFrom(7, 64)], reason: 'validation' },
+      { fields: ['n', Buffer.from([0xff, 0xfe])], reason: 'validation' },
+      { fields: ['n', '1', 'n2', '{"x":'], reason: 'unparsable' },
     ];
+    const ids: string[] = [];
     for (let i = 0; i < valid; i += 1) {
       await plain.xadd('fuzz-s', '*', 'n', String(i));
-      if (i < bad.length) await plain.xadd('fuzz-s', '*', ...bad[i]);
+      if (i < bad.length) ids.push((await plain.xadd('fuzz-s', '*', ...bad[i].fields))!);
     }
     const dead = app.get(StreamDeadLetterService);
     await waitFor(async () => (await dead.count('fuzz-s', 'g')) === bad.length, { timeoutMs: 20_000, description: `${bad.length} dead entries` });
@@ -146,6 +156,13 @@ describe('malformed input pushed by a plain client', () => {
     const letters = await dead.list('fuzz-s', 'g', { limit: 50 });
     report('stream malformed input', { valid, malformed: bad.length, handled: result.handled, dead: letters.length });
     expect(result.missing).toEqual([]);
-    expect(letters.every((l) => ['unparsable', 'validation'].includes(l.reason))).toBe(true);
+    expect(letters).toHaveLength(bad.length);
+    // Each entry is dead once, with its reason and its fields as written (invalid UTF-8 shows replacement characters).
+    bad.forEach(({ fields, reason }, i) => {
+      const expected: Record<string, string> = {};
+      for (let f = 0; f < fields.length; f += 2) expected[String(fields[f])] = fields[f + 1].toString();
+      const mine = letters.filter((l) => l.originalId === ids[i]).map((l) => ({ stream: l.stream, group: l.group, reason: l.reason, fields: l.fields, explained: l.error !== '' }));
+      expect(mine, `entry ${i}`).toEqual([{ stream: 'fuzz-s', group: 'g', reason, fields: expected, explained: true }]);
+    });
   });
 });

@@ -52,11 +52,17 @@ describe('bad input', () => {
       expect(byReason.unparsable.attempts).toBe(1);
       expect(byReason.validation.error).toContain('quantity must not be less than 1');
       expect(byReason['too-large'].error).toContain('maxMessageBytes is 200');
-      // The original bytes are kept exactly and go back to the queue on requeue.
+      // The original bytes are kept exactly and go back to the queue on requeue: the consumer gets the
+      // same bytes (invalid UTF-8 again, not replacement characters) and stores them as they were.
+      const original = Buffer.from([0x7b, 0xff, 0xfe, 0x7d]);
       const id = byReason['invalid-utf8'].id;
+      expect(await plain.hgetBuffer('{orders}:dead:messages', id)).toEqual(original);
       expect(await app.get(QueueDeadLetterService).requeue('orders', id)).toBe(true);
-      expect(await plain.lrangeBuffer('orders', 0, -1)).toEqual([]);
       await waitFor(async () => (await app.get(QueueDeadLetterService).count('orders')) === 4, { description: 'it to die again' });
+      const again = (await app.get(QueueDeadLetterService).list('orders')).filter((d) => d.reason === 'invalid-utf8');
+      expect(again).toHaveLength(1);
+      expect(again[0].id).not.toBe(id);
+      expect(await plain.hgetBuffer('{orders}:dead:messages', again[0].id)).toEqual(original);
     } finally {
       await app.close();
     }

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { Injectable, type INestApplicationContext } from '@nestjs/common';
 import { Redis } from 'ioredis';
 import { BrokerClient, Ctx, Payload, QueueHandler, type QueueMessageContext } from 'nest-redis-broker';
@@ -23,7 +24,7 @@ describe('list queues on the plain Redis wire format', () => {
   beforeAll(async () => {
     redis = await startRedisServer();
     plain = new Redis(redis.url);
-    ({ app } = await bootBroker({ connection: { url: redis.url } }, [UserEventsHandler]));
+    ({ app } = await bootBroker({ connection: { url: redis.url }, instanceId: 'wire-consumer' }, [UserEventsHandler]));
   });
 
   afterAll(async () => {
@@ -33,18 +34,25 @@ describe('list queues on the plain Redis wire format', () => {
   });
 
   it('delivers a JSON string LPUSHed by a plain client to the decorated handler', async () => {
+    const pushedAt = Date.now();
     await plain.lpush('user-signups', JSON.stringify({ userId: 'u1', plan: 'pro' }));
     await waitFor(() => received.length === 1, { description: 'the handler to run' });
+    const handledBy = Date.now();
     expect(received[0].payload).toEqual({ userId: 'u1', plan: 'pro' });
     expect(received[0].ctx.queue).toBe('user-signups');
     expect(received[0].ctx.attempt).toBe(1);
     expect(received[0].ctx.raw).toBe('{"userId":"u1","plan":"pro"}');
+    // The id is the sha1 of the stored text, the consumer is this app's instanceId, receivedAt falls in the test's window.
+    const sha1 = createHash('sha1').update('{"userId":"u1","plan":"pro"}').digest('hex');
+    expect(received[0].ctx.id).toBe(sha1);
+    expect(received[0].ctx.consumer).toBe('wire-consumer');
+    expect(received[0].ctx.receivedAt).toBeGreaterThanOrEqual(pushedAt);
+    expect(received[0].ctx.receivedAt).toBeLessThanOrEqual(handledBy);
     // A context logs as its fields (the id is derived on demand, not stored).
     expect(JSON.parse(JSON.stringify(received[0].ctx))).toEqual({
-      id: received[0].ctx.id, queue: 'user-signups', attempt: 1, raw: '{"userId":"u1","plan":"pro"}',
-      consumer: received[0].ctx.consumer, receivedAt: received[0].ctx.receivedAt,
+      id: sha1, queue: 'user-signups', attempt: 1, raw: '{"userId":"u1","plan":"pro"}',
+      consumer: 'wire-consumer', receivedAt: received[0].ctx.receivedAt,
     });
-    expect(received[0].ctx.id).toMatch(/^[0-9a-f]{40}$/);
     expect(await plain.llen('user-signups')).toBe(0);
   });
 

@@ -13,14 +13,42 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bootBroker } from '../support/broker-app.js';
 
 const attemptsSeen = new Map<string, number[]>();
+/** When each run of a queue's handler started (epoch ms), by queue. */
+const runsAt = new Map<string, number[]>();
 let healAfter = Number.POSITIVE_INFINITY;
+/** Retries of "capped": uncapped, the 11 waits would add up to 50 ms × (2^11 - 1), over 100 s. */
+const CAPPED_ATTEMPTS = 12;
+const JITTERED_ATTEMPTS = 6;
+
+function ranAt(queue: string): void {
+  runsAt.set(queue, [...(runsAt.get(queue) ?? []), Date.now()]);
+}
+
+/** Time between one run of a queue's handler and the next. */
+function gaps(queue: string): number[] {
+  const at = runsAt.get(queue) ?? [];
+  return at.slice(1).map((t, i) => t - at[i]);
+}
 
 @Injectable()
 class FlakyHandlers {
   @QueueHandler('flaky', { maxAttempts: 3, backoff: { type: 'exponential', delayMs: 40, jitter: false } })
   flaky(payload: { id: string }, ctx: QueueMessageContext): void {
     attemptsSeen.set(payload.id, [...(attemptsSeen.get(payload.id) ?? []), ctx.attempt]);
+    ranAt('flaky');
     if (ctx.attempt < healAfter) throw new Error(`boom on ${payload.id}`);
+  }
+
+  @QueueHandler('capped', { maxAttempts: CAPPED_ATTEMPTS, backoff: { type: 'exponential', delayMs: 50, maxDelayMs: 100, jitter: false } })
+  capped(): void {
+    ranAt('capped');
+    throw new Error('still failing');
+  }
+
+  @QueueHandler('jittered', { maxAttempts: JITTERED_ATTEMPTS, backoff: { type: 'fixed', delayMs: 200, jitter: true } })
+  jittered(): void {
+    ranAt('jittered');
+    throw new Error('still failing');
   }
 
   @QueueHandler('strict', { maxAttempts: 5 })
@@ -57,6 +85,10 @@ describe('retries and the dead-letter list', () => {
       [1, 40],
       [2, 80],
     ]);
+    // The handler really waited that long before each run again (lower bounds: a loaded machine only adds).
+    const [first, second] = gaps('flaky');
+    expect(first).toBeGreaterThanOrEqual(40);
+    expect(second).toBeGreaterThanOrEqual(80);
     expect(stats.dead).toBe(1);
     const [dead] = await app.get(QueueDeadLetterService).list('flaky');
     expect(dead).toMatchObject({
@@ -67,6 +99,32 @@ describe('retries and the dead-letter list', () => {
       handler: 'FlakyHandlers@flaky',
       message: '{"id":"a"}',
     });
+  });
+
+  it('caps each wait at maxDelayMs: a message with 12 attempts dies within seconds, not after 100 s of doubling waits', async () => {
+    await plain.lpush('capped', JSON.stringify({ id: 'c' }));
+    const [stats] = await waitForQueuesIdle(redis.url, ['capped'], { timeoutMs: 30_000 });
+    expect(stats.dead).toBe(1);
+    const delays = retried.filter((e) => e.source === 'capped').map((e) => e.delayMs);
+    expect(delays).toEqual([50, ...Array.from({ length: CAPPED_ATTEMPTS - 2 }, () => 100)]);
+    const waited = gaps('capped');
+    expect(waited).toHaveLength(CAPPED_ATTEMPTS - 1);
+    waited.forEach((gap, i) => expect(gap, `wait before run ${i + 2}`).toBeGreaterThanOrEqual(delays[i]));
+  });
+
+  it('spreads retries with jitter: each wait is a different point of [delay/2, delay], and the handler waits it', async () => {
+    await plain.lpush('jittered', JSON.stringify({ id: 'j' }));
+    const [stats] = await waitForQueuesIdle(redis.url, ['jittered'], { timeoutMs: 30_000 });
+    expect(stats.dead).toBe(1);
+    const delays = retried.filter((e) => e.source === 'jittered').map((e) => e.delayMs);
+    expect(delays).toHaveLength(JITTERED_ATTEMPTS - 1);
+    for (const delay of delays) {
+      expect(delay).toBeGreaterThanOrEqual(100);
+      expect(delay).toBeLessThanOrEqual(200);
+    }
+    // Drawn at random: five equal draws would mean no jitter.
+    expect(new Set(delays).size).toBeGreaterThan(1);
+    gaps('jittered').forEach((gap, i) => expect(gap, `wait before run ${i + 2}`).toBeGreaterThanOrEqual(Math.floor(delays[i])));
   });
 
   it('requeue brings a dead message back, with fresh attempts', async () => {

@@ -54,13 +54,27 @@ export async function http<T = unknown>(
   return { status: response.status, body: parsed as T, text };
 }
 
-/** The value of one Prometheus sample (`name{labels}`), 0 when absent. */
-export function metricValue(text: string, name: string, labels: Record<string, string>): number {
+/** The value of one Prometheus sample (`name{labels}`), or undefined when the text has no such sample. */
+export function metricSample(text: string, name: string, labels: Record<string, string>): number | undefined {
   for (const line of text.split('\n')) {
     if (!line.startsWith(`${name}{`)) continue;
     const inside = line.slice(name.length + 1, line.lastIndexOf('}'));
     const present = Object.fromEntries([...inside.matchAll(/(\w+)="((?:[^"\\]|\\.)*)"/g)].map((m) => [m[1], m[2].replace(/\\(.)/g, '$1')]));
     if (Object.entries(labels).every(([k, v]) => present[k] === v)) return Number(line.slice(line.lastIndexOf(' ') + 1));
   }
-  return 0;
+  return undefined;
+}
+
+/**
+ * The value of one Prometheus sample (`name{labels}`). Throws when it is
+ * absent, so a renamed or dropped metric (or label) fails the test instead of
+ * reading as 0.
+ */
+export function metricValue(text: string, name: string, labels: Record<string, string>): number {
+  const value = metricSample(text, name, labels);
+  if (value === undefined) {
+    const samples = text.split('\n').filter((line) => line.startsWith(`${name}{`));
+    throw new Error(`No sample ${name}${JSON.stringify(labels)} in the metrics; samples of ${name}: ${samples.length ? samples.join(' | ') : 'none'}`);
+  }
+  return value;
 }

@@ -59,6 +59,15 @@ export class QueueKeys {
   }
 
   /**
+   * `SCAN MATCH` pattern of every consumer's processing list of this queue,
+   * registered or not (a consumer that died unregistered leaves its list
+   * until a reaper returns it); the name's glob characters match only themselves.
+   */
+  processingPattern(): string {
+    return `{${globLiteral(this.list)}}:processing:*`;
+  }
+
+  /**
    * HASH: sha1 → fetch time of the messages that consumer holds but has not
    * started (prefetched, or held back to run alone). Everything else in its
    * processing list is running, and is blamed if the consumer dies.

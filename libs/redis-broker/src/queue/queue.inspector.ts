@@ -42,12 +42,16 @@ export class QueueInspector {
  * Queue counts through any connection (also used by the testing helpers).
  * The counts are one atomic snapshot (MULTI), so a message moving between
  * the list, a processing list and the delayed set is never missed or counted twice.
+ * `moreProcessingLists` (found with `SCAN`, say) are counted in the same
+ * snapshot beside the registered consumers' lists.
  */
-export async function readQueueStats(client: RedisClient, keys: QueueKeys): Promise<QueueStats> {
+export async function readQueueStats(client: RedisClient, keys: QueueKeys, moreProcessingLists: readonly string[] = []): Promise<QueueStats> {
   let consumerIds = await client.zrange(keys.consumers, '0', '-1');
   for (;;) {
     const multi = client.multi().llen(keys.list).zcard(keys.delayed).zcard(keys.deadIndex).zrange(keys.consumers, '0', '-1');
-    for (const id of consumerIds) multi.llen(keys.processing(id));
+    const lists = new Set(consumerIds.map((id) => keys.processing(id)));
+    for (const list of moreProcessingLists) lists.add(list);
+    for (const list of lists) multi.llen(list);
     const replies = await multi.exec();
     if (!replies) throw new Error(`Reading the counts of queue "${keys.queue}" was aborted`);
     const values = replies.map(([error, value]) => {

@@ -26,10 +26,16 @@ export async function waitFor(
   throw new Error(`Timed out after ${timeoutMs} ms waiting for ${description}${lastError === undefined ? '' : ` (last error: ${errorText(lastError)})`}`);
 }
 
+/** Keys a `SCAN` call looks at per round trip while looking for processing lists. */
+const SCAN_COUNT = 1_000;
+
 /**
  * Waits until every given list queue is drained and idle: nothing waiting,
- * nothing in a processing list, nothing delayed or due for retry. Resolves to
- * the final counts (dead-lettered messages included, for assertions).
+ * nothing in any processing list (a registered consumer's or not: a consumer
+ * that died unregistered leaves its list until a reaper returns it), nothing
+ * delayed or due for retry. Resolves to the final counts (dead-lettered
+ * messages included, for assertions); `processing` counts every processing
+ * list found. On timeout the error shows the last counts read.
  * @publicApi
  */
 export async function waitForQueuesIdle(
@@ -44,13 +50,28 @@ export async function waitForQueuesIdle(
   try {
     await waitFor(
       async () => {
-        last = await Promise.all(keys.map((k) => readQueueStats(client, k)));
+        // Lists found before the snapshot: one a reaper returns meanwhile shows its messages as waiting.
+        last = await Promise.all(keys.map(async (k) => readQueueStats(client, k, await processingLists(client, k))));
         return last.every((s) => s.waiting === 0 && s.processing === 0 && s.delayed === 0);
       },
       { timeoutMs: options.timeoutMs ?? 10_000, description: `queues ${queues.join(', ')} to be idle` },
     );
     return last;
+  } catch (error) {
+    throw new Error(`${errorText(error)}; last counts: ${JSON.stringify(last)}`);
   } finally {
     client.disconnect();
   }
+}
+
+/** Every processing list of `keys`' queue on the server (SCAN: never blocks Redis; ends when the cursor wraps). */
+async function processingLists(client: Redis, keys: QueueKeys): Promise<string[]> {
+  const found = new Set<string>();
+  let cursor = '0';
+  do {
+    const [next, batch] = await client.scan(cursor, 'MATCH', keys.processingPattern(), 'COUNT', SCAN_COUNT);
+    for (const key of batch) found.add(key);
+    cursor = next;
+  } while (cursor !== '0');
+  return [...found];
 }
