@@ -26,6 +26,8 @@ export default defineConfig({
   },
   test: {
     include: ['test/**/*.spec.ts'],
+    // An `.only` left in a test file would silently skip every other test of the run.
+    allowOnly: false,
     testTimeout: 60_000,
     hookTimeout: 60_000,
     pool: 'forks',

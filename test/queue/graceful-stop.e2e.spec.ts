@@ -6,6 +6,8 @@ import { spawnFixture, type FixtureProcess } from '../support/processes.js';
 
 const ROUNDS = 6;
 const AT_ONCE = 2;
+// Twelve worker processes boot and stop (against a Redis kept busy); a boot alone takes seconds on a loaded 2-core machine.
+const TEST_TIMEOUT_MS = ROUNDS * 20_000;
 const BUSY_20MS = `local t = redis.call('TIME')
 local stop = tonumber(t[1]) * 1000000 + tonumber(t[2]) + 20000
 repeat t = redis.call('TIME') until tonumber(t[1]) * 1000000 + tonumber(t[2]) >= stop
@@ -34,7 +36,9 @@ describe('reliable queue: a graceful stop', () => {
   it('leaves no consumer entry behind, even with a heartbeat every 10 ms', async () => {
     for (let round = 0; round < ROUNDS; round++) {
       const workers = Array.from({ length: AT_ONCE }, () => {
-        const worker = spawnFixture('queue-worker', { REDIS_URL: redis.url, HEARTBEAT_MS: '10', CONSUMER_TTL_MS: '60000', WORK_MS: '5', WORKER_CONCURRENCY: '2' });
+        const worker = spawnFixture('fault-worker', {
+          REDIS_URL: redis.url, KIND: 'queue', NAME: 'work', HEARTBEAT_MS: '10', CONSUMER_TTL_MS: '60000', WORK_MS: '5', CONCURRENCY: '2',
+        });
         started.push(worker);
         return worker;
       });
@@ -58,5 +62,5 @@ describe('reliable queue: a graceful stop', () => {
       // Every worker released itself and exited: no heartbeat may have re-added it.
       expect(await plain.zrange(keys.consumers, '0', '-1')).toEqual([]);
     }
-  });
+  }, TEST_TIMEOUT_MS);
 });

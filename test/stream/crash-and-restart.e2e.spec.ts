@@ -11,7 +11,7 @@ const resumed: string[] = [];
 
 @Injectable()
 class SurvivorConsumer {
-  // Same stream and group as test/fixtures/stream-worker.ts.
+  // Same stream and group as the fault-worker fixture started below.
   @StreamConsumer({ stream: 'jobs-stream', group: 'workers', claimIdleMs: 500, reclaimIntervalMs: 100, concurrency: 4 })
   handle(@Payload('n') n: string): void {
     survivorHandled.push(n);
@@ -52,13 +52,17 @@ describe('stream consumers through crashes and Redis restarts', () => {
   });
 
   it('lets a surviving consumer reclaim and handle the pending entries of a consumer killed mid-batch', async () => {
-    const worker = spawnFixture('stream-worker', { REDIS_URL: redis.url, CONSUMER: 'doomed', WORK_MS: '60000', WORKER_CONCURRENCY: '4', WORKER_PREFETCH: '8' });
+    const worker = spawnFixture('fault-worker', {
+      REDIS_URL: redis.url, KIND: 'stream', NAME: 'jobs-stream', CONSUMER: 'doomed', WORK_MS: '60000', CONCURRENCY: '4', PREFETCH: '8',
+      // It must not take its own waiting entries over before it is killed.
+      CLAIM_IDLE_MS: '60000',
+    });
     fixtures.push(worker);
     await worker.ready;
     const ids: string[] = [];
     for (let n = 0; n < 10; n += 1) ids.push((await plain.xadd('jobs-stream', '*', 'n', String(n))) as string);
     // The worker holds a batch of 8: 4 running (each takes a minute), 4 waiting in memory.
-    await waitFor(async () => (await plain.llen('stream-started')) === 4 && (await plain.xpending('jobs-stream', 'workers'))[0] === 8, {
+    await waitFor(async () => (await plain.llen('started:jobs-stream')) === 4 && (await plain.xpending('jobs-stream', 'workers'))[0] === 8, {
       description: 'the worker to hold a batch',
     });
     worker.child.kill('SIGKILL');
@@ -67,7 +71,7 @@ describe('stream consumers through crashes and Redis restarts', () => {
     apps.push(app);
     await waitForStreamGroupsIdle(redis.url, [{ stream: 'jobs-stream', group: 'workers' }], { timeoutMs: 15_000 });
     expect([...survivorHandled].sort((a, b) => Number(a) - Number(b))).toEqual(ids.map((_, n) => String(n)));
-    expect(await plain.llen('stream-handled')).toBe(0);
+    expect(await plain.llen('handled:jobs-stream')).toBe(0);
     const consumers = await app.get(StreamInspector).consumers('jobs-stream', 'workers');
     expect(consumers.find((c) => c.consumer === 'doomed')?.pending).toBe(0);
   });
