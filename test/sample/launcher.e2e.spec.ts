@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Redis } from 'ioredis';
-import { freePort, waitFor } from 'nest-redis-broker/testing';
+import { freePort, startRedisServer, waitFor } from 'nest-redis-broker/testing';
 import { describe, expect, it } from 'vitest';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
@@ -149,6 +149,35 @@ describe('npm start (the launcher)', () => {
     const commands = [...seen.values()];
     for (const started of [/^redis-server /, /timeline-worker\/src\/main\.ts/, /timeline-api\/src\/main\.ts/]) {
       expect(commands).toEqual(expect.arrayContaining([expect.stringMatching(started)]));
+    }
+  }, 300_000);
+
+  it('uses the Redis of REDIS_URL, prints it without its password, and leaves that Redis running', async () => {
+    const secret = 'launcher-Sup3rSecret';
+    const redis = await startRedisServer({ args: ['--user', 'app', 'on', `>${secret}`, '~*', '&*', '+@all'] });
+    const env: NodeJS.ProcessEnv = {
+      ...process.env,
+      REDIS_URL: `redis://app:${secret}@127.0.0.1:${redis.port}`,
+      PORT: String(await freePort()),
+      WORKER_PORT: String(await freePort()),
+    };
+    delete env.TIMELINE_DB;
+    const launcher = startLauncher(env);
+    try {
+      await waitFor(() => launcher.out().includes('Timeline sample is running'), { timeoutMs: 240_000, description: 'the launcher to start' });
+      expect(launcher.out()).toContain(`redis://app:***@127.0.0.1:${redis.port}\n`);
+    } finally {
+      launcher.kill('SIGINT');
+    }
+    try {
+      expect(await launcher.exited).toBe(0);
+      // Neither the launcher nor the apps' logs (their connection targets included) printed it.
+      expect(launcher.out()).not.toContain(secret);
+      const probe = new Redis(redis.url, { username: 'app', password: secret });
+      expect(await probe.ping()).toBe('PONG');
+      probe.disconnect();
+    } finally {
+      await redis.stop();
     }
   }, 300_000);
 });
