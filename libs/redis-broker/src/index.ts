@@ -41,6 +41,7 @@ export {
   type StreamConsumerStats,
 } from './stream/stream.inspector.js';
 export { NonRetryableError } from './errors/non-retryable.error.js';
+export { EnqueueManyError } from './errors/enqueue-many.error.js';
 export { InvalidBrokerOptionsError } from './errors/invalid-broker-options.error.js';
 export { DuplicateHandlerError } from './errors/duplicate-handler.error.js';
 export { RedisServerUnavailableError } from './errors/redis-server-unavailable.error.js';
