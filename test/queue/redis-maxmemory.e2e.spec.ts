@@ -75,7 +75,7 @@ describe('a reliable queue when Redis reaches maxmemory (noeviction)', () => {
     await expect(plain.zadd(keys.consumers, 0, 'probe')).rejects.toThrow(/OOM/);
 
     // Past the deadline every consumer had when the episode began, each heartbeat has been tried at least once.
-    const deadlines = (await plain.zrange(keys.consumers, 0, -1, 'WITHSCORES')).filter((_, i) => i % 2 === 1).map(Number);
+    const deadlines = (await plain.zrange(keys.consumers, '0', '-1', 'WITHSCORES')).filter((_, i) => i % 2 === 1).map(Number);
     const lastDeadline = Math.max(...deadlines);
     await waitFor(async () => (await redisTimeMs(plain)) > lastDeadline + HEARTBEAT_MS, {
       timeoutMs: 30_000,

@@ -48,7 +48,16 @@ export class BrokerClient {
     return this.queues.enqueue(queue, payload, options);
   }
 
-  /** Adds many messages in one round trip (pipelined `LPUSH`), in order. Resolves to how many. */
+  /**
+   * Adds many messages in one round trip, in order (the first is consumed
+   * first), as one transaction: `MULTI`, one `LPUSH` per 1000 payloads,
+   * `EXEC`. Resolves to how many. Redis stores the whole batch or none of it:
+   * a rejection is an `EnqueueManyError` whose `stored` is `0` when
+   * Redis refused the batch (retrying stores each message once), or `null`
+   * when the connection failed on the way (all or none stored). A payload
+   * that cannot be encoded (e.g. `undefined`) fails the call before anything
+   * is sent, with a `TypeError`.
+   */
   enqueueMany(queue: string, payloads: readonly unknown[]): Promise<number> {
     return this.queues.enqueueMany(queue, payloads);
   }

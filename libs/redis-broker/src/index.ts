@@ -44,6 +44,7 @@ export {
 } from './stream/stream.inspector.js';
 export { NonRetryableError } from './errors/non-retryable.error.js';
 export { ReplicationNotConfirmedError } from './errors/replication-not-confirmed.error.js';
+export { EnqueueManyError } from './errors/enqueue-many.error.js';
 export { InvalidBrokerOptionsError } from './errors/invalid-broker-options.error.js';
 export { DuplicateHandlerError } from './errors/duplicate-handler.error.js';
 export { RedisServerUnavailableError } from './errors/redis-server-unavailable.error.js';

@@ -138,6 +138,11 @@ export class StreamKeys {
   }
 }
 
+/** `prefix` with Redis glob characters escaped, so a `MATCH` pattern built on it matches only itself. */
+function globLiteral(prefix: string): string {
+  return prefix.replace(/[*?[\]\\]/g, '\\$&');
+}
+
 /**
  * The broker's registry of names under one key prefix: two SETs, of every
  * queue and every stream a producer or consumer of this prefix has used

@@ -24,6 +24,14 @@ export const messages = {
     `Could not settle message ${id} of ${source}: ${error}. Whether Redis applied the step is unknown; if it did not, the message is lost (fast mode is at-most-once).`,
   unackedHandedBack: (queue: string, count: number, error: string) =>
     `Could not ack ${count} handled message(s) of queue "${queue}" at shutdown: ${error}. They go back to the queue with the rest and run again.`,
+  enqueueManyFailed: (queue: string, count: number, stored: number | null, error: string) =>
+    `enqueueMany on queue "${queue}" failed: ${error}. ${
+      stored === null
+        ? `The connection failed with the batch on its way: Redis stored all ${count} messages or none (one transaction).`
+        : stored === 0
+          ? `None of its ${count} messages was stored (one transaction): retrying the call stores each once.`
+          : `${stored} of its ${count} messages were stored.`
+    }`,
   ackRefused: (queue: string, consumer: string) =>
     `Ack refused on queue "${queue}": consumer ${consumer} was presumed dead and its processing list returned to the queue; its messages run again (at-least-once)`,
   ackFailed: (source: string, id: string, error: string) =>

@@ -2,12 +2,14 @@ import { randomBytes } from 'node:crypto';
 import type { ChainableCommander } from 'ioredis';
 import type { RedisClient } from '../connection/redis-connection.factory.js';
 import type { ReplicatedWriter } from '../connection/replicated-writer.js';
+import { EnqueueManyError } from '../errors/enqueue-many.error.js';
 import { InvalidBrokerOptionsError } from '../errors/invalid-broker-options.error.js';
 import { QueueKeys } from '../keys.js';
 import { messages } from '../messages.js';
 import type { NameRegistry } from '../name.registry.js';
 import { REPLICATION_KEYS, resolveReplication } from '../options/replication-options.validation.js';
 import type { ReplicationOptions } from '../redis-broker.options.js';
+import { errorText } from '../runtime/consumer.loop.js';
 
 /**
  * Options of one enqueue.
@@ -72,15 +74,37 @@ export class QueueProducer {
     return added === 1;
   }
 
+  /**
+   * One transaction: a part of a batch never lands without the rest, so a
+   * caller that sees a rejection knows whether retrying duplicates anything.
+   */
   async enqueueMany(queue: string, payloads: readonly unknown[]): Promise<number> {
     const keys = this.keys(queue);
     const bodies = payloads.map(encode);
     if (bodies.length === 0) return 0;
-    const pipeline = this.command.pipeline();
+    const transaction = this.command.multi();
     // One LPUSH per chunk keeps order: the first payload is consumed first.
-    for (let i = 0; i < bodies.length; i += ENQUEUE_MANY_CHUNK) pipeline.lpush(keys.list, ...bodies.slice(i, i + ENQUEUE_MANY_CHUNK));
-    const results = await this.recorded(queue, pipeline.exec());
-    for (const [error] of results ?? []) if (error) throw error;
+    const chunks: number[] = [];
+    for (let i = 0; i < bodies.length; i += ENQUEUE_MANY_CHUNK) {
+      const chunk = bodies.slice(i, i + ENQUEUE_MANY_CHUNK);
+      transaction.lpush(keys.list, ...chunk);
+      chunks.push(chunk.length);
+    }
+    let results: [Error | null, unknown][] | null;
+    try {
+      results = await this.recorded(queue, transaction.exec());
+    } catch (error) {
+      // A Redis reply (EXECABORT: a command was refused while queued, e.g.
+      // OOM) means EXEC ran nothing; any other failure may have hit after EXEC ran.
+      const stored = isReplyError(error) ? 0 : null;
+      throw new EnqueueManyError(messages.enqueueManyFailed(queue, bodies.length, stored, errorText(error)), queue, bodies.length, stored, { cause: error });
+    }
+    // EXEC ran: a command can still fail inside it (WRONGTYPE); Redis does not roll back the others.
+    const failure = results?.find(([error]) => error)?.[0];
+    if (failure) {
+      const stored = (results ?? []).reduce((sum, [error], i) => (error ? sum : sum + chunks[i]), 0);
+      throw new EnqueueManyError(messages.enqueueManyFailed(queue, bodies.length, stored, errorText(failure)), queue, bodies.length, stored, { cause: failure });
+    }
     return bodies.length;
   }
 
@@ -97,6 +121,11 @@ export class QueueProducer {
 function push(pipeline: ChainableCommander, priority: 'normal' | 'high', list: string, body: string): void {
   if (priority === 'high') pipeline.rpush(list, body);
   else pipeline.lpush(list, body);
+}
+
+/** Errors Redis replied with (ioredis' ReplyError), as opposed to connection failures. */
+function isReplyError(error: unknown): boolean {
+  return error instanceof Error && error.name === 'ReplyError';
 }
 
 function encode(payload: unknown): string {

@@ -76,12 +76,18 @@ out[1] = started
 if ARGV[1] == 'reliable' and started < n - 2 then
   local t = redis.call('TIME')
   local now = tostring(tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000))
+  -- In chunks: unpack() is bounded by Lua's stack (about 8,000 values), and
+  -- a prefetch window in the thousands leaves that many waiting.
   local fields = {}
   for i = started + 3, n do
     fields[#fields + 1] = redis.sha1hex(out[i])
     fields[#fields + 1] = now
+    if #fields == 2000 then
+      redis.call('HSET', KEYS[5], unpack(fields))
+      fields = {}
+    end
   end
-  redis.call('HSET', KEYS[5], unpack(fields))
+  if #fields > 0 then redis.call('HSET', KEYS[5], unpack(fields)) end
 end
 -- Lengths repeat (messages of one shape): each is formatted once.
 local lengths, formatted = {}, {}
