@@ -155,6 +155,15 @@ export interface StreamConsumerOptions {
   claimIdleMs?: number;
   /** How often pending entries are checked for retries and takeover, in ms. Default 5000. */
   reclaimIntervalMs?: number;
+  /**
+   * A consumer of the group with nothing pending and idle this long is
+   * deleted from it (`XGROUP DELCONSUMER`), so restarts under fresh consumer
+   * names do not pile up; checked every half of it, so a dead consumer goes
+   * within about 1.5 times this. A live consumer deleted while it reads
+   * nothing is recreated by its next read. Must exceed `blockTimeoutMs`.
+   * Default 3600000 ms (1 hour).
+   */
+  idleConsumerTtlMs?: number;
 }
 
 /**
@@ -316,6 +325,7 @@ export const BROKER_DEFAULTS = {
     blockTimeoutMs: 2_000,
     claimIdleMs: 30_000,
     reclaimIntervalMs: 5_000,
+    idleConsumerTtlMs: 3_600_000,
   },
   /** Pending entries looked at per reclaim step. */
   streamReclaimBatch: 100,

@@ -69,5 +69,6 @@ declare module 'ioredis' {
     nrbDeadRequeue: Script<Result<number, Context>>;
     nrbStreamDeadLetter: Script<Result<string, Context>>;
     nrbStreamDeadRequeue: Script<Result<number, Context>>;
+    nrbStreamIdleConsumers: Script<Result<number, Context>>;
   }
 }

@@ -17,7 +17,7 @@ import { bool, expectRecord, fail, int, oneOf, rejectUnknown } from './option-ch
 const CHANNEL_KEYS = ['parse', 'bufferSize', 'maxBufferBytes', 'overflow', 'concurrency'] as const;
 const STREAM_KEYS = [
   'startId', 'concurrency', 'prefetch', 'maxDeliveries', 'backoff', 'parse', 'maxMessageBytes', 'blockTimeoutMs', 'claimIdleMs',
-  'reclaimIntervalMs',
+  'reclaimIntervalMs', 'idleConsumerTtlMs',
 ] as const;
 const TRIM_KEYS = ['maxLen', 'maxAgeMs'] as const;
 const STREAM_ID = /^(\$|\d+(-\d+)?)$/;
@@ -94,6 +94,11 @@ export function resolveStreamConsumerOptions(
   if (typeof startId !== 'string' || !STREAM_ID.test(startId)) fail(`${path}.startId`, startId, '"0", "$" or an entry id such as "1700000000000-0"');
   const { concurrency, prefetch } = resolveWindow(path, options, d);
   const claimIdleMs = int(`${path}.claimIdleMs`, options.claimIdleMs, d.claimIdleMs, 10);
+  const blockTimeoutMs = int(`${path}.blockTimeoutMs`, options.blockTimeoutMs, d.blockTimeoutMs, 10, 600_000);
+  const idleConsumerTtlMs = int(`${path}.idleConsumerTtlMs`, options.idleConsumerTtlMs, d.idleConsumerTtlMs, 20);
+  if (idleConsumerTtlMs <= blockTimeoutMs) {
+    fail(`${path}.idleConsumerTtlMs`, idleConsumerTtlMs, `a number of ms greater than blockTimeoutMs (${blockTimeoutMs})`);
+  }
   return {
     startId,
     concurrency,
@@ -102,9 +107,10 @@ export function resolveStreamConsumerOptions(
     backoff: resolveBackoff(`${path}.backoff`, options.backoff, d.backoff),
     parse: oneOf(`${path}.parse`, options.parse, d.parse, ['fields', 'json-fields'] as const),
     maxMessageBytes: int(`${path}.maxMessageBytes`, options.maxMessageBytes, d.maxMessageBytes, 1, 512 * 1024 * 1024),
-    blockTimeoutMs: int(`${path}.blockTimeoutMs`, options.blockTimeoutMs, d.blockTimeoutMs, 10, 600_000),
+    blockTimeoutMs,
     claimIdleMs,
     reclaimIntervalMs: int(`${path}.reclaimIntervalMs`, options.reclaimIntervalMs, d.reclaimIntervalMs, 10, 3_600_000),
+    idleConsumerTtlMs,
   };
 }
 

@@ -30,8 +30,14 @@ export class PendingReclaimer {
   /** Due at once: a consumer name used before may have left pending entries. */
   private nextCheckAt = 0;
   private readonly cursors = new Map<string, string>();
-  /** entryKey → the delay chosen at its failure (with jitter); absent after a restart. */
-  private readonly retryDelays = new Map<string, number>();
+  /**
+   * entryKey → the delay chosen at its failure (with jitter) and when to
+   * forget it; absent after a restart. Claiming the entry removes it; an
+   * entry another consumer took over meanwhile never comes back to this
+   * one, so each is forgotten `claimIdleMs` after it was due: by then this
+   * consumer has claimed it or another one has.
+   */
+  private readonly retryDelays = new Map<string, { delayMs: number; forgetAt: number }>();
 
   constructor(
     private readonly keys: readonly string[],
@@ -49,14 +55,16 @@ export class PendingReclaimer {
 
   /** An entry of ours failed and waits `delayMs`: check again then. */
   scheduleRetry(entry: StreamEntry, delayMs: number): void {
-    this.retryDelays.set(entryKey(entry.key, entry.id), delayMs);
+    this.retryDelays.set(entryKey(entry.key, entry.id), { delayMs, forgetAt: Date.now() + delayMs + this.options.claimIdleMs });
     this.nextCheckAt = Math.min(this.nextCheckAt, Date.now() + delayMs);
   }
 
   /** Claims up to `max` entries that are due; `[]` when the check is not due yet. */
   async due(max: number): Promise<StreamEntry[]> {
-    if (Date.now() < this.nextCheckAt) return [];
-    this.nextCheckAt = Date.now() + this.options.reclaimIntervalMs;
+    const now = Date.now();
+    if (now < this.nextCheckAt) return [];
+    this.nextCheckAt = now + this.options.reclaimIntervalMs;
+    for (const [key, { forgetAt }] of this.retryDelays) if (forgetAt <= now) this.retryDelays.delete(key);
     const out: StreamEntry[] = [];
     for (const key of this.keys) if (out.length < max) out.push(...(await this.ownRetries(key, max - out.length)));
     for (const key of this.keys) if (out.length < max) out.push(...(await this.takeOver(key, max - out.length)));
@@ -68,7 +76,7 @@ export class PendingReclaimer {
   /** The delay a failed entry waits before its next delivery. */
   private retryDelay(key: string, id: string, deliveries: number): number {
     const chosen = this.retryDelays.get(entryKey(key, id));
-    if (chosen !== undefined) return chosen;
+    if (chosen !== undefined) return chosen.delayMs;
     const { type, delayMs, maxDelayMs } = this.options.backoff;
     return Math.min(type === 'fixed' ? delayMs : delayMs * 2 ** (deliveries - 1), maxDelayMs);
   }

@@ -6,6 +6,7 @@ import { prefetchWindow } from '../options/handler-options.validation.js';
 import { BROKER_DEFAULTS, type ResolvedBrokerOptions } from '../redis-broker.options.js';
 import { ConsumerLoop } from '../runtime/consumer.loop.js';
 import type { BrokerConsumer, ConsumerHealth } from '../runtime/message-source.js';
+import { IdleConsumerPruner } from './idle-consumer.pruner.js';
 import { PendingReclaimer } from './pending.reclaimer.js';
 import type { StreamEntry } from './stream-entry.js';
 import { StreamGroupReader } from './stream-group.reader.js';
@@ -45,7 +46,9 @@ export class StreamGroupConsumer implements BrokerConsumer {
     }, (key, id): boolean => reader.isHeld(key, id));
     const reader: StreamGroupReader = new StreamGroupReader(
       { name: descriptor.stream, keys: readKeys, group, consumer, startId: options.startId, blockTimeoutMs: options.blockTimeoutMs },
-      blocking, command, reclaimer, () => factory.close(blocking),
+      blocking, command, reclaimer,
+      new IdleConsumerPruner(readKeys, group, consumer, command, options.idleConsumerTtlMs, options.reclaimIntervalMs),
+      () => factory.close(blocking),
     );
     this.description = reader.description;
     this.settler = new StreamSettler(keys, group, consumer, command, broker.deadLetterMaxEntries);

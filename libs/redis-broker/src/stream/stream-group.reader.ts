@@ -3,6 +3,7 @@ import type { RedisClient } from '../connection/redis-connection.factory.js';
 import { messages } from '../messages.js';
 import type { MessageSource } from '../runtime/message-source.js';
 import { errorText } from '../runtime/consumer.loop.js';
+import type { IdleConsumerPruner } from './idle-consumer.pruner.js';
 import type { PendingReclaimer } from './pending.reclaimer.js';
 import { entryKey, type RawStreamEntry, type StreamEntry } from './stream-entry.js';
 
@@ -20,6 +21,7 @@ export interface StreamGroupReaderTarget {
 
 /**
  * Reads one consumer group: due pending entries first (retries, takeovers),
+ * after deleting the group's idle, empty consumers when that check is due,
  * then new ones with `XREADGROUP ... BLOCK ... COUNT n` on a connection of
  * its own. Creates the group when missing, at start and whenever Redis
  * answers `NOGROUP` (group or stream deleted, Redis restarted without
@@ -38,6 +40,7 @@ export class StreamGroupReader implements MessageSource<StreamEntry> {
     private readonly blocking: RedisClient,
     private readonly command: RedisClient,
     private readonly reclaimer: PendingReclaimer,
+    private readonly pruner: IdleConsumerPruner,
     private readonly closeBlocking: () => Promise<void>,
   ) {
     this.description = `stream "${target.name}" group "${target.group}"`;
@@ -59,6 +62,7 @@ export class StreamGroupReader implements MessageSource<StreamEntry> {
   async fetch(max: number): Promise<StreamEntry[]> {
     try {
       if (!this.groupsReady) await this.ensureGroups();
+      await this.pruner.pruneIfDue();
       const due = await this.reclaimer.due(max);
       if (due.length > 0) return this.hold(due);
       return this.hold(await this.readNew(max));

@@ -28,7 +28,9 @@ const ACK_RETRY_MAX_MS = 2_000;
  * Settles stream entries of one group consumer: acks are collected for one
  * tick and sent as one `XACK` per key; a failed entry stays pending with its
  * idle time reset, so its backoff counts from the failure; a dead entry is
- * copied and acked in one script.
+ * copied and acked in one script. An entry of the group's requeue stream is
+ * deleted with its ack (only this group reads that stream, so nobody needs
+ * it once acked): the requeue stream holds only entries not settled yet.
  */
 export class StreamSettler {
   private batches = new Map<string, AckBatch>();
@@ -36,6 +38,7 @@ export class StreamSettler {
   private closed = false;
   private readonly retryTimers = new Set<NodeJS.Timeout>();
   private readonly abandon = new Set<() => void>();
+  private readonly requeueKey: string;
 
   constructor(
     private readonly keys: StreamKeys,
@@ -43,7 +46,9 @@ export class StreamSettler {
     private readonly consumer: string,
     private readonly command: RedisClient,
     private readonly deadLetterMaxEntries: number,
-  ) {}
+  ) {
+    this.requeueKey = keys.requeue(group);
+  }
 
   /**
    * Acknowledges the entry; resolves once the batched `XACK` it rode in
@@ -87,7 +92,19 @@ export class StreamSettler {
       entry.key, this.keys.deadLetter(this.group),
       this.group, entry.id, JSON.stringify(entry.fields), details.reason, details.error,
       entry.deliveries, this.consumer, details.handler, this.keys.name, this.deadLetterMaxEntries,
+      entry.key === this.requeueKey ? 1 : 0,
     );
+  }
+
+  /** `XACK`, and for the requeue stream `XDEL` in the same transaction; both are idempotent, so a failed one is re-sent whole. */
+  private async ackCommand(key: string, ids: string[]): Promise<void> {
+    if (key !== this.requeueKey) {
+      await this.command.xack(key, this.group, ...ids);
+      return;
+    }
+    const results = await this.command.multi().xack(key, this.group, ...ids).xdel(key, ...ids).exec();
+    if (!results) throw new Error(`the transaction acknowledging ${ids.length} requeued entr${ids.length === 1 ? 'y' : 'ies'} was discarded`);
+    for (const [error] of results) if (error) throw error;
   }
 
   /** Ends the re-sending of failed acks: their entries stay pending, to be reclaimed. */
@@ -106,7 +123,7 @@ export class StreamSettler {
   }
 
   private send(key: string, batch: AckBatch, nextDelayMs: number): void {
-    this.command.xack(key, this.group, ...batch.ids).then(
+    this.ackCommand(key, batch.ids).then(
       () => batch.resolve(),
       (error: unknown) => {
         const fail = (): void => batch.reject(error);

@@ -12,6 +12,8 @@
 -- ARGV[8] handler (Class@method)
 -- ARGV[9] stream name without prefix
 -- ARGV[10] cap of the dead-letter stream (approximate MAXLEN), 0 for none
+-- ARGV[11] 1 when KEYS[1] is the group's requeue stream: the entry is deleted
+--          from it too (only this group reads it), else 0
 -- Returns the id of the dead-letter entry.
 -- Invariant: the copy and the XACK are one step: an entry is never acked
 -- without its dead-letter copy, nor copied twice by one consumer.
@@ -33,4 +35,5 @@ local record = {
 for _, v in ipairs(record) do table.insert(args, v) end
 local id = redis.call('XADD', unpack(args))
 redis.call('XACK', KEYS[1], ARGV[1], ARGV[2])
+if ARGV[11] == '1' then redis.call('XDEL', KEYS[1], ARGV[2]) end
 return id
