@@ -31,7 +31,7 @@ export const USAGE = `Usage: nest-redis-broker <command> [options]
 
 Commands:
   status [queue|stream ...]              every queue, stream group and channel with counts
-                                         (name queues that only have waiting messages)
+                                         (name queues only plain clients wrote to)
   dlq list <queue|stream> [--group g]    dead letters, newest first (--limit n, default 50)
   dlq show <queue|stream> <id> [--group g]
   dlq requeue <queue|stream> <id>|--all [--group g]

@@ -5,9 +5,9 @@ import { NotFoundError } from './cli-errors.js';
 import type { CliOutput } from './cli-output.js';
 
 /**
- * `status [name ...]`: every queue, stream group and subscribed channel with
- * its counts. Names given are shown too: a queue that only has waiting
- * messages has no broker key to be found by.
+ * `status [name ...]`: every queue and stream group of the broker's registry
+ * and every subscribed channel, with counts. Names given are shown too: a
+ * queue only plain clients or older versions wrote to is not in the registry.
  */
 export async function runStatus(command: CliCommand, connections: CliConnections, out: CliOutput): Promise<void> {
   const client = await connections.connect('command');

@@ -61,10 +61,18 @@ describe('the nest-redis-broker command-line tool (built binary, real Redis)', (
     expect(overview.streams[0].groups).toEqual([expect.objectContaining({ group: 'billing', dead: 1, pending: 0 })]);
     expect(overview.channels).toEqual([{ channel: 'alerts', subscribers: 1, sharded: false }]);
 
-    // A queue with only waiting messages has no broker key: it shows when named.
+    // A queue only a plain client wrote to is not in the broker's registry: it shows when named.
     await plain.lpush('uploads', '{"file":"a.png"}');
     const named = await runCli(['status', 'uploads', ...url]);
     expect(named.stdout).toMatch(/^uploads\s+1\s+0\s+0\s+0\s+0$/m);
+  });
+
+  it('status lists a queue that only has waiting messages and no consumer yet', async () => {
+    const enqueued = await runCli(['enqueue', 'onlywaiting', '{}', ...url]);
+    expect(enqueued.code).toBe(0);
+    const status = await runCli(['status', ...url]);
+    expect(status.code).toBe(0);
+    expect(status.stdout).toMatch(/^onlywaiting\s+1\s+0\s+0\s+0\s+0$/m);
   });
 
   it('lists, shows and requeues one dead message of a queue, and answers 3 for an unknown id', async () => {

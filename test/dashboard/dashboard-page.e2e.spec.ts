@@ -18,6 +18,12 @@ import { bootBroker, CapturingLogger } from '../support/broker-app.js';
 
 const ARTIFACTS = new URL('../../test-artifacts/', import.meta.url);
 
+/** What the refresh test adds to the page's window. */
+interface PageGlobals {
+  fetch: typeof fetch;
+  overviewCalls: { calls: number; release(): void };
+}
+
 @Injectable()
 class BrokenReports {
   @QueueHandler('reports', { maxAttempts: 1 })
@@ -129,11 +135,12 @@ describe('the dashboard page in a real browser', () => {
     try {
       // Counts the page's overview calls as it makes them, and holds every answer until the test releases it.
       await held.addInitScript(() => {
+        const page = globalThis as unknown as PageGlobals;
         const state = { calls: 0, release: (): void => {} };
         const gate = new Promise<void>((resolve) => (state.release = resolve));
-        const real = window.fetch.bind(window);
-        (window as unknown as { overviewCalls: typeof state }).overviewCalls = state;
-        window.fetch = async (input, init) => {
+        const real = page.fetch.bind(page);
+        page.overviewCalls = state;
+        page.fetch = async (input, init) => {
           if (String(input).endsWith('/api/overview')) {
             state.calls += 1;
             await gate;
@@ -143,12 +150,12 @@ describe('the dashboard page in a real browser', () => {
       });
       await held.clock.install();
       await held.goto(`${base}/dashboard`);
-      const calls = (): Promise<number> => held.evaluate(() => (window as unknown as { overviewCalls: { calls: number } }).overviewCalls.calls);
+      const calls = (): Promise<number> => held.evaluate(() => (globalThis as unknown as PageGlobals).overviewCalls.calls);
       await waitFor(async () => (await calls()) >= 1, { description: 'the first overview call' });
       // Ten refresh intervals pass while the first answer is held: no second call piles up.
       await held.clock.runFor(10 * 500);
       expect(await calls()).toBe(1);
-      await held.evaluate(() => (window as unknown as { overviewCalls: { release(): void } }).overviewCalls.release());
+      await held.evaluate(() => (globalThis as unknown as PageGlobals).overviewCalls.release());
       await held.locator('#status', { hasText: 'updated' }).waitFor();
       await held.clock.runFor(500);
       await waitFor(async () => (await calls()) >= 2, { description: 'the next refresh after the answer' });

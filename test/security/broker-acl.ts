@@ -1,5 +1,5 @@
 /**
- * The least-privilege ACL of docs/security.md for an app with
+ * The worker role of the README's least-privilege ACL for an app with
  * `keyPrefix: 'app:'`, as `ACL SETUSER` arguments after the user name. Every
  * command the broker sends is listed, including those its Lua scripts run
  * (scripts execute with the caller's permissions).
@@ -22,6 +22,29 @@ export const BROKER_ACL_RULES = [
   '+xinfo|consumers', '+xlen', '+xrange', '+xrevrange', '+xdel',
   // Pub/sub (channels under the prefix only, by the & pattern above).
   '+publish', '+spublish', '+subscribe', '+psubscribe', '+ssubscribe', '+unsubscribe', '+punsubscribe', '+sunsubscribe',
+  // The registry of queue and stream names (once per name and process).
+  '+sadd',
+] as const;
+
+/**
+ * The operator role of the README's ACL (same key prefix): what the
+ * dashboard (in an app with `producerOnly: true`) and every command of the
+ * CLI send, scripts included.
+ */
+export const OPERATOR_ACL_RULES = [
+  'on', '>s3cret-operator-pw', 'resetkeys', '~app:*', '~{app:*', 'resetchannels', '&app:*', '-@all',
+  '+hello', '+auth', '+ping', '+info', '+select', '+quit', '+client|setname', '+evalsha', '+eval', '+multi', '+exec',
+  // The catalog: registry, a named key's type, live channels.
+  '+smembers', '+sismember', '+type', '+exists',
+  '+pubsub|channels', '+pubsub|shardchannels', '+pubsub|numsub', '+pubsub|shardnumsub', '+pubsub|numpat',
+  // Counts.
+  '+llen', '+zcard', '+zrange', '+xlen', '+xinfo|stream', '+xinfo|groups', '+xinfo|consumers',
+  // Dead letters: list, show, requeue (and inside its scripts), purge.
+  '+zrevrange', '+hget', '+hmget', '+hdel', '+zrem', '+lpush', '+del', '+xrange', '+xrevrange', '+xadd', '+xdel',
+  // CLI enqueue (--delay: the enqueue script), append, publish, and their registry record.
+  '+zadd', '+time', '+publish', '+spublish', '+sadd',
+  // CLI tail.
+  '+xread', '+subscribe', '+ssubscribe',
 ] as const;
 
 /** What ioredis' Cluster client needs on top: the slot map and its ready check (docs/security.md). */

@@ -178,7 +178,8 @@ describe('key names built from user input', () => {
       expect(await plain.keys('*')).toEqual([]);
       // The longest accepted name, with the prefix in front.
       await client.enqueue('a'.repeat(200), { id: 1 });
-      expect(await plain.keys('*')).toEqual([`app:${'a'.repeat(200)}`]);
+      expect((await plain.keys('*')).sort()).toEqual([`app:${'a'.repeat(200)}`, '{app:}:registry:queues']);
+      expect(await plain.smembers('{app:}:registry:queues')).toEqual(['a'.repeat(200)]);
     } finally {
       await app.close();
     }
