@@ -29,7 +29,7 @@ export class BrokerClient {
   ) {
     const registry = names ?? new NameRegistry(command, options.keyPrefix);
     // Opened on the first write with `replicas`; the factory closes it at shutdown.
-    const replicated = new ReplicatedWriter(() => connections.create('blocking', 'replicated-writes', { noResend: true }));
+    const replicated = new ReplicatedWriter(() => connections.create('blocking', 'replicated-writes'));
     this.queues = new QueueProducer(command, options.keyPrefix, registry, replicated);
     this.channels = new ChannelPublisher(command, options.keyPrefix);
     this.streams = new StreamProducer(command, options.keyPrefix, options.streams, registry, replicated);

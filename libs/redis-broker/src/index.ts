@@ -8,6 +8,7 @@ export {
   type StreamConsumerOptions,
   type StreamTrimOptions,
   type ReplicationOptions,
+  type SentinelAddress,
   type RedisBrokerModuleOptions,
   type RedisConnectionOptions,
   type ResolvedBrokerOptions,

@@ -81,6 +81,8 @@ export const messages = {
     'Dashboard actions are disabled: this dashboard has no guard. Register it with guards (your auth) or public: true.',
   replicationNotConfirmed: (replicas: number, confirmed: number, timeoutMs: number) =>
     `Write stored on the master but confirmed by ${confirmed} of ${replicas} replica(s) within ${timeoutMs} ms (WAIT): it is lost if the master fails before replicating it; sending it again may deliver it twice.`,
+  replicationConnectionLost: (replicas: number) =>
+    `Write not confirmed by ${replicas} replica(s): the connection closed before WAIT answered, so the write may or may not be stored; sending it again may deliver it twice.`,
   redisServerMissing: (binary: string) =>
     `Cannot start "${binary}": it is not installed or not on PATH. Install it (Debian/Ubuntu: apt-get install -y redis-server; macOS: brew install redis) or set REDIS_URL to an existing Redis.`,
 } as const;

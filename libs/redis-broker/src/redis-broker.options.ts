@@ -6,16 +6,37 @@ import type { ClusterNode, ClusterOptions, RedisOptions } from 'ioredis';
 /**
  * Where Redis is. Give a `url` (`redis://`, `rediss://` for TLS, with
  * `user:password@` for ACL users), plain ioredis `redis` options, or both (the
- * options refine the URL); or `cluster` nodes for Redis Cluster.
+ * options refine the URL); or `cluster` nodes for Redis Cluster; or
+ * `sentinels` and `name` for a master watched by Redis Sentinel.
  * @publicApi
  */
 export interface RedisConnectionOptions {
-  /** A Redis URL. Default `redis://127.0.0.1:6379` when neither `url`, `redis` nor `cluster` is given. */
+  /** A Redis URL. Default `redis://127.0.0.1:6379` when neither `url`, `redis`, `cluster` nor `sentinels` is given. */
   url?: string;
-  /** ioredis options (host, port, username, password, tls, db, ...). */
+  /** ioredis options (host, port, username, password, tls, db, ...; with `sentinels` also sentinelPassword, sentinelTLS, ...). */
   redis?: RedisOptions;
-  /** Redis Cluster startup nodes and ioredis cluster options. Exclusive with `url`. */
+  /** Redis Cluster startup nodes and ioredis cluster options. Exclusive with `url` and `sentinels`. */
   cluster?: { nodes: ClusterNode[]; options?: ClusterOptions };
+  /**
+   * Redis Sentinel: the sentinels asked for the address of master `name`
+   * (ioredis' `sentinels`). Every connection goes to the current master and,
+   * after a failover, reconnects to the new one. Needs `name`; exclusive with
+   * `url` and `cluster`.
+   */
+  sentinels?: SentinelAddress[];
+  /** The master group name the sentinels monitor (`sentinel monitor <name> ...`). Only with `sentinels`. */
+  name?: string;
+}
+
+/**
+ * One Redis Sentinel process.
+ * @publicApi
+ */
+export interface SentinelAddress {
+  /** Default `127.0.0.1`. */
+  host?: string;
+  /** The sentinel's port (usually 26379). */
+  port: number;
 }
 
 /**

@@ -33,7 +33,8 @@ export class RedisConnectionFactory implements OnApplicationShutdown {
 
   /** Where the broker connects, safe to log. */
   describeTarget(): string {
-    const { url, redis, cluster } = this.options.connection;
+    const { url, redis, cluster, sentinels, name } = this.options.connection;
+    if (sentinels) return `sentinel(${name ?? ''}@${sentinels.map((s) => `${s.host ?? '127.0.0.1'}:${s.port}`).join(',')})`;
     if (cluster) return `cluster(${cluster.nodes.map((n) => (typeof n === 'object' ? `${n.host ?? ''}:${n.port ?? ''}` : redactUrl(String(n)))).join(',')})`;
     if (url) return redactUrl(url);
     return `redis://${redis?.host ?? '127.0.0.1'}:${redis?.port ?? 6379}`;
@@ -48,11 +49,9 @@ export class RedisConnectionFactory implements OnApplicationShutdown {
    * Opens a new connection for `role`; `name` shows in logs and `CLIENT LIST`.
    * `shardedPubSub` asks a Cluster client for ioredis' per-shard subscribers
    * (`shardedSubscribers`), which `SSUBSCRIBE` needs there; standalone ignores it.
-   * `noResend` fails the commands in flight when the connection drops instead
-   * of sending them again on the new one (for a write followed by `WAIT`).
    */
-  create(role: ConnectionRole, name: string, extra: { shardedPubSub?: boolean; noResend?: boolean } = {}): RedisClient {
-    const { url, redis, cluster } = this.options.connection;
+  create(role: ConnectionRole, name: string, extra: { shardedPubSub?: boolean } = {}): RedisClient {
+    const { url, redis, cluster, sentinels, name: masterName } = this.options.connection;
     const connectionName = `nrb:${role}:${name}`.replace(/\s/g, '_');
     // No ioredis auto-pipelining by default: the broker batches its own hot
     // commands (acks, starts), and auto-pipelining keeps one pipeline in
@@ -61,7 +60,6 @@ export class RedisConnectionFactory implements OnApplicationShutdown {
     // was 11 ms instead of 3.4 ms (bench/README.md). A user may still turn it
     // on for the command connection; blocking connections never pipeline.
     const perRole: RedisOptions = role === 'command' ? { connectionName } : { connectionName, enableAutoPipelining: false };
-    if (extra.noResend) perRole.autoResendUnfulfilledCommands = false;
     let client: RedisClient;
     if (cluster) {
       client = new Cluster(cluster.nodes, {
@@ -73,6 +71,11 @@ export class RedisConnectionFactory implements OnApplicationShutdown {
         ...(extra.shardedPubSub ? { shardedSubscribers: true, slotsRefreshInterval: cluster.options?.slotsRefreshInterval ?? BROKER_DEFAULTS.shardedSlotsRefreshMs } : {}),
         redisOptions: { ...cluster.options?.redisOptions, ...redis, ...perRole },
       });
+    } else if (sentinels) {
+      // The failover detector drops every connection on the sentinels'
+      // +switch-master, so none keeps writing to a demoted master (whose
+      // writes are discarded when it resyncs as a replica); the user's choice wins.
+      client = new Redis({ failoverDetector: true, ...redis, sentinels, name: masterName, ...perRole });
     } else if (url) {
       client = new Redis(url, { ...redis, ...perRole });
     } else {

@@ -20,9 +20,9 @@ const RETRY_LATER = /^(TRYAGAIN|CLUSTERDOWN)\b/;
  * connection, so `WAIT` counts the replicas that have this very write (it
  * waits for the offset of the connection's last write). The connection is its
  * own: `WAIT` blocks it, and acks on the shared command connection must not
- * queue behind a slow replica. It never re-sends a command after a reconnect
- * (a `WAIT` alone on a new connection would count replicas of nothing and
- * confirm a write that may be lost).
+ * queue behind a slow replica. A write during which the connection closed is
+ * not confirmed: ioredis re-sends unanswered commands after a reconnect, and a
+ * `WAIT` re-sent alone on a new connection counts replicas of nothing.
  *
  * On Cluster the pipeline goes to the node serving the key's slot. A `MOVED`
  * or `ASK` (slot being moved) is followed by hand: the write and its `WAIT`
@@ -32,8 +32,18 @@ const RETRY_LATER = /^(TRYAGAIN|CLUSTERDOWN)\b/;
  */
 export class ReplicatedWriter {
   private connection: RedisClient | undefined;
+  /** Connections of the writer closed so far (on Cluster: any node's). */
+  private closes = 0;
 
   constructor(private readonly open: () => RedisClient) {}
+
+  private connect(): RedisClient {
+    const client = this.open();
+    const count = (): void => void (this.closes += 1);
+    if (client instanceof Cluster) client.on('+node', (node: Redis) => node.on('close', count));
+    else client.on('close', count);
+    return client;
+  }
 
   /**
    * Resolves to the replies of the step's commands once `wait.replicas`
@@ -41,7 +51,7 @@ export class ReplicatedWriter {
    * (the write stays on the master).
    */
   async write(step: WriteStep, wait: ReplicationWait): Promise<unknown[]> {
-    this.connection ??= this.open();
+    this.connection ??= this.connect();
     const client = this.connection;
     if (!(client instanceof Cluster)) return this.run(client.pipeline(), step, wait);
     let last: Error | undefined;
@@ -75,10 +85,12 @@ export class ReplicatedWriter {
   private async run(pipeline: ChainableCommander, step: WriteStep, wait: ReplicationWait, skip = 0): Promise<unknown[]> {
     step(pipeline);
     pipeline.call('WAIT', wait.replicas, wait.timeoutMs);
+    const closes = this.closes;
     const results = (await pipeline.exec()) ?? [];
     const replies = results.slice(skip);
     for (const [error] of replies) if (error) throw error;
     const confirmed = Number(replies[replies.length - 1][1]);
+    if (this.closes !== closes) throw new ReplicationNotConfirmedError(wait.replicas, 0, wait.timeoutMs, true);
     if (confirmed < wait.replicas) throw new ReplicationNotConfirmedError(wait.replicas, confirmed, wait.timeoutMs);
     return replies.slice(0, -1).map(([, reply]) => reply);
   }

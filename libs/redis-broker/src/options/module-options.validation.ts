@@ -17,7 +17,7 @@ const MODULE_KEYS = [
   'heartbeatIntervalMs', 'consumerTtlMs', 'delayedPollMs', 'deadLetterMaxEntries', 'streamDefaults', 'streams',
   'channelDefaults',
 ] as const;
-const CONNECTION_KEYS = ['url', 'redis', 'cluster'] as const;
+const CONNECTION_KEYS = ['url', 'redis', 'cluster', 'sentinels', 'name'] as const;
 
 /** Validates module options and applies defaults; throws `InvalidBrokerOptionsError` naming the option. */
 export function resolveBrokerOptions(raw: RedisBrokerModuleOptions | undefined): ResolvedBrokerOptions {
@@ -97,6 +97,7 @@ function resolveConnection(raw: RedisConnectionOptions | undefined): RedisConnec
       }
     });
   }
+  resolveSentinels(connection);
   // ioredis' own keyPrefix would sit outside the broker's hash tags (and
   // could split a queue's keys over slots: CROSSSLOT on Cluster).
   for (const [path, value] of [
@@ -106,8 +107,32 @@ function resolveConnection(raw: RedisConnectionOptions | undefined): RedisConnec
   ] as const) {
     if (value !== undefined) fail(path, value, 'no value: set the module option keyPrefix instead, which keeps every queue in one Cluster slot');
   }
-  if (connection.url === undefined && connection.redis === undefined && connection.cluster === undefined) {
+  if (connection.url === undefined && connection.redis === undefined && connection.cluster === undefined && connection.sentinels === undefined) {
     return { url: BROKER_DEFAULTS.url };
   }
   return connection;
 }
+
+function resolveSentinels(connection: RedisConnectionOptions): void {
+  const { sentinels, name } = connection;
+  if (sentinels === undefined) {
+    if (name !== undefined) fail('connection.name', name, 'a master name only together with connection.sentinels');
+    return;
+  }
+  if (!Array.isArray(sentinels) || sentinels.length === 0) fail('connection.sentinels', sentinels, 'a non-empty array of { host, port }');
+  sentinels.forEach((sentinel: unknown, i) => {
+    const path = `connection.sentinels[${i}]`;
+    expectRecord(path, sentinel);
+    const { host, port } = sentinel as Record<string, unknown>;
+    rejectUnknown(`${path}.`, sentinel as object, ['host', 'port']);
+    if (host !== undefined && (typeof host !== 'string' || host === '')) fail(`${path}.host`, host, 'a host name or address');
+    int(`${path}.port`, port ?? null, 0, 1, 65_535);
+  });
+  if (typeof name !== 'string' || !/^[\w.:-]{1,128}$/.test(name)) {
+    fail('connection.name', name, 'the master name the sentinels monitor (letters, digits and . : _ -), required with connection.sentinels');
+  }
+  for (const other of ['url', 'cluster'] as const) {
+    if (connection[other] !== undefined) fail('connection.sentinels', `(with connection.${other})`, `either connection.sentinels or connection.${other}, not both`);
+  }
+}
+
