@@ -108,10 +108,42 @@ describe('the dashboard API behind the app guard', () => {
     expect(o.throughput.slices.reduce((sum, s) => sum + s.failed, 0)).toBe(1);
   });
 
-  it('refuses state changes without the dashboard header, so a cross-site form cannot trigger them', async () => {
-    const response = await fetch(`${base}/api/streams/orders/groups/billing/dead/purge`, { method: 'POST', headers: operator });
-    expect(response.status).toBe(400);
-    expect(await plain.xlen('{app:orders}:dead:billing')).toBe(1);
+  it('refuses every state change without the dashboard header or with a wrong value, and no GET changes state', async () => {
+    // A dead letter of a queue, written as the broker writes one (the app has no queue handler).
+    const record = { id: 'd-1', queue: 'reports', reason: 'max-attempts', error: 'boom', attempts: 1, consumer: 'c', failedAt: 1 };
+    await plain.zadd('{app:reports}:dead', 1, 'd-1');
+    await plain.hset('{app:reports}:dead:records', 'd-1', JSON.stringify(record));
+    await plain.hset('{app:reports}:dead:messages', 'd-1', '{"report":"monthly"}');
+    const [streamDead] = (await (await fetch(`${base}/api/streams/orders/groups/billing/dead`, { headers: operator })).json()) as StreamDeadLetter[];
+    const routes = [
+      '/api/queues/reports/dead/requeue-all',
+      '/api/queues/reports/dead/purge',
+      '/api/queues/reports/dead/d-1/requeue',
+      '/api/streams/orders/groups/billing/dead/requeue-all',
+      '/api/streams/orders/groups/billing/dead/purge',
+      `/api/streams/orders/groups/billing/dead/${streamDead.id}/requeue`,
+    ];
+    const before = await redisState(plain);
+    expect(before).toContain('{app:reports}:dead:messages');
+    expect(before).toContain('{app:orders}:dead:billing');
+    for (const route of routes) {
+      for (const header of [undefined, '0', 'true', '']) {
+        const headers = header === undefined ? operator : { ...operator, [DASHBOARD_ACTION_HEADER]: header };
+        const response = await fetch(`${base}${route}`, { method: 'POST', headers });
+        expect(response.status, `POST ${route} with ${DASHBOARD_ACTION_HEADER}: ${String(header)}`).toBe(400);
+        expect(((await response.json()) as { message: string }).message).toContain(DASHBOARD_ACTION_HEADER);
+      }
+      // A GET (which a link or an <img> can send) carrying the header changes nothing either.
+      expect((await fetch(`${base}${route}`, { headers: action })).status, `GET ${route}`).toBe(404);
+    }
+    for (const read of ['', '/api/overview', '/api/queues/reports/dead', '/api/streams/orders/groups/billing/dead']) {
+      expect((await fetch(`${base}${read}`, { headers: action })).status, `GET ${read}`).toBe(200);
+    }
+    expect(await redisState(plain)).toEqual(before);
+    // With the header the same call works (and removes the hand-written dead letter again).
+    const purged = await fetch(`${base}/api/queues/reports/dead/purge`, { method: 'POST', headers: action });
+    expect(await purged.json()).toEqual({ purged: 1 });
+    expect(await plain.exists('{app:reports}:dead', '{app:reports}:dead:records', '{app:reports}:dead:messages')).toBe(0);
   });
 
   it('lists and requeues a dead stream entry, answers 404 for an unknown id and 400 for an invalid name', async () => {
@@ -141,3 +173,21 @@ describe('the dashboard API behind the app guard', () => {
     expect(() => RedisBrokerDashboardModule.register({ path: '../etc' })).toThrow('dashboard.path');
   });
 });
+
+/** Every key with its type and content, as text: equal before and after means nothing changed. */
+async function redisState(client: Redis): Promise<string> {
+  const keys = (await client.keys('*')).sort();
+  const entries: string[] = [];
+  for (const key of keys) {
+    const type = await client.type(key);
+    let content: unknown;
+    if (type === 'string') content = await client.get(key);
+    else if (type === 'list') content = await client.lrange(key, 0, -1);
+    else if (type === 'hash') content = await client.hgetall(key);
+    else if (type === 'zset') content = await client.zrange(key, '0', '-1', 'WITHSCORES');
+    else if (type === 'set') content = (await client.smembers(key)).sort();
+    else if (type === 'stream') content = await client.xrange(key, '-', '+');
+    entries.push(`${key} ${type} ${JSON.stringify(content)}`);
+  }
+  return entries.join('\n');
+}

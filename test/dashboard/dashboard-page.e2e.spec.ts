@@ -176,3 +176,117 @@ describe('the dashboard page in a real browser', () => {
     expect((await app.get(QueueInspector).stats('thumbnails')).dead).toBe(2);
   });
 });
+
+// Markup in every place the page shows text from Redis or from a handler. Names may not hold white space,
+// so theirs use "/" between attributes; errors, payloads and reasons carry the spaced forms.
+const EVIL_QUEUE = "<img/src='x'/onerror=window.__x=1>";
+const EVIL_STREAM = '<script>window.__x=2</script>';
+const EVIL_GROUP = "<img/src='y'/onerror=window.__x=3>";
+const EVIL_ERROR = '<img src=x onerror=window.__x=4><script>window.__x=5</script>';
+const EVIL_PAYLOAD = JSON.stringify({ html: '<img src=x onerror=window.__x=6><script>window.__x=7</script>' });
+const EVIL_REASON = '<img src=x onerror=window.__x=8>';
+
+@Injectable()
+class MarkupHandlers {
+  @QueueHandler(EVIL_QUEUE, { maxAttempts: 1 })
+  queue(): void {
+    throw new Error(EVIL_ERROR);
+  }
+
+  @StreamConsumer({ stream: EVIL_STREAM, group: EVIL_GROUP, maxDeliveries: 1 })
+  stream(): void {
+    throw new Error(EVIL_ERROR);
+  }
+}
+
+describe('the dashboard page with markup in names, errors, reasons and payloads', () => {
+  let redis: RedisServerHandle;
+  let app: INestApplication;
+  let browser: Browser;
+  let page: Page;
+  let plain: Redis;
+  let base: string;
+
+  beforeAll(async () => {
+    redis = await startRedisServer();
+    plain = new Redis(redis.url);
+    @Module({
+      imports: [RedisBrokerModule.forRoot({ connection: { url: redis.url } }), RedisBrokerDashboardModule.register({ path: 'dashboard', refreshIntervalMs: 500 })],
+      providers: [MarkupHandlers],
+    })
+    class MarkupApp {}
+    app = await NestFactory.create(MarkupApp, { logger: new CapturingLogger() });
+    const port = await freePort();
+    await app.listen(port, '127.0.0.1');
+    base = `http://127.0.0.1:${port}`;
+    await plain.lpush(EVIL_QUEUE, EVIL_PAYLOAD);
+    await plain.xadd(EVIL_STREAM, '*', 'html', EVIL_PAYLOAD);
+    await waitFor(async () => (await app.get(QueueInspector).stats(EVIL_QUEUE)).dead === 1, { description: 'the queue message to die' });
+    await waitFor(async () => (await plain.xlen(`{${EVIL_STREAM}}:dead:${EVIL_GROUP}`)) === 1, { description: 'the stream entry to die' });
+    // A reason is one of the library's words; a dead-letter stream is plain Redis, so a hand-written record can hold any.
+    await plain.xadd(`{${EVIL_STREAM}}:dead:${EVIL_GROUP}`, '*', 'originalId', '1-1', 'stream', EVIL_STREAM, 'group', EVIL_GROUP,
+      'consumer', 'by-hand', 'reason', EVIL_REASON, 'error', EVIL_ERROR, 'deliveries', '1', 'handler', 'x', 'failedAt', '1', 'fields', JSON.stringify(['html', EVIL_PAYLOAD]));
+
+    browser = await chromium.launch({
+      executablePath: '/usr/bin/chromium',
+      args: [
+        '--headless', '--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage', '--disable-background-networking',
+        '--disable-component-update', '--disable-sync', '--no-first-run',
+      ],
+    });
+    page = await browser.newPage({ viewport: { width: 1280, height: 1100 } });
+  });
+
+  afterAll(async () => {
+    await browser?.close();
+    await app?.close();
+    plain?.disconnect();
+    await redis?.stop();
+  });
+
+  /** Elements the page did not create itself: any img, and any script beyond the page's one. */
+  const injected = async (): Promise<number> => (await page.locator('img').count()) + (await page.locator('script').count()) - 1;
+  const marker = async (): Promise<unknown> => page.evaluate('window.__x');
+
+  it('shows every piece of markup as literal text and runs none of it', async () => {
+    await page.goto(`${base}/dashboard`);
+    const queueRow = page.locator('#queues tr[data-queue]');
+    await queueRow.first().waitFor();
+    expect(await queueRow.first().locator('td').first().textContent()).toBe(EVIL_QUEUE);
+    expect(await queueRow.first().getAttribute('data-queue')).toBe(EVIL_QUEUE);
+    const groupRow = page.locator('#streams tr[data-group]');
+    await groupRow.first().waitFor();
+    expect(await groupRow.first().locator('td').nth(0).textContent()).toBe(EVIL_STREAM);
+    expect(await groupRow.first().locator('td').nth(2).textContent()).toBe(EVIL_GROUP);
+    const failures = page.locator('#failures td.error-text');
+    await failures.nth(1).waitFor();
+    expect(await failures.allTextContents()).toEqual([EVIL_ERROR, EVIL_ERROR]);
+
+    // Dead letters of the queue: the error and the payload, as text.
+    await queueRow.first().locator('button', { hasText: 'Dead letters' }).click();
+    const dead = page.locator('#dead tr[data-dead-id]');
+    await dead.first().waitFor();
+    expect(await dead.first().locator('td.error-text').textContent()).toBe(EVIL_ERROR);
+    expect(await dead.first().locator('pre').textContent()).toBe(EVIL_PAYLOAD);
+    expect(await page.locator('#dead-title').textContent()).toBe(`Dead letters of queue ${EVIL_QUEUE}`);
+
+    // Dead letters of the group: the hand-written reason, the error and the fields, as text.
+    await groupRow.first().locator('button', { hasText: 'Dead letters' }).click();
+    await page.locator('#dead tr[data-dead-id]').nth(1).waitFor();
+    expect(await page.locator('#dead tr[data-dead-id] td:nth-child(3)').allTextContents()).toEqual([EVIL_REASON, 'max-deliveries']);
+    expect(await page.locator('#dead td.error-text').allTextContents()).toEqual([EVIL_ERROR, EVIL_ERROR]);
+    expect(await page.locator('#dead pre').allTextContents()).toEqual([
+      JSON.stringify({ html: EVIL_PAYLOAD }, null, 1),
+      JSON.stringify({ html: EVIL_PAYLOAD }, null, 1),
+    ]);
+    expect(await page.locator('#dead-title').textContent()).toBe(`Dead letters of group ${EVIL_GROUP} of stream ${EVIL_STREAM}`);
+
+    // Nothing became an element, and no handler ran (an img's onerror would have set window.__x by the
+    // time a refresh cycle has passed: wait for the status line to change once more).
+    expect(await injected()).toBe(0);
+    const status = await page.locator('#status').textContent();
+    await waitFor(async () => (await page.locator('#status').textContent()) !== status, { description: 'another refresh of the page' });
+    expect(await injected()).toBe(0);
+    expect(await marker()).toBeUndefined();
+  });
+});

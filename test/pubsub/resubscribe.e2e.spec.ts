@@ -83,6 +83,26 @@ describe('resubscription after a lost connection', () => {
     await redis.start();
     await publishUntilAllReceive(app.get(BrokerClient), 'r2');
   });
+});
+
+describe('resubscription of a process whose last plain subscription was removed', () => {
+  let redis: RedisServerHandle;
+  let app: INestApplicationContext;
+  let admin: Redis;
+
+  beforeAll(async () => {
+    redis = await startRedisServer();
+    admin = new Redis(redis.url, { maxRetriesPerRequest: null });
+    admin.on('error', () => undefined);
+    // No decorated listener: the runtime subscriptions below are all this process has.
+    ({ app } = await bootBroker({ connection: { url: redis.url } }, []));
+  });
+
+  afterAll(async () => {
+    await app?.close();
+    admin?.disconnect();
+    await redis?.stop();
+  });
 
   it('still resubscribes a sharded channel after the last plain subscription of the process was removed', async () => {
     // Redis counts plain and sharded subscriptions apart; a connection whose
@@ -92,7 +112,12 @@ describe('resubscription after a lost connection', () => {
     const unsubscribe = await subscriptions.subscribe({ channel: 'audit', sharded: true }, (payload) => got.push(payload));
     const temporary = await subscriptions.subscribe('short-lived', () => undefined);
     await temporary();
-    await admin.call('CLIENT', 'KILL', 'TYPE', 'pubsub');
+    // The process now holds no plain subscription at all, and the sharded one.
+    await waitFor(async () => {
+      const lines = subscriberLines((await admin.client('LIST')) as string);
+      return lines.every((line) => / sub=0 psub=0 /.test(line)) && lines.some((line) => / ssub=1 /.test(line));
+    }, { description: 'no plain subscription left, the sharded one kept' });
+    expect(await admin.call('CLIENT', 'KILL', 'TYPE', 'pubsub')).toBeGreaterThanOrEqual(1);
     await waitFor(
       async () => {
         if (got.length === 0) await app.get(BrokerClient).publish('audit', 'after-kill', { sharded: true }).catch(() => 0);
