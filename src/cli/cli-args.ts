@@ -4,6 +4,8 @@ import { UsageError } from './cli-errors.js';
 /** Options every command accepts (each command reads the ones it needs). */
 export interface CliOptions {
   url: string;
+  /** Where `url` came from, for error messages: `--url`, `REDIS_URL` or the default. */
+  urlSource: '--url' | 'REDIS_URL' | 'default';
   prefix: string;
   json: boolean;
   help: boolean;
@@ -44,7 +46,8 @@ Commands:
                                          print new entries or messages until Ctrl-C
 
 Options:
-  --url <redis-url>     default $REDIS_URL, else ${DEFAULT_URL}
+  --url <redis-url>     default $REDIS_URL, else ${DEFAULT_URL}; a password is
+                        safer in REDIS_URL (argv shows in ps)
   --prefix <prefix>     the broker's keyPrefix; default $BROKER_KEY_PREFIX, else none
   --json                machine-readable output (one JSON document; tail: one per line)
   -h, --help            this text
@@ -79,10 +82,13 @@ export function parseCommandLine(argv: string[], env: NodeJS.ProcessEnv): CliCom
     throw new UsageError(error instanceof Error ? error.message : String(error));
   }
   const v = parsed.values;
+  // Precedence: --url, then REDIS_URL (set and not empty), then the default.
+  const urlSource = v.url !== undefined ? '--url' : env.REDIS_URL ? 'REDIS_URL' : 'default';
   return {
     positionals: parsed.positionals,
     options: {
-      url: v.url ?? env.REDIS_URL ?? DEFAULT_URL,
+      url: v.url ?? (env.REDIS_URL || DEFAULT_URL),
+      urlSource,
       prefix: v.prefix ?? env.BROKER_KEY_PREFIX ?? '',
       json: v.json,
       help: v.help,

@@ -1,6 +1,7 @@
 import { Logger } from '@nestjs/common';
 import {
   BrokerEvents,
+  redactUrl,
   RedisConnectionFactory,
   resolveBrokerOptions,
   type ConnectionRole,
@@ -22,8 +23,9 @@ export class CliConnections {
   readonly factory: RedisConnectionFactory;
   private readonly open: RedisClient[] = [];
 
-  constructor(url: string, keyPrefix: string) {
-    if (!/^rediss?:\/\//.test(url)) throw new UsageError(`--url must start with redis:// or rediss://, got "${url}"`);
+  /** `urlSource` names where `url` came from (`--url`, `REDIS_URL`) in errors, which show the URL redacted. */
+  constructor(url: string, urlSource: string, keyPrefix: string) {
+    if (!/^rediss?:\/\//.test(url)) throw new UsageError(`${urlSource} must start with redis:// or rediss://, got "${redactUrl(url)}"`);
     try {
       this.options = resolveBrokerOptions({
         connection: {

@@ -29,3 +29,9 @@ export function exitCodeOf(error: unknown): number {
   if (error instanceof UsageError || error instanceof NotFoundError || error instanceof ConnectionFailedError) return error.exitCode;
   return EXIT.failure;
 }
+
+/** How `--json` names an error's exit code: `usage`, `not_found` or `failure`. */
+export function errorKindOf(error: unknown): 'usage' | 'not_found' | 'failure' {
+  const code = exitCodeOf(error);
+  return code === EXIT.usage ? 'usage' : code === EXIT.notFound ? 'not_found' : 'failure';
+}

@@ -2,7 +2,7 @@
 import { InvalidBrokerOptionsError } from 'nest-redis-broker';
 import { parseCommandLine, USAGE, type CliCommand } from './cli-args.js';
 import { CliConnections } from './cli-connection.js';
-import { EXIT, exitCodeOf, UsageError } from './cli-errors.js';
+import { errorKindOf, EXIT, exitCodeOf, UsageError } from './cli-errors.js';
 import { stdoutOutput, type CliOutput } from './cli-output.js';
 import { runDlq } from './dlq.command.js';
 import { runAppend, runEnqueue, runPublish } from './produce.command.js';
@@ -23,6 +23,8 @@ const COMMANDS: Record<string, Runner> = {
 /** Runs one command line; resolves to the process exit code. */
 async function main(argv: string[]): Promise<number> {
   let connections: CliConnections | undefined;
+  // Known before parsing, so a usage error is JSON too when --json was asked for.
+  let json = argv.slice(0, argv.includes('--') ? argv.indexOf('--') : argv.length).includes('--json');
   const stop = new AbortController();
   const onSigint = (): void => stop.abort();
   process.once('SIGINT', onSigint);
@@ -34,6 +36,7 @@ async function main(argv: string[]): Promise<number> {
   });
   try {
     const command = parseCommandLine(argv, process.env);
+    json = command.options.json;
     const name = command.positionals[0];
     if (command.options.help || name === 'help') {
       process.stdout.write(`${USAGE}\n`);
@@ -42,14 +45,18 @@ async function main(argv: string[]): Promise<number> {
     if (name === undefined) throw new UsageError('missing command');
     const run = COMMANDS[name];
     if (!run) throw new UsageError(`unknown command "${name}"`);
-    connections = new CliConnections(command.options.url, command.options.prefix);
-    await run(command, connections, stdoutOutput(command.options.json), stop.signal);
+    connections = new CliConnections(command.options.url, command.options.urlSource, command.options.prefix);
+    await run(command, connections, stdoutOutput(json), stop.signal);
     return EXIT.ok;
   } catch (raw) {
     // A queue, stream or group name Redis keys cannot hold is a usage mistake.
     const error = raw instanceof InvalidBrokerOptionsError ? new UsageError(raw.message) : raw;
-    process.stderr.write(`nest-redis-broker: ${error instanceof Error ? error.message : String(error)}\n`);
-    if (error instanceof UsageError) process.stderr.write('Run "nest-redis-broker --help" for usage.\n');
+    const message = error instanceof Error ? error.message : String(error);
+    const out = stdoutOutput(json);
+    // --json: a script reads one JSON object on stdout, failure or not; the person gets the text on stderr.
+    if (json) out.data({ error: { kind: errorKindOf(error), message, exitCode: exitCodeOf(error) } });
+    out.note(`nest-redis-broker: ${message}`);
+    if (error instanceof UsageError) out.note('Run "nest-redis-broker --help" for usage.');
     return exitCodeOf(error);
   } finally {
     process.off('SIGINT', onSigint);

@@ -48,7 +48,7 @@ async function tailStream(
   // added between two reads, so start from the id that is newest now.
   let last = command.options.from ?? String(toRecord(await probe.xinfo('STREAM', key))['last-generated-id']);
   let printed = 0;
-  if (!out.json) process.stderr.write(`following stream ${name} after ${last} (Ctrl-C to stop)\n`);
+  if (!out.json) out.note(`following stream ${name} after ${last} (Ctrl-C to stop)`);
   while (!signal.aborted) {
     const reply = await reader.xread('COUNT', READ_COUNT, 'BLOCK', BLOCK_MS, 'STREAMS', key, last);
     for (const [, entries] of reply ?? []) {
@@ -86,7 +86,7 @@ async function tailChannel(
       if (command.options.count !== undefined && ++printed >= command.options.count) resolve();
     });
     (sharded ? reader.ssubscribe(channel) : reader.subscribe(channel)).then(
-      () => void (out.json ? undefined : process.stderr.write(`subscribed to ${sharded ? 'sharded ' : ''}channel ${name} (Ctrl-C to stop)\n`)),
+      () => void (out.json ? undefined : out.note(`subscribed to ${sharded ? 'sharded ' : ''}channel ${name} (Ctrl-C to stop)`)),
       reject,
     );
   });

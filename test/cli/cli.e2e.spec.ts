@@ -1,10 +1,17 @@
 import { Injectable } from '@nestjs/common';
 import { Redis } from 'ioredis';
 import { NonRetryableError, QueueHandler, StreamConsumer } from 'nest-redis-broker';
-import { startRedisServer, waitFor, waitForQueuesIdle, waitForStreamGroupsIdle, type RedisServerHandle } from 'nest-redis-broker/testing';
+import { freePort, startRedisServer, waitFor, waitForQueuesIdle, waitForStreamGroupsIdle, type RedisServerHandle } from 'nest-redis-broker/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bootBroker } from '../support/broker-app.js';
 import { buildCli, runCli, spawnCli } from '../support/cli.js';
+
+/** The error object `--json` prints on stdout; it must be the only thing there. */
+function jsonError(stdout: string): { kind: string; exitCode: number; message: string } {
+  const parsed = JSON.parse(stdout) as { error: { kind: string; exitCode: number; message: string } };
+  expect(Object.keys(parsed)).toEqual(['error']);
+  return parsed.error;
+}
 
 @Injectable()
 class FailingHandlers {
@@ -202,4 +209,101 @@ describe('the nest-redis-broker command-line tool (built binary, real Redis)', (
     const fromEnv = await runCli(['status', '--json'], { REDIS_URL: redis.url });
     expect(fromEnv.code).toBe(0);
   });
+
+  it('escapes control characters of payloads in human output, and prints them exactly with --json', async () => {
+    // Retitles the terminal, clears the screen, and a C1 CSI (one character) that colours it.
+    const hostile = 'a\u001b]0;pwned\u0007\u001b[2J\u009b31mb\r\nc';
+    const escaped = 'a\\x1b]0;pwned\\x07\\x1b[2J\\x9b31mb\\r\\nc';
+    // eslint-disable-next-line no-control-regex -- the raw characters the output must not hold
+    const raw = /[\u0000-\u0009\u000b-\u001f\u007f-\u009f]/;
+
+    const human = spawnCli(['tail', 'terminal', '--count', '1', ...url]);
+    const json = spawnCli(['tail', 'terminal', '--count', '1', '--json', ...url]);
+    const outputs = [human, json].map((child) => {
+      let stdout = '';
+      child.stdout?.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+      const exited = new Promise<number | null>((resolve) => child.once('close', resolve));
+      return { stdout: () => stdout, exited };
+    });
+    await waitFor(async () => ((await plain.call('PUBSUB', 'NUMSUB', 'terminal')) as [string, number])[1] === 2, { timeoutMs: 120_000, description: 'both tails to subscribe' });
+    await plain.publish('terminal', hostile);
+    expect(await outputs[0].exited).toBe(0);
+    expect(await outputs[1].exited).toBe(0);
+    expect(outputs[0].stdout()).toBe(`${escaped}\n`);
+    expect(outputs[1].stdout()).not.toMatch(raw);
+    expect(JSON.parse(outputs[1].stdout())).toEqual({ channel: 'terminal', message: hostile });
+
+    // A stream entry's fields, followed by tail.
+    await plain.xadd('hostile', '*', 'body', hostile);
+    const tail = await runCli(['tail', 'hostile', '--from', '0', '--count', '1', ...url]);
+    expect(tail.code).toBe(0);
+    expect(tail.stdout).toMatch(/^\d+-\d+ /);
+    expect(tail.stdout.slice(tail.stdout.indexOf(' ') + 1)).toBe(`body=${escaped}\n`);
+  }, 300_000);
+
+  it('with --json, reports every error as one JSON object on stdout', async () => {
+    const down = await runCli(['status', '--json', '--url', 'redis://127.0.0.1:1']);
+    expect(down.code).toBe(1);
+    expect(jsonError(down.stdout)).toMatchObject({ kind: 'failure', exitCode: 1 });
+    expect(jsonError(down.stdout).message).toContain('cannot connect to redis://127.0.0.1:1');
+    expect(down.stderr).toContain('cannot connect');
+
+    const usage = await runCli(['status', '--json', '--frob', ...url]);
+    expect(usage.code).toBe(2);
+    expect(jsonError(usage.stdout)).toMatchObject({ kind: 'usage', exitCode: 2 });
+    expect(jsonError(usage.stdout).message).toContain('--frob');
+
+    const missing = await runCli(['dlq', 'list', 'never-created', '--json', ...url]);
+    expect(missing.code).toBe(3);
+    expect(JSON.parse(missing.stdout)).toEqual({ error: { kind: 'not_found', exitCode: 3, message: 'no queue or stream named "never-created"' } });
+  }, 300_000);
+});
+
+describe('the command-line tool and credentials', () => {
+  const SECRET = 'topsecret-Pa55';
+  let redis: RedisServerHandle;
+
+  beforeAll(async () => {
+    [redis] = await Promise.all([startRedisServer({ args: ['--user', 'admin', 'on', `>${SECRET}`, '~*', '&*', '+@all'] }), buildCli()]);
+  }, 240_000);
+
+  afterAll(async () => {
+    await redis?.stop();
+  });
+
+  it('takes the URL from REDIS_URL, so a password stays out of argv; --url wins over it', async () => {
+    const withPassword = `redis://admin:${SECRET}@127.0.0.1:${redis.port}`;
+    const fromEnv = await runCli(['status', '--json'], { REDIS_URL: withPassword });
+    expect(fromEnv.code).toBe(0);
+    expect(JSON.parse(fromEnv.stdout)).toMatchObject({ queues: [] });
+
+    const dead = `redis://127.0.0.1:${await freePort()}`;
+    const urlWins = await runCli(['status', '--url', dead], { REDIS_URL: withPassword });
+    expect(urlWins.code).toBe(1);
+    expect(urlWins.stderr).toContain(`cannot connect to ${dead}`);
+    expect((await runCli(['status', '--url', withPassword], { REDIS_URL: dead })).code).toBe(0);
+
+    // An empty REDIS_URL counts as unset: the default URL, not a usage error.
+    const empty = await runCli(['status', '--json'], { REDIS_URL: '' });
+    expect(empty.code).not.toBe(2);
+    expect(empty.stdout + empty.stderr).not.toContain('must start with');
+  }, 300_000);
+
+  it('never prints the password of a URL, wrong, refused or misspelt, from --url or REDIS_URL', async () => {
+    const runs = [
+      await runCli(['status'], { REDIS_URL: `redis://admin:${SECRET}-wrong@127.0.0.1:${redis.port}` }),
+      await runCli(['status', '--json'], { REDIS_URL: `redis://admin:${SECRET}@127.0.0.1:${await freePort()}` }),
+      await runCli(['status', '--url', `http://admin:${SECRET}@127.0.0.1:${redis.port}`]),
+      await runCli(['status', '--json'], { REDIS_URL: `http://admin:${SECRET}@127.0.0.1:${redis.port}` }),
+      await runCli(['status', '--url', `redis://:${SECRET}@x@127.0.0.1:notaport`]),
+    ];
+    expect(runs.map((r) => r.code)).toEqual([1, 1, 2, 2, 2]);
+    expect(runs[2].stderr).toContain(`--url must start with redis:// or rediss://, got "http://admin:***@127.0.0.1:${redis.port}"`);
+    expect(jsonError(runs[3].stdout)).toMatchObject({ kind: 'usage', exitCode: 2 });
+    expect(jsonError(runs[3].stdout).message).toContain('REDIS_URL must start with');
+    for (const run of runs) {
+      expect(run.stdout + run.stderr).not.toContain(SECRET.slice(0, 9));
+      expect(run.stdout + run.stderr).toMatch(/\*\*\*/);
+    }
+  }, 300_000);
 });
