@@ -9,7 +9,8 @@ const QUEUE = 'oom';
 const IDLE_QUEUE = 'oom-idle';
 const STUCK_QUEUE = 'oom-stop';
 const HEARTBEAT_MS = 100;
-const CONSUMER_TTL_MS = 1_000;
+/** Long enough that a loaded machine's event-loop stall does not look like death. */
+const CONSUMER_TTL_MS = 3_000;
 /** Written in small pieces: a client's query buffer holding one big value would count as used memory for a while. */
 const FILLER_PIECES = 64;
 const FILLER_PIECE_BYTES = 64 * 1024;
