@@ -7,8 +7,10 @@ import { bootBroker, deferred, type CapturingLogger } from '../support/broker-ap
 
 const QUEUE = 'oom';
 const IDLE_QUEUE = 'oom-idle';
+const STUCK_QUEUE = 'oom-stop';
 const HEARTBEAT_MS = 100;
-const CONSUMER_TTL_MS = 1_000;
+/** Long enough that a loaded machine's event-loop stall does not look like death. */
+const CONSUMER_TTL_MS = 3_000;
 /** Written in small pieces: a client's query buffer holding one big value would count as used memory for a while. */
 const FILLER_PIECES = 64;
 const FILLER_PIECE_BYTES = 64 * 1024;
@@ -33,9 +35,32 @@ class HeldHandler {
   }
 }
 
+/** Puts Redis past its maxmemory: every command that may grow memory is refused until `freeMemory`. */
+async function fillPastMaxmemory(client: Redis): Promise<void> {
+  await client.config('SET', 'maxmemory', '0');
+  for (const key of fillerKeys) await client.set(key, Buffer.alloc(FILLER_PIECE_BYTES, 120));
+  const usedMemory = Number(/used_memory:(\d+)/.exec(await client.info('memory'))![1]);
+  await client.config('SET', 'maxmemory', String(usedMemory - (FILLER_PIECES * FILLER_PIECE_BYTES) / 2));
+  await expect(client.zadd('oom-probe', 0, 'probe')).rejects.toThrow(/OOM/);
+}
+
+async function freeMemory(client: Redis): Promise<void> {
+  await client.del(...fillerKeys);
+}
+
 async function redisTimeMs(client: Redis): Promise<number> {
   const [seconds, micros] = await client.time();
   return Number(seconds) * 1000 + Math.floor(Number(micros) / 1000);
+}
+
+/** Never finishes: stopping its consumer hands the message back at the shutdown deadline. */
+@Injectable()
+class StuckHandler {
+  @QueueHandler(STUCK_QUEUE)
+  async stuck(payload: { id: string }): Promise<void> {
+    runs.push(payload.id);
+    await new Promise<never>(() => undefined);
+  }
 }
 
 describe('a reliable queue when Redis reaches maxmemory (noeviction)', () => {
@@ -43,6 +68,7 @@ describe('a reliable queue when Redis reaches maxmemory (noeviction)', () => {
   let plain: Redis;
   const apps: { app: INestApplicationContext; logger: CapturingLogger }[] = [];
   const keys = new QueueKeys(QUEUE, '');
+  const stuckKeys = new QueueKeys(STUCK_QUEUE, '');
 
   beforeAll(async () => {
     redis = await startRedisServer({ args: ['--maxmemory-policy', 'noeviction'] });
@@ -68,11 +94,7 @@ describe('a reliable queue when Redis reaches maxmemory (noeviction)', () => {
     }
     expect(await plain.zcard(keys.consumers)).toBe(3);
 
-    // Fill Redis past its maxmemory: every command that may grow memory is refused from now on.
-    for (const key of fillerKeys) await plain.set(key, Buffer.alloc(FILLER_PIECE_BYTES, 120));
-    const usedMemory = Number(/used_memory:(\d+)/.exec(await plain.info('memory'))![1]);
-    await plain.config('SET', 'maxmemory', String(usedMemory - (FILLER_PIECES * FILLER_PIECE_BYTES) / 2));
-    await expect(plain.zadd(keys.consumers, 0, 'probe')).rejects.toThrow(/OOM/);
+    await fillPastMaxmemory(plain);
 
     // Past the deadline every consumer had when the episode began, each heartbeat has been tried at least once.
     const deadlines = (await plain.zrange(keys.consumers, '0', '-1', 'WITHSCORES')).filter((_, i) => i % 2 === 1).map(Number);
@@ -85,7 +107,7 @@ describe('a reliable queue when Redis reaches maxmemory (noeviction)', () => {
     await expect(plain.zadd(keys.consumers, 0, 'probe')).rejects.toThrow(/OOM/);
 
     // Memory frees; wait until each consumer has heart-beaten since (each reaper ran a pass after it).
-    await plain.del(...fillerKeys);
+    await freeMemory(plain);
     const freedAt = await redisTimeMs(plain);
     await waitFor(
       async () => {
@@ -106,5 +128,26 @@ describe('a reliable queue when Redis reaches maxmemory (noeviction)', () => {
     await plain.lpush(IDLE_QUEUE, JSON.stringify({ id: 'after' }));
     await waitForQueuesIdle(redis.url, [QUEUE, IDLE_QUEUE], { timeoutMs: 30_000 });
     expect(runs.sort()).toEqual(['a', 'after', 'b', 'c']);
+  });
+
+  it('hands back what a stopping consumer holds, as an orderly stop, while Redis is out of memory', async () => {
+    const stopping = await bootBroker(
+      { connection: { url: redis.url }, instanceId: 'stopping', heartbeatIntervalMs: HEARTBEAT_MS, consumerTtlMs: CONSUMER_TTL_MS, shutdownTimeoutMs: 100 },
+      [StuckHandler],
+    );
+    await plain.lpush(STUCK_QUEUE, JSON.stringify({ id: 'stuck' }));
+    await waitFor(() => runs.includes('stuck'), { description: 'the message to start' });
+
+    await fillPastMaxmemory(plain);
+    try {
+      // Its handler never finishes: at the deadline the message goes back to the queue.
+      await stopping.app.close();
+      expect(await plain.lrange(STUCK_QUEUE, 0, -1)).toEqual([JSON.stringify({ id: 'stuck' })]);
+      expect(await plain.llen(stuckKeys.processing('stopping'))).toBe(0);
+      expect(await plain.zscore(stuckKeys.consumers, 'stopping')).toBeNull();
+      expect(await plain.hlen(stuckKeys.deaths)).toBe(0);
+    } finally {
+      await freeMemory(plain);
+    }
   });
 });

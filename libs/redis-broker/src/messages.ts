@@ -46,6 +46,8 @@ export const messages = {
     `${target} failed on message ${id} of ${source} (attempt ${attempt}): ${error}`,
   deadLettered: (source: string, id: string, reason: string, error: string) =>
     `Message ${id} of ${source} moved to the dead-letter list (${reason}): ${error}`,
+  heartbeatFailed: (queue: string, error: string) =>
+    `Heartbeat of queue "${queue}" failed: ${error}. This consumer takes no new message until a heartbeat lands (the others may presume it dead).`,
   reaped: (queue: string, consumer: string, returned: number, quarantined: number) =>
     `Consumer ${consumer} of queue ${queue} stopped heart-beating: ${returned} message(s) returned to the queue, ${quarantined} quarantined as poison.`,
   recovered: (queue: string, count: number) =>

@@ -13,16 +13,29 @@ export interface ReaperOptions {
 
 const EXPIRED_BATCH = 50;
 
+/** What the reliable fetcher needs of its consumer's heartbeat. */
+export interface ConsumerHeartbeat {
+  /** The last heartbeat failed: the other processes may presume this consumer dead. */
+  readonly failing: boolean;
+  /** Sends one heartbeat now; rejects when it fails. Sends nothing once stopped. */
+  beat(): Promise<void>;
+  /** Stops the heartbeat, awaiting one in flight: none lands after it resolves. */
+  stop(): Promise<void>;
+}
+
 /**
  * Keeps this consumer's heartbeat fresh and returns the processing lists of
  * consumers whose heartbeat expired (they crashed or were killed) to the
  * queue. A message that was running each time its consumer died `maxDeaths`
  * times is quarantined as poison instead of being returned forever.
  */
-export class ProcessingListReaper {
+export class ProcessingListReaper implements ConsumerHeartbeat {
   private readonly logger = new Logger(ProcessingListReaper.name);
   private timer: NodeJS.Timeout | undefined;
   private tick: Promise<void> | undefined;
+  private lastBeat: Promise<unknown> | undefined;
+  private stopped = false;
+  private failed = false;
 
   constructor(
     private readonly keys: QueueKeys,
@@ -36,15 +49,37 @@ export class ProcessingListReaper {
   }
 
   async stop(): Promise<void> {
+    this.stopped = true;
     clearTimeout(this.timer);
     this.timer = undefined;
     await this.tick;
+    await this.lastBeat?.catch(() => undefined);
+  }
+
+  get failing(): boolean {
+    return this.failed;
+  }
+
+  async beat(): Promise<void> {
+    if (this.stopped) return;
+    const { keys, options } = this;
+    const beat = this.command.nrbHeartbeat(keys.consumers, this.consumerId, options.consumerTtlMs);
+    this.lastBeat = beat;
+    try {
+      await beat;
+    } catch (error) {
+      this.failed = true;
+      throw error;
+    }
+    this.failed = false;
   }
 
   /** One heartbeat and one reap pass; exposed so tests and `start` share it. */
   async runOnce(): Promise<void> {
     const { keys, options } = this;
-    await this.command.nrbHeartbeat(keys.consumers, this.consumerId, options.consumerTtlMs);
+    // No reaping on a failed heartbeat: whatever made it fail may have
+    // silenced the others too.
+    await this.beat();
     const expired = await this.command.nrbExpiredConsumers(keys.consumers, EXPIRED_BATCH);
     for (const consumer of expired) {
       if (consumer === this.consumerId) continue;

@@ -49,7 +49,7 @@ export class QueueConsumer implements BrokerConsumer {
       : undefined;
     const reaper = this.reaper;
     const reliableFetcher = reaper
-      ? new ReliableListFetcher(keys, consumerId, blocking, command, options.blockTimeoutMs, broker.consumerTtlMs, closeBlocking, () => reaper.stop())
+      ? new ReliableListFetcher(keys, consumerId, blocking, command, options.blockTimeoutMs, closeBlocking, reaper)
       : undefined;
     const source = reliableFetcher ?? new FastListFetcher(keys, blocking, command, options.blockTimeoutMs, !factory.isCluster, closeBlocking);
     this.description = source.description;

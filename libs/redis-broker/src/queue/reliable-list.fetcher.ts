@@ -2,8 +2,10 @@ import { Logger } from '@nestjs/common';
 import { messages } from '../messages.js';
 import type { QueueKeys } from '../keys.js';
 import type { RedisClient } from '../connection/redis-connection.factory.js';
+import { errorText } from '../runtime/consumer.loop.js';
 import type { MessageSource } from '../runtime/message-source.js';
 import { HeldDeliveries } from './held-deliveries.js';
+import type { ConsumerHeartbeat } from './processing-list.reaper.js';
 import { ProcessingListModel } from './processing-list.model.js';
 import { ackArguments, sha1, toDeliveries, type QueueDelivery } from './queue-delivery.js';
 
@@ -38,10 +40,9 @@ export class ReliableListFetcher implements MessageSource<QueueDelivery> {
     private readonly blocking: RedisClient,
     private readonly command: RedisClient,
     private readonly blockTimeoutMs: number,
-    private readonly consumerTtlMs: number,
     private readonly closeBlocking: () => Promise<void>,
-    /** Stops this consumer's heartbeat; awaited before the release, so no heartbeat can land after it. */
-    private readonly stopHeartbeat: () => Promise<void>,
+    /** This consumer's heartbeat; stopped before the release, so no heartbeat can land after it. */
+    private readonly heartbeat: ConsumerHeartbeat,
   ) {
     this.description = `queue "${keys.queue}"`;
     this.processing = keys.processing(consumerId);
@@ -62,10 +63,14 @@ export class ReliableListFetcher implements MessageSource<QueueDelivery> {
   /** `startable`: how many of the fetched messages start at once; the fetch script records the others as waiting. */
   async fetch(max: number, startable = 0): Promise<QueueDelivery[]> {
     try {
-      if (!this.registered) {
+      if (!this.registered || this.heartbeat.failing) {
         // Registered before the first message is taken: a consumer that dies
-        // holding messages is always known to the reaper.
-        await this.command.nrbHeartbeat(this.keys.consumers, this.consumerId, this.consumerTtlMs);
+        // holding messages is always known to the reaper. And one whose
+        // heartbeat fails takes nothing new until a heartbeat lands: the
+        // other processes may presume it dead and return what it holds.
+        await this.heartbeat.beat().catch((error: unknown) => {
+          throw new Error(messages.heartbeatFailed(this.keys.queue, errorText(error)), { cause: error });
+        });
         this.registered = true;
       }
       // At start too: a previous life of this consumer id may have left messages.
@@ -142,7 +147,7 @@ export class ReliableListFetcher implements MessageSource<QueueDelivery> {
     }
     // A heartbeat tick that ran after the release would re-add this consumer
     // to the consumers set: a ghost the reaper later "reaps".
-    await this.stopHeartbeat();
+    await this.heartbeat.stop();
     const { list, consumers } = this.keys;
     await this.command.nrbRelease(list, this.processing, this.waiting, consumers, this.alive, this.consumerId);
   }

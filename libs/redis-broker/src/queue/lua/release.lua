@@ -1,3 +1,4 @@
+#!lua flags=allow-oom
 -- release: a consumer shuts down; hand back everything it still holds.
 -- KEYS[1] queue list
 -- KEYS[2] processing list of the consumer
@@ -8,6 +9,9 @@
 -- Returns how many messages went back to the queue.
 -- Invariant: messages go to the consuming end, oldest first, so they are the
 -- next ones any consumer takes; no death is counted (the stop was orderly).
+-- Allowed when Redis is out of memory (allow-oom, Redis 7): it only moves
+-- and deletes, and refused it would leave the list to a reaper, which
+-- counts a death for each message started.
 local n = 0
 while redis.call('LMOVE', KEYS[2], KEYS[1], 'LEFT', 'RIGHT') do n = n + 1 end
 redis.call('DEL', KEYS[3], KEYS[5])
