@@ -19,8 +19,8 @@ export type RegisteredKind = 'queue' | 'stream';
 export class NameRegistry {
   private readonly logger = new Logger(NameRegistry.name);
   private readonly keys: RegistryKeys;
-  /** `true` once recorded; the pending `SADD` while it runs. */
-  private readonly recorded = new Map<string, Promise<void> | true>();
+  /** Per kind, name → `true` once recorded, or the pending `SADD` while it runs. */
+  private readonly recorded: Record<RegisteredKind, Map<string, Promise<void> | true>> = { queue: new Map(), stream: new Map() };
   private readonly warned = new Set<string>();
 
   constructor(
@@ -32,24 +32,25 @@ export class NameRegistry {
 
   /**
    * Records a name already validated by its keys. Returns `undefined` when it
-   * is recorded already (the hot path: nothing to wait for), else a promise
-   * that resolves once the record landed or failed; it never rejects.
+   * is recorded already (the hot path: one map lookup, nothing to wait for),
+   * else a promise that resolves once the record landed or failed; it never rejects.
    */
   record(kind: RegisteredKind, name: string): Promise<void> | undefined {
-    const id = `${kind}:${name}`;
-    const state = this.recorded.get(id);
+    const recorded = this.recorded[kind];
+    const state = recorded.get(name);
     if (state === true) return undefined;
     if (state) return state;
     const pending = this.command.sadd(kind === 'queue' ? this.keys.queues : this.keys.streams, name).then(
-      () => void this.recorded.set(id, true),
+      () => void recorded.set(name, true),
       (error: unknown) => {
-        this.recorded.delete(id);
+        recorded.delete(name);
+        const id = `${kind}:${name}`;
         if (this.warned.has(id)) return;
         this.warned.add(id);
         this.logger.warn(messages.registryWriteFailed(kind, name, errorText(error)));
       },
     );
-    this.recorded.set(id, pending);
+    recorded.set(name, pending);
     return pending;
   }
 }
