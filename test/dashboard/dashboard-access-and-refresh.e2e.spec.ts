@@ -112,6 +112,24 @@ describe('the dashboard without a guard, and its refreshes', () => {
     ]);
   });
 
+  it('records a queue and a stream once per producing process, however many messages it writes', async () => {
+    const producer = await bootBroker({ connection: { url: redis.url }, producerOnly: true }, []);
+    try {
+      await admin.config('RESETSTAT');
+      const client = producer.app.get(BrokerClient);
+      await Promise.all(Array.from({ length: 20 }, (_, i) => client.enqueue('bulk', { i })));
+      await client.enqueueMany('bulk', [{ i: 20 }, { i: 21 }]);
+      await client.enqueue('bulk', { i: 22 }, { delayMs: 60_000 });
+      await Promise.all(Array.from({ length: 20 }, (_, i) => client.append('clicks', { i })));
+      await client.appendMany('clicks', [{ i: 20 }]);
+      expect(await calls(admin, 'sadd')).toBe(2);
+      expect(await admin.smembers('{}:registry:queues')).toContain('bulk');
+      expect(await admin.smembers('{}:registry:streams')).toContain('clicks');
+    } finally {
+      await producer.app.close();
+    }
+  });
+
   it('answers refreshes that arrive while one is reading from that same read', async () => {
     let entered = 0;
     const counting: CanActivate = { canActivate: () => ++entered > 0 };
