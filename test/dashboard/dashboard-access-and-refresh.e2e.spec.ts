@@ -148,4 +148,18 @@ describe('the dashboard without a guard, and its refreshes', () => {
     expect(new Set(read.map((o) => o.readAt)).size).toBe(1);
     expect(await calls(admin, 'smembers')).toBe(2);
   });
+
+  // Last: the restart drops every key of this file's Redis.
+  it('records its names again after Redis restarted without its data', async () => {
+    const producer = await bootBroker({ connection: { url: redis.url }, producerOnly: true }, []);
+    try {
+      await producer.app.get(BrokerClient).enqueue('survivor', {});
+      await producer.app.get(BrokerClient).append('survivor-events', { n: 1 });
+      await redis.restart();
+      await waitFor(async () => (await admin.smembers('{}:registry:queues')).includes('survivor'), { description: 'the queue recorded again' });
+      expect(await admin.smembers('{}:registry:streams')).toContain('survivor-events');
+    } finally {
+      await producer.app.close();
+    }
+  });
 });

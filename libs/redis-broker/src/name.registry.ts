@@ -14,7 +14,8 @@ export type RegisteredKind = 'queue' | 'stream';
  * sends nothing. Operator tools read the registry instead of scanning the
  * keyspace. A failed record (Redis down, an ACL without `SADD`) never fails
  * the write it goes with: it is logged once per name and tried again at the
- * name's next use.
+ * name's next use. After a reconnect every recorded name is sent again, so a
+ * Redis restarted without its data gets its registry back.
  */
 export class NameRegistry {
   private readonly logger = new Logger(NameRegistry.name);
@@ -28,6 +29,10 @@ export class NameRegistry {
     prefix: string,
   ) {
     this.keys = new RegistryKeys(prefix);
+    // A Redis restarted without persistence comes back without the registry:
+    // every name recorded so far is sent again, one SADD per kind, whenever the
+    // connection is ready after a reconnect.
+    command.on('ready', () => this.recordAgain());
   }
 
   /**
@@ -52,5 +57,16 @@ export class NameRegistry {
     );
     recorded.set(name, pending);
     return pending;
+  }
+
+  private recordAgain(): void {
+    for (const kind of ['queue', 'stream'] as const) {
+      const names = [...this.recorded[kind]].filter(([, state]) => state === true).map(([name]) => name);
+      if (names.length === 0) continue;
+      this.command.sadd(kind === 'queue' ? this.keys.queues : this.keys.streams, ...names).catch((error: unknown) => {
+        // The names stay marked as recorded: the next reconnect tries again.
+        this.logger.warn(messages.registryWriteFailed(kind, names.join('", "'), errorText(error)));
+      });
+    }
   }
 }
