@@ -1,7 +1,7 @@
 import { Injectable, type INestApplicationContext } from '@nestjs/common';
 import { Cluster } from 'ioredis';
 import {
-  BrokerClient, ChannelMessageContext, ConsumerRunner, Ctx, InvalidBrokerOptionsError, OnChannel, Payload, QueueDeadLetterService, QueueHandler, QueueInspector,
+  BrokerCatalog, BrokerClient, ChannelMessageContext, ConsumerRunner, Ctx, InvalidBrokerOptionsError, OnChannel, Payload, QueueDeadLetterService, QueueHandler, QueueInspector,
   QueueKeys, StreamConsumer, StreamDeadLetterService, StreamInspector, type QueueMessageContext,
 } from 'nest-redis-broker';
 import { waitFor } from 'nest-redis-broker/testing';
@@ -145,6 +145,17 @@ describe('the broker on a real 3-master Redis Cluster', () => {
       return list.split('\n').filter((line) => / ssub=[1-9]/.test(line)).length;
     }));
     expect(shardedSubscribers.filter((n) => n > 0)).toHaveLength(2);
+  });
+
+  it('lists the registered queues and streams and the channels with subscribers on every master (dashboard and CLI catalog)', async () => {
+    const overview = await new BrokerCatalog(app.get(BrokerClient).redis, '').overview();
+    expect(overview.queues.map((q) => q.queue)).toEqual(expect.arrayContaining(QUEUES));
+    expect(overview.streams.map((s) => s.stream)).toContain('c-events');
+    expect(overview.channels).toEqual(expect.arrayContaining([
+      expect.objectContaining({ channel: 'c-news', sharded: false }),
+      { channel: 'c-alerts', sharded: true, subscribers: 1 },
+      { channel: 'c-news', sharded: true, subscribers: 1 },
+    ]));
   });
 
   it('re-reads the slot map while idle for its sharded listeners, so a slot move it first missed is caught up', async () => {

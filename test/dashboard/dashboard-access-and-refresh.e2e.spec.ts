@@ -112,6 +112,24 @@ describe('the dashboard without a guard, and its refreshes', () => {
     ]);
   });
 
+  it('records a queue and a stream once per producing process, however many messages it writes', async () => {
+    const producer = await bootBroker({ connection: { url: redis.url }, producerOnly: true }, []);
+    try {
+      await admin.config('RESETSTAT');
+      const client = producer.app.get(BrokerClient);
+      await Promise.all(Array.from({ length: 20 }, (_, i) => client.enqueue('bulk', { i })));
+      await client.enqueueMany('bulk', [{ i: 20 }, { i: 21 }]);
+      await client.enqueue('bulk', { i: 22 }, { delayMs: 60_000 });
+      await Promise.all(Array.from({ length: 20 }, (_, i) => client.append('clicks', { i })));
+      await client.appendMany('clicks', [{ i: 20 }]);
+      expect(await calls(admin, 'sadd')).toBe(2);
+      expect(await admin.smembers('{}:registry:queues')).toContain('bulk');
+      expect(await admin.smembers('{}:registry:streams')).toContain('clicks');
+    } finally {
+      await producer.app.close();
+    }
+  });
+
   it('answers refreshes that arrive while one is reading from that same read', async () => {
     let entered = 0;
     const counting: CanActivate = { canActivate: () => ++entered > 0 };
@@ -129,5 +147,19 @@ describe('the dashboard without a guard, and its refreshes', () => {
     const read = await responses;
     expect(new Set(read.map((o) => o.readAt)).size).toBe(1);
     expect(await calls(admin, 'smembers')).toBe(2);
+  });
+
+  // Last: the restart drops every key of this file's Redis.
+  it('records its names again after Redis restarted without its data', async () => {
+    const producer = await bootBroker({ connection: { url: redis.url }, producerOnly: true }, []);
+    try {
+      await producer.app.get(BrokerClient).enqueue('survivor', {});
+      await producer.app.get(BrokerClient).append('survivor-events', { n: 1 });
+      await redis.restart();
+      await waitFor(async () => (await admin.smembers('{}:registry:queues')).includes('survivor'), { description: 'the queue recorded again' });
+      expect(await admin.smembers('{}:registry:streams')).toContain('survivor-events');
+    } finally {
+      await producer.app.close();
+    }
   });
 });

@@ -141,7 +141,7 @@ describe('the dashboard page in a real browser', () => {
         const real = page.fetch.bind(page);
         page.overviewCalls = state;
         page.fetch = async (input, init) => {
-          if (String(input).endsWith('/api/overview')) {
+          if ((input instanceof Request ? input.url : input.toString()).endsWith('/api/overview')) {
             state.calls += 1;
             await gate;
           }

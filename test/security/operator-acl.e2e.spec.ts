@@ -65,7 +65,7 @@ describe('the worker and operator roles of the README ACL, each as its own Redis
     await dashboard.listen(port, '127.0.0.1');
     base = `http://127.0.0.1:${port}/broker/api`;
     cli = (...args) => runCli([...args, '--url', operatorUrl, '--prefix', 'app:']);
-  });
+  }, 300_000); // builds the CLI: slow on a loaded machine
 
   afterAll(async () => {
     await dashboard?.close();

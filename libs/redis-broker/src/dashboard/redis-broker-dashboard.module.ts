@@ -1,4 +1,4 @@
-import { Controller, Inject, Logger, Module, UseGuards, type DynamicModule, type OnModuleInit } from '@nestjs/common';
+import { Controller, Inject, Logger, Module, Optional, UseGuards, type DynamicModule, type OnModuleInit } from '@nestjs/common';
 import { messages } from '../messages.js';
 import { DashboardOverviewService } from './dashboard-overview.service.js';
 import { DASHBOARD_OPTIONS } from './dashboard.constants.js';
@@ -36,11 +36,12 @@ import { ThroughputRecorder } from './throughput.recorder.js';
 export class RedisBrokerDashboardModule implements OnModuleInit {
   private readonly logger = new Logger(RedisBrokerDashboardModule.name);
 
-  constructor(@Inject(DASHBOARD_OPTIONS) private readonly options: ResolvedDashboardOptions) {}
+  // Absent when the class is imported without register(): then nothing is mounted.
+  constructor(@Optional() @Inject(DASHBOARD_OPTIONS) private readonly options?: ResolvedDashboardOptions) {}
 
   /** Says at boot when the dashboard has no guard, and what that exposes. */
   onModuleInit(): void {
-    if (this.options.guards.length > 0) return;
+    if (!this.options || this.options.guards.length > 0) return;
     if (this.options.public) this.logger.log(messages.dashboardPublic(this.options.path));
     else this.logger.warn(messages.dashboardUnguarded(this.options.path));
   }
