@@ -147,9 +147,10 @@ function globLiteral(prefix: string): string {
  * The broker's registry of names under one key prefix: two SETs, of every
  * queue and every stream a producer or consumer of this prefix has used
  * (names without the prefix). Operator tools read them instead of scanning
- * the keyspace. Both carry the hash tag `{<prefix>}`, so on a Cluster they
- * sit in one slot; no queue's or stream's key has that tag, since names are
- * never empty.
+ * the keyspace. With a key prefix both carry the hash tag `{<prefix>}` and
+ * sit in one Cluster slot; without one, `{}` is no hash tag and each set is
+ * hashed whole (they are always read one at a time, so either is fine). No
+ * queue's or stream's key has that tag, since names are never empty.
  */
 export class RegistryKeys {
   /** SET: names of queues. */
