@@ -129,16 +129,12 @@ describe('Redis Sentinel: a master, a replica and three sentinels; the master fa
     await waitFor(() => handled['sn-killed'].length >= 30 && entries['sn-killed'].length >= 30, { timeoutMs: 30_000, description: 'consumption under way' });
     const handledAtKill = handled['sn-killed'].length + entries['sn-killed'].length;
     await master.kill();
-    console.log('killed', Date.now());
     await deployment.waitForMasterOtherThan(before);
-    console.log('new master', Date.now());
     // Restarted (empty, no persistence) only once the replica was promoted, else the sentinels could
     // see it back before judging it down and keep it as master. They turn it into the new master's
     // replica; until then durable sends are rejected (no replica confirms) and re-sent.
     await master.start();
-    console.log('restarted', Date.now());
     await deployment.waitForReplicaOnline();
-    console.log('replica online', Date.now(), handled['sn-killed'].length);
     const { resent } = await producing;
     await expectEverythingHandled('sn-killed', { handledAtKill, resent });
     expect(app.get(ConsumerRunner).health().every((h) => h.state === 'running')).toBe(true);

@@ -53,7 +53,7 @@ export class QueueProducer {
     const replication = resolveReplication('enqueue', options);
     const { delayMs = 0, dedupKey, dedupTtlMs = DEFAULT_DEDUP_TTL_MS, priority = 'normal' } = options;
     if (delayMs === 0 && dedupKey === undefined) {
-      if (replication) await this.replicated.write((pipeline) => push(pipeline, priority, keys.list, body), replication);
+      if (replication) await this.replicated.write(keys.list, (pipeline) => push(pipeline, priority, keys.list, body), replication);
       else if (priority === 'high') await this.command.rpush(keys.list, body);
       else await this.command.lpush(keys.list, body);
       return true;
@@ -64,7 +64,7 @@ export class QueueProducer {
       body, delayMs, dedupKey === undefined ? 0 : dedupTtlMs, priority, randomBytes(8).toString('hex'),
     ];
     const added = replication
-      ? (await this.replicated.write((pipeline) => pipeline.nrbEnqueue(...args), replication))[0]
+      ? (await this.replicated.write(keys.list, (pipeline) => pipeline.nrbEnqueue(...args), replication))[0]
       : await this.command.nrbEnqueue(...args);
     return added === 1;
   }

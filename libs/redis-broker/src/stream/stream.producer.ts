@@ -42,7 +42,7 @@ export class StreamProducer {
     const { trim, replication } = splitOptions(options);
     const args = this.xaddArgs(stream, fields, trim);
     if (!replication) return (await this.command.call('XADD', ...args)) as string;
-    const [id] = await this.replicated.write((pipeline) => pipeline.call('XADD', ...args), replication);
+    const [id] = await this.replicated.write(args[0], (pipeline) => pipeline.call('XADD', ...args), replication);
     return id as string;
   }
 
@@ -60,7 +60,7 @@ export class StreamProducer {
 
   private async appendChunk(chunk: string[][], replication: ReplicationWait | undefined): Promise<string[]> {
     if (replication) {
-      const ids = await this.replicated.write((pipeline) => {
+      const ids = await this.replicated.write(chunk[0][0], (pipeline) => {
         for (const args of chunk) pipeline.call('XADD', ...args);
       }, replication);
       return ids as string[];
