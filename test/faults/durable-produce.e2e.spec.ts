@@ -102,6 +102,23 @@ describe('enqueue and append with replicas: WAIT on the connection that wrote', 
     expect(await onMaster.xlen('dp-trimmed')).toBeLessThan(400);
   });
 
+  it('rejects (connectionLost) a write whose master restarted empty while its WAIT waited', async () => {
+    const client = app.get(BrokerClient);
+    replica.pause();
+    const durable = client.enqueue('dp-lost', { id: 1 }, { replicas: 1, replicasTimeoutMs: 60_000 });
+    durable.catch(() => undefined);
+    await waitFor(async () => (await onMaster.llen('dp-lost')) === 1, { description: 'the write on the master' });
+    // No persistence: the restarted master is empty and the replica resyncs to it. The write is gone,
+    // so the cut WAIT must not count as a confirmation (nor be re-sent alone on the new connection).
+    await master.kill();
+    await master.start();
+    replica.resume();
+    await expect(durable).rejects.toMatchObject({ name: 'ReplicationNotConfirmedError', connectionLost: true });
+    await expect(durable).rejects.toThrow(/connection closed before WAIT answered/);
+    await waitFor(() => replicaInSync(onMaster), { timeoutMs: 30_000, description: 'the replica to resync' });
+    expect(await onMaster.llen('dp-lost')).toBe(0);
+  });
+
   it('refuses bad replication options, naming the option, before writing anything', async () => {
     const client = app.get(BrokerClient);
     await expect(client.enqueue('dp-bad', { id: 1 }, { replicas: -1 })).rejects.toThrow(InvalidBrokerOptionsError);

@@ -20,9 +20,9 @@ const RETRY_LATER = /^(TRYAGAIN|CLUSTERDOWN)\b/;
  * connection, so `WAIT` counts the replicas that have this very write (it
  * waits for the offset of the connection's last write). The connection is its
  * own: `WAIT` blocks it, and acks on the shared command connection must not
- * queue behind a slow replica. A write during which that connection closed is
- * not confirmed: ioredis re-sends unanswered commands after a reconnect, and a
- * `WAIT` re-sent alone on a new connection counts replicas of nothing.
+ * queue behind a slow replica. A write whose `WAIT` was cut by a closed
+ * connection is not confirmed (a `WAIT` re-sent alone on a new connection
+ * would count replicas of nothing).
  *
  * On Cluster the pipeline is sent on the Cluster client's own link to the
  * master of the key's slot (not through the Cluster pipeline, which does not
@@ -90,19 +90,14 @@ export class ReplicatedWriter {
     if (asking) pipeline.asking();
     step(pipeline);
     pipeline.call('WAIT', wait.replicas, wait.timeoutMs);
-    let closed = false;
-    const onClose = (): void => void (closed = true);
-    connection.once('close', onClose);
-    let results: [Error | null, unknown][];
-    try {
-      results = (await pipeline.exec()) ?? [];
-    } finally {
-      connection.off('close', onClose);
-    }
-    const replies = results.slice(asking ? 1 : 0);
-    for (const [error] of replies) if (error) throw error;
-    if (closed) throw new ReplicationNotConfirmedError(wait.replicas, 0, wait.timeoutMs, true);
-    const confirmed = Number(replies[replies.length - 1][1]);
+    const replies = ((await pipeline.exec()) ?? []).slice(asking ? 1 : 0);
+    const [waitError, waitReply] = replies[replies.length - 1];
+    for (const [error] of replies.slice(0, -1)) if (error) throw error;
+    // The write was answered and WAIT was not: ioredis aborts the rest of a
+    // pipeline cut by a closed connection rather than re-sending it alone.
+    if (waitError?.name === 'AbortError') throw new ReplicationNotConfirmedError(wait.replicas, 0, wait.timeoutMs, true);
+    if (waitError) throw waitError;
+    const confirmed = Number(waitReply);
     if (confirmed < wait.replicas) throw new ReplicationNotConfirmedError(wait.replicas, confirmed, wait.timeoutMs);
     return replies.slice(0, -1).map(([, reply]) => reply);
   }
