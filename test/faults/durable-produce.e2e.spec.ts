@@ -35,6 +35,8 @@ describe('enqueue and append with replicas: WAIT on the connection that wrote', 
     replica = await startRedisServer({ args: ['--replicaof', '127.0.0.1', String(master.port)] });
     onMaster = new Redis(master.url);
     onReplica = new Redis(replica.url);
+    // The master is killed and restarted once: its refused reconnects are expected.
+    onMaster.on('error', () => undefined);
     await waitFor(() => replicaInSync(onMaster), { timeoutMs: 20_000, description: 'the replica to sync' });
     ({ app } = await bootBroker({ connection: { url: master.url }, streams: { 'dp-trimmed': { maxLen: 5 } } }, [DurableHandlers]));
   });
