@@ -35,6 +35,8 @@ describe('enqueue and append with replicas: WAIT on the connection that wrote', 
     replica = await startRedisServer({ args: ['--replicaof', '127.0.0.1', String(master.port)] });
     onMaster = new Redis(master.url);
     onReplica = new Redis(replica.url);
+    // The master is killed and restarted once: its refused reconnects are expected.
+    onMaster.on('error', () => undefined);
     await waitFor(() => replicaInSync(onMaster), { timeoutMs: 20_000, description: 'the replica to sync' });
     ({ app } = await bootBroker({ connection: { url: master.url }, streams: { 'dp-trimmed': { maxLen: 5 } } }, [DurableHandlers]));
   });
@@ -100,6 +102,23 @@ describe('enqueue and append with replicas: WAIT on the connection that wrote', 
     const client = app.get(BrokerClient);
     for (let n = 0; n < 400; n += 1) await client.append('dp-trimmed', { n: String(n) }, { replicas: 1 });
     expect(await onMaster.xlen('dp-trimmed')).toBeLessThan(400);
+  });
+
+  it('rejects (connectionLost) a write whose master restarted empty while its WAIT waited', async () => {
+    const client = app.get(BrokerClient);
+    replica.pause();
+    const durable = client.enqueue('dp-lost', { id: 1 }, { replicas: 1, replicasTimeoutMs: 60_000 });
+    durable.catch(() => undefined);
+    await waitFor(async () => (await onMaster.llen('dp-lost')) === 1, { description: 'the write on the master' });
+    // No persistence: the restarted master is empty and the replica resyncs to it. The write is gone,
+    // so the cut WAIT must not count as a confirmation (nor be re-sent alone on the new connection).
+    await master.kill();
+    await master.start();
+    replica.resume();
+    await expect(durable).rejects.toMatchObject({ name: 'ReplicationNotConfirmedError', connectionLost: true });
+    await expect(durable).rejects.toThrow(/connection closed before WAIT answered/);
+    await waitFor(() => replicaInSync(onMaster), { timeoutMs: 30_000, description: 'the replica to resync' });
+    expect(await onMaster.llen('dp-lost')).toBe(0);
   });
 
   it('refuses bad replication options, naming the option, before writing anything', async () => {

@@ -22,6 +22,10 @@ export interface RedisClusterHandle {
   processes: ClusterNodeProcess[];
   /** SIGKILLs one node (for failover tests). */
   kill(port: number): Promise<void>;
+  /** Freezes one node (SIGSTOP): its connections stay open, nothing answers. */
+  pause(port: number): void;
+  /** Unfreezes a node after `pause` (SIGCONT). */
+  resume(port: number): void;
   /** Kills every node and removes their directories. */
   stop(): Promise<void>;
 }
@@ -41,7 +45,10 @@ export async function startRedisCluster(options: { masters?: number; replicas?: 
   const processes: ClusterNodeProcess[] = [];
   const exits = new Map<number, Promise<void>>();
   const stop = async (): Promise<void> => {
-    for (const p of processes) p.child?.kill('SIGKILL');
+    for (const p of processes) {
+      p.child?.kill('SIGCONT');
+      p.child?.kill('SIGKILL');
+    }
     await Promise.all(exits.values());
     rmSync(dir, { recursive: true, force: true });
   };
@@ -96,6 +103,12 @@ export async function startRedisCluster(options: { masters?: number; replicas?: 
       node?.child?.kill('SIGKILL');
       await exits.get(port);
     },
+    pause(port) {
+      processes.find((p) => p.port === port)?.child?.kill('SIGSTOP');
+    },
+    resume(port) {
+      processes.find((p) => p.port === port)?.child?.kill('SIGCONT');
+    },
     stop,
   };
 }
@@ -111,6 +124,56 @@ export async function masterPortOf(nodes: { port: number }[], key: string): Prom
     const range = ranges.find(([from, to]) => slot >= from && slot <= to);
     if (!range) throw new Error(`No node serves slot ${slot}`);
     return Number(range[2][1]);
+  } finally {
+    client.disconnect();
+  }
+}
+
+/** The port of an online replica of the master on `masterPort`, as that master reports it; `undefined` if it has none (yet). */
+export async function replicaPortOf(masterPort: number): Promise<number | undefined> {
+  const info = String(await onNode(masterPort, (client) => client.info('replication')));
+  const port = /slave\d+:ip=[^,]+,port=(\d+),state=online/.exec(info)?.[1];
+  return port === undefined ? undefined : Number(port);
+}
+
+/**
+ * Moves `slot` from the master on `from` to the master on `to`, keys
+ * included, as `redis-cli --cluster reshard` does: `SETSLOT IMPORTING` on
+ * `to`, `MIGRATING` on `from`, then `MIGRATE` of `batch` keys at a time until
+ * `from` holds none (`between` runs after each batch, so a test can let
+ * clients work while the slot is half moved), then `SETSLOT NODE` on `to`,
+ * `from` and every other master. Resolves to the number of keys moved.
+ */
+export async function moveSlot(
+  masters: { port: number }[], slot: number, from: number, to: number,
+  options: { batch?: number; between?: () => Promise<void> } = {},
+): Promise<number> {
+  const idOf = (port: number) => onNode(port, async (client) => String(await client.call('CLUSTER', 'MYID')));
+  const [fromId, toId] = [await idOf(from), await idOf(to)];
+  await onNode(to, (client) => client.call('CLUSTER', 'SETSLOT', slot, 'IMPORTING', fromId));
+  await onNode(from, (client) => client.call('CLUSTER', 'SETSLOT', slot, 'MIGRATING', toId));
+  let moved = 0;
+  for (;;) {
+    const keys = (await onNode(from, (client) => client.call('CLUSTER', 'GETKEYSINSLOT', slot, options.batch ?? 1))) as string[];
+    if (keys.length === 0) break;
+    await onNode(from, (client) => client.call('MIGRATE', '127.0.0.1', to, '', 0, 10_000, 'KEYS', ...keys));
+    moved += keys.length;
+    await options.between?.();
+  }
+  // The new owner first, then the old one, then the others: as redis-cli does.
+  for (const port of [to, from, ...masters.map((m) => m.port).filter((p) => p !== to && p !== from)]) {
+    await onNode(port, (client) => client.call('CLUSTER', 'SETSLOT', slot, 'NODE', toId));
+  }
+  return moved;
+}
+
+/** Runs `command` on a fresh plain connection to one node. */
+async function onNode<T>(port: number, command: (client: Redis) => Promise<T>): Promise<T> {
+  const client = new Redis({ port, host: '127.0.0.1', lazyConnect: true, maxRetriesPerRequest: 1 });
+  client.on('error', () => undefined);
+  try {
+    await client.connect();
+    return await command(client);
   } finally {
     client.disconnect();
   }

@@ -72,10 +72,7 @@ export class RedisConnectionFactory implements OnApplicationShutdown {
         redisOptions: { ...cluster.options?.redisOptions, ...redis, ...perRole },
       });
     } else if (sentinels) {
-      // The failover detector drops every connection on the sentinels'
-      // +switch-master, so none keeps writing to a demoted master (whose
-      // writes are discarded when it resyncs as a replica); the user's choice wins.
-      client = new Redis({ failoverDetector: true, ...redis, sentinels, name: masterName, ...perRole });
+      client = new Redis({ ...redis, sentinels, name: masterName, ...perRole });
     } else if (url) {
       client = new Redis(url, { ...redis, ...perRole });
     } else {

@@ -20,77 +20,84 @@ const RETRY_LATER = /^(TRYAGAIN|CLUSTERDOWN)\b/;
  * connection, so `WAIT` counts the replicas that have this very write (it
  * waits for the offset of the connection's last write). The connection is its
  * own: `WAIT` blocks it, and acks on the shared command connection must not
- * queue behind a slow replica. A write during which the connection closed is
- * not confirmed: ioredis re-sends unanswered commands after a reconnect, and a
- * `WAIT` re-sent alone on a new connection counts replicas of nothing.
+ * queue behind a slow replica. A write whose `WAIT` was cut by a closed
+ * connection is not confirmed (a `WAIT` re-sent alone on a new connection
+ * would count replicas of nothing).
  *
- * On Cluster the pipeline goes to the node serving the key's slot. A `MOVED`
- * or `ASK` (slot being moved) is followed by hand: the write and its `WAIT`
- * are sent again together to the named node (after `ASKING` for `ASK`), since
- * ioredis does not retry a pipeline in which a non-read-only command (`WAIT`)
- * succeeded.
+ * On Cluster the pipeline is sent on the Cluster client's own link to the
+ * master of the key's slot (not through the Cluster pipeline, which does not
+ * say which node ran it and is not retried once `WAIT` succeeded). A `MOVED`
+ * or `ASK` (slot being moved) sends the write and its `WAIT` again together to
+ * the named node, after `ASKING` for `ASK`; `TRYAGAIN` waits and starts over.
  */
 export class ReplicatedWriter {
   private connection: RedisClient | undefined;
-  /** Connections of the writer closed so far (on Cluster: any node's). */
-  private closes = 0;
+  private readonly slots = new Map<string, number>();
 
   constructor(private readonly open: () => RedisClient) {}
 
-  private connect(): RedisClient {
-    const client = this.open();
-    const count = (): void => void (this.closes += 1);
-    if (client instanceof Cluster) client.on('+node', (node: Redis) => node.on('close', count));
-    else client.on('close', count);
-    return client;
-  }
-
   /**
-   * Resolves to the replies of the step's commands once `wait.replicas`
-   * replicas have them; rejects with `ReplicationNotConfirmedError` otherwise
-   * (the write stays on the master).
+   * Resolves to the replies of the step's commands (all on `key`'s slot) once
+   * `wait.replicas` replicas have them; rejects with
+   * `ReplicationNotConfirmedError` otherwise (the write stays on the master).
    */
-  async write(step: WriteStep, wait: ReplicationWait): Promise<unknown[]> {
-    this.connection ??= this.connect();
+  async write(key: string, step: WriteStep, wait: ReplicationWait): Promise<unknown[]> {
+    this.connection ??= this.open();
     const client = this.connection;
-    if (!(client instanceof Cluster)) return this.run(client.pipeline(), step, wait);
+    if (!(client instanceof Cluster)) return this.run(client, step, wait, false);
     let last: Error | undefined;
     let node: Redis | undefined;
     let asking = false;
     for (let attempt = 0; attempt < BROKER_DEFAULTS.replicatedWriteRedirections; attempt += 1) {
-      const pipeline = node ? node.pipeline() : client.pipeline();
-      if (asking) pipeline.asking();
-      try {
-        return await this.run(pipeline, step, wait, asking ? 1 : 0);
-      } catch (error) {
-        if (!(error instanceof Error) || error instanceof ReplicationNotConfirmedError) throw error;
-        last = error;
-        const redirect = REDIRECT.exec(error.message);
-        if (redirect) {
-          asking = redirect[1] === 'ASK';
-          if (!asking) client.refreshSlotsCache();
-          node = client.nodes('master').find((n) => `${n.options.host ?? ''}:${n.options.port ?? ''}` === redirect[2]);
-          if (node) continue;
-        } else if (!RETRY_LATER.test(error.message)) {
-          throw error;
+      node ??= await this.masterOf(client, key);
+      if (node) {
+        try {
+          return await this.run(node, step, wait, asking);
+        } catch (error) {
+          if (!(error instanceof Error) || error instanceof ReplicationNotConfirmedError) throw error;
+          last = error;
+          const redirect = REDIRECT.exec(error.message);
+          if (redirect) {
+            asking = redirect[1] === 'ASK';
+            if (!asking) client.refreshSlotsCache();
+            node = client.nodes('master').find((n) => `${n.options.host ?? ''}:${n.options.port ?? ''}` === redirect[2]);
+            if (node) continue;
+          } else if (!RETRY_LATER.test(error.message)) {
+            throw error;
+          }
         }
-        node = undefined;
-        asking = false;
-        await new Promise((resolve) => setTimeout(resolve, BROKER_DEFAULTS.replicatedWriteRetryMs));
       }
+      node = undefined;
+      asking = false;
+      await new Promise((resolve) => setTimeout(resolve, BROKER_DEFAULTS.replicatedWriteRetryMs));
     }
-    throw last ?? new Error('replicated write: no attempt made');
+    throw last ?? new Error(`No Cluster master serves the slot of "${key}"`);
   }
 
-  private async run(pipeline: ChainableCommander, step: WriteStep, wait: ReplicationWait, skip = 0): Promise<unknown[]> {
+  /** The Cluster client's link to the master of `key`'s slot as its slot map has it; `undefined` when the map has none yet. */
+  private async masterOf(cluster: Cluster, key: string): Promise<Redis | undefined> {
+    let slot = this.slots.get(key);
+    if (slot === undefined) {
+      slot = Number(await cluster.call('CLUSTER', 'KEYSLOT', key));
+      this.slots.set(key, slot);
+    }
+    const nodeKey = cluster.slots[slot]?.[0];
+    return cluster.nodes('master').find((n) => `${n.options.host ?? ''}:${n.options.port ?? ''}` === nodeKey);
+  }
+
+  private async run(connection: Redis, step: WriteStep, wait: ReplicationWait, asking: boolean): Promise<unknown[]> {
+    const pipeline = connection.pipeline();
+    if (asking) pipeline.asking();
     step(pipeline);
     pipeline.call('WAIT', wait.replicas, wait.timeoutMs);
-    const closes = this.closes;
-    const results = (await pipeline.exec()) ?? [];
-    const replies = results.slice(skip);
-    for (const [error] of replies) if (error) throw error;
-    const confirmed = Number(replies[replies.length - 1][1]);
-    if (this.closes !== closes) throw new ReplicationNotConfirmedError(wait.replicas, 0, wait.timeoutMs, true);
+    const replies = ((await pipeline.exec()) ?? []).slice(asking ? 1 : 0);
+    const [waitError, waitReply] = replies[replies.length - 1];
+    for (const [error] of replies.slice(0, -1)) if (error) throw error;
+    // The write was answered and WAIT was not: ioredis aborts the rest of a
+    // pipeline cut by a closed connection rather than re-sending it alone.
+    if (waitError?.name === 'AbortError') throw new ReplicationNotConfirmedError(wait.replicas, 0, wait.timeoutMs, true);
+    if (waitError) throw waitError;
+    const confirmed = Number(waitReply);
     if (confirmed < wait.replicas) throw new ReplicationNotConfirmedError(wait.replicas, confirmed, wait.timeoutMs);
     return replies.slice(0, -1).map(([, reply]) => reply);
   }

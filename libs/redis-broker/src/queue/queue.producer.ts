@@ -58,7 +58,7 @@ export class QueueProducer {
     const { delayMs = 0, dedupKey, dedupTtlMs = DEFAULT_DEDUP_TTL_MS, priority = 'normal' } = options;
     if (delayMs === 0 && dedupKey === undefined) {
       const write: Promise<unknown> = replication
-        ? this.replicated.write((pipeline) => push(pipeline, priority, keys.list, body), replication)
+        ? this.replicated.write(keys.list, (pipeline) => push(pipeline, priority, keys.list, body), replication)
         : priority === 'high' ? this.command.rpush(keys.list, body) : this.command.lpush(keys.list, body);
       await this.recorded(queue, write);
       return true;
@@ -69,7 +69,7 @@ export class QueueProducer {
       body, delayMs, dedupKey === undefined ? 0 : dedupTtlMs, priority, randomBytes(8).toString('hex'),
     ];
     const added = await this.recorded(queue, replication
-      ? this.replicated.write((pipeline) => pipeline.nrbEnqueue(...args), replication).then((results) => results[0])
+      ? this.replicated.write(keys.list, (pipeline) => pipeline.nrbEnqueue(...args), replication).then((results) => results[0])
       : this.command.nrbEnqueue(...args));
     return added === 1;
   }

@@ -44,7 +44,7 @@ export class StreamProducer {
     const { trim, replication } = splitOptions(options);
     const args = this.xaddArgs(stream, fields, trim);
     const write = replication
-      ? this.replicated.write((pipeline) => pipeline.call('XADD', ...args), replication).then((results) => results[0])
+      ? this.replicated.write(args[0], (pipeline) => pipeline.call('XADD', ...args), replication).then((results) => results[0])
       : this.command.call('XADD', ...args);
     // The stream's first record in the registry goes out beside the XADD: one round trip for both.
     const record = this.names.record('stream', stream);
@@ -67,7 +67,7 @@ export class StreamProducer {
 
   private async appendChunk(chunk: string[][], replication: ReplicationWait | undefined): Promise<string[]> {
     if (replication) {
-      const ids = await this.replicated.write((pipeline) => {
+      const ids = await this.replicated.write(chunk[0][0], (pipeline) => {
         for (const args of chunk) pipeline.call('XADD', ...args);
       }, replication);
       return ids as string[];
