@@ -304,6 +304,8 @@ export const BROKER_DEFAULTS = {
     reclaimIntervalMs: 5_000,
     idleConsumerTtlMs: 3_600_000,
   },
+  /** Queue and stream names whose keys each producer keeps built (the oldest made is dropped first). */
+  producerKeyCacheSize: 1_000,
   /** Pending entries looked at per reclaim step. */
   streamReclaimBatch: 100,
   /** Dead-letter entries requeued per script call. */

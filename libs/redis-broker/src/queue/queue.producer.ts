@@ -3,6 +3,8 @@ import type { RedisClient } from '../connection/redis-connection.factory.js';
 import { InvalidBrokerOptionsError } from '../errors/invalid-broker-options.error.js';
 import { QueueKeys } from '../keys.js';
 import { messages } from '../messages.js';
+import { BROKER_DEFAULTS } from '../redis-broker.options.js';
+import { BoundedCache } from '../runtime/bounded-cache.js';
 
 /**
  * Options of one enqueue.
@@ -25,7 +27,7 @@ const ENQUEUE_KEYS = ['delayMs', 'dedupKey', 'dedupTtlMs', 'priority'];
 
 /** Writes list messages: a bare `LPUSH` of the JSON text when no option asks for more. */
 export class QueueProducer {
-  private readonly keysByQueue = new Map<string, QueueKeys>();
+  private readonly keysByQueue = new BoundedCache<QueueKeys>(BROKER_DEFAULTS.producerKeyCacheSize);
 
   constructor(
     private readonly command: RedisClient,
@@ -33,12 +35,7 @@ export class QueueProducer {
   ) {}
 
   keys(queue: string): QueueKeys {
-    let keys = this.keysByQueue.get(queue);
-    if (!keys) {
-      keys = new QueueKeys(queue, this.prefix);
-      this.keysByQueue.set(queue, keys);
-    }
-    return keys;
+    return this.keysByQueue.get(queue, (name) => new QueueKeys(name, this.prefix));
   }
 
   async enqueue(queue: string, payload: unknown, options: EnqueueOptions = {}): Promise<boolean> {
