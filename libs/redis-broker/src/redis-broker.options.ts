@@ -289,8 +289,10 @@ export const BROKER_DEFAULTS = {
   },
   /** How often an idle subscriber connection is PINGed (liveness for health checks). */
   subscriberPingMs: 5_000,
-  /** Channel messages one listener runs back to back before yielding to socket reads. */
+  /** Buffered channel messages one listener runs between two checks of its CPU time slice. */
   channelDispatchBatch: 64,
+  /** CPU time (ms) one listener's buffered messages may run back to back before yielding to socket reads. */
+  channelDispatchSliceMs: 50,
   stream: {
     startId: '0',
     concurrency: 1,
