@@ -10,12 +10,26 @@ const BURST = 100_000;
 const SLICE = 10_000;
 
 let received = 0;
+let receivedAsync = 0;
 
 @Injectable()
 class InstantListener {
   @OnChannel('burst')
   handle(): void {
     received += 1;
+  }
+
+  @OnChannel('burst-async')
+  async handleAsync(): Promise<void> {
+    receivedAsync += 1;
+  }
+}
+
+async function publishBurst(admin: Redis, channel: string): Promise<void> {
+  for (let start = 0; start < BURST; start += SLICE) {
+    const pipeline = admin.pipeline();
+    for (let seq = start; seq < start + SLICE; seq += 1) pipeline.publish(channel, String(seq));
+    await pipeline.exec();
   }
 }
 
@@ -40,11 +54,7 @@ describe('channel listener buffers', () => {
   });
 
   it('delivers every message of a 100,000-message burst to a handler that keeps up, dropping none', async () => {
-    for (let start = 0; start < BURST; start += SLICE) {
-      const pipeline = admin.pipeline();
-      for (let seq = start; seq < start + SLICE; seq += 1) pipeline.publish('burst', String(seq));
-      await pipeline.exec();
-    }
+    await publishBurst(admin, 'burst');
     const handler = 'InstantListener@handle';
     await waitFor(() => stats(handler).handled + stats(handler).dropped === BURST, {
       timeoutMs: 60_000,
@@ -53,6 +63,17 @@ describe('channel listener buffers', () => {
     expect(stats(handler).dropped).toBe(0);
     expect(received).toBe(BURST);
     expect(stats(handler).highWater).toBe(0);
+  });
+
+  it('delivers every message of a 100,000-message burst to an async handler that keeps up, dropping none', async () => {
+    await publishBurst(admin, 'burst-async');
+    const handler = 'InstantListener@handleAsync';
+    await waitFor(() => stats(handler).handled + stats(handler).dropped === BURST, {
+      timeoutMs: 60_000,
+      description: 'the whole burst to reach the async listener',
+    });
+    expect(stats(handler).dropped).toBe(0);
+    expect(receivedAsync).toBe(BURST);
   });
 
   it('bounds the buffer in bytes as well as in messages, dropping by the overflow policy', async () => {

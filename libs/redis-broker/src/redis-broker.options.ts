@@ -333,8 +333,10 @@ export const BROKER_DEFAULTS = {
   },
   /** How often an idle subscriber connection is PINGed (liveness for health checks). */
   subscriberPingMs: 5_000,
-  /** Channel messages one listener runs back to back before yielding to socket reads. */
+  /** Buffered channel messages one listener runs between two checks of its CPU time slice. */
   channelDispatchBatch: 64,
+  /** CPU time (ms) one listener's buffered messages may run back to back before yielding to socket reads. */
+  channelDispatchSliceMs: 50,
   stream: {
     startId: '0',
     concurrency: 1,
@@ -348,6 +350,8 @@ export const BROKER_DEFAULTS = {
     reclaimIntervalMs: 5_000,
     idleConsumerTtlMs: 3_600_000,
   },
+  /** Queue and stream names whose keys each producer keeps built (the oldest made is dropped first). */
+  producerKeyCacheSize: 1_000,
   /** Pending entries looked at per reclaim step. */
   streamReclaimBatch: 100,
   /** Dead-letter entries requeued per script call. */

@@ -43,16 +43,19 @@ export interface ChannelListenerStats {
  * Runs one listener's messages without ever holding up the socket. A message
  * that arrives while the listener has a free run slot and nothing waits runs
  * at once, on the socket's turn: a synchronous handler that keeps up thus
- * never touches the buffer, however fast messages come (through a buffer it
- * would run at most `channelDispatchBatch` per turn of the event loop, while
- * one turn may read tens of thousands of small messages). Otherwise the
+ * never touches the buffer, however fast messages come. Otherwise the
  * message waits in a bounded buffer, drained from a microtask at most
- * `concurrency` at once and at most `channelDispatchBatch` back to back before
- * yielding to I/O. So a slow handler never stops the socket from being read
- * (Redis would otherwise disconnect the subscriber once its output buffer is
- * full), and memory stays bounded by `bufferSize` messages and
- * `maxBufferBytes` bytes: a full buffer drops by the overflow policy. A
- * handler's error is logged (throttled) and never reaches other listeners.
+ * `concurrency` at once. Buffered messages run back to back until they used
+ * `channelDispatchSliceMs` of CPU time (checked every `channelDispatchBatch`
+ * runs), then the event loop reads the socket again. CPU time, not a count
+ * or the clock: one turn may read tens of thousands of small messages, which
+ * a fast (even `async`) handler must be able to run before the next turn, and
+ * time the process spends descheduled must not count against it. So a slow
+ * handler never stops the socket from being read (Redis would otherwise
+ * disconnect the subscriber once its output buffer is full), and memory stays
+ * bounded by `bufferSize` messages and `maxBufferBytes` bytes: a full buffer
+ * drops by the overflow policy. A handler's error is logged (throttled) and
+ * never reaches other listeners.
  */
 export class ChannelDispatcher {
   private readonly logger = new Logger(ChannelDispatcher.name);
@@ -63,6 +66,8 @@ export class ChannelDispatcher {
   private readonly parse: (raw: string) => unknown;
   private running = 0;
   private burst = 0;
+  /** Process CPU time (ms) when the current run of buffered messages began; -1 when none runs. */
+  private sliceStartCpuMs = -1;
   private scheduled = false;
   private pumping = false;
   private highWater = 0;
@@ -166,11 +171,15 @@ export class ChannelDispatcher {
     this.scheduled = false;
     this.pumping = true;
     while (this.running < this.options.concurrency && this.buffer.length > 0) {
+      if (this.sliceStartCpuMs < 0) this.sliceStartCpuMs = cpuMs();
       if (this.burst >= BROKER_DEFAULTS.channelDispatchBatch) {
-        // Let the event loop read the socket before running more.
-        this.scheduled = true;
-        setImmediate(this.resume);
-        break;
+        this.burst = 0;
+        if (cpuMs() - this.sliceStartCpuMs >= BROKER_DEFAULTS.channelDispatchSliceMs) {
+          // Let the event loop read the socket before running more.
+          this.scheduled = true;
+          setImmediate(this.resume);
+          break;
+        }
       }
       this.burst += 1;
       this.run(this.take());
@@ -180,6 +189,7 @@ export class ChannelDispatcher {
 
   private readonly resume = (): void => {
     this.burst = 0;
+    this.sliceStartCpuMs = -1;
     this.pump();
   };
 
@@ -253,6 +263,7 @@ export class ChannelDispatcher {
       return;
     }
     this.burst = 0;
+    this.sliceStartCpuMs = -1;
     if (this.running === 0 && this.idleWaiters.length > 0) {
       const waiters = this.idleWaiters;
       this.idleWaiters = [];
@@ -283,4 +294,10 @@ export class ChannelDispatcher {
       this.dropsToLog = 0;
     }
   };
+}
+
+/** CPU time (user + system) this process has used, in ms. */
+function cpuMs(): number {
+  const { user, system } = process.cpuUsage();
+  return (user + system) / 1_000;
 }

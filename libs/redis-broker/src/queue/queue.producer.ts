@@ -8,7 +8,8 @@ import { QueueKeys } from '../keys.js';
 import { messages } from '../messages.js';
 import type { NameRegistry } from '../name.registry.js';
 import { REPLICATION_KEYS, resolveReplication } from '../options/replication-options.validation.js';
-import type { ReplicationOptions } from '../redis-broker.options.js';
+import { BROKER_DEFAULTS, type ReplicationOptions } from '../redis-broker.options.js';
+import { BoundedCache } from '../runtime/bounded-cache.js';
 import { errorText } from '../runtime/consumer.loop.js';
 
 /**
@@ -32,7 +33,7 @@ const ENQUEUE_KEYS = ['delayMs', 'dedupKey', 'dedupTtlMs', 'priority', ...REPLIC
 
 /** Writes list messages: a bare `LPUSH` of the JSON text when no option asks for more. */
 export class QueueProducer {
-  private readonly keysByQueue = new Map<string, QueueKeys>();
+  private readonly keysByQueue = new BoundedCache<QueueKeys>(BROKER_DEFAULTS.producerKeyCacheSize);
 
   constructor(
     private readonly command: RedisClient,
@@ -42,12 +43,7 @@ export class QueueProducer {
   ) {}
 
   keys(queue: string): QueueKeys {
-    let keys = this.keysByQueue.get(queue);
-    if (!keys) {
-      keys = new QueueKeys(queue, this.prefix);
-      this.keysByQueue.set(queue, keys);
-    }
-    return keys;
+    return this.keysByQueue.get(queue, (name) => new QueueKeys(name, this.prefix));
   }
 
   async enqueue(queue: string, payload: unknown, options: EnqueueOptions = {}): Promise<boolean> {

@@ -6,7 +6,8 @@ import { messages } from '../messages.js';
 import type { NameRegistry } from '../name.registry.js';
 import { resolveStreamTrim } from '../options/handler-options.validation.js';
 import { REPLICATION_KEYS, resolveReplication } from '../options/replication-options.validation.js';
-import type { ReplicationOptions, StreamTrimOptions } from '../redis-broker.options.js';
+import { BROKER_DEFAULTS, type ReplicationOptions, type StreamTrimOptions } from '../redis-broker.options.js';
+import { BoundedCache } from '../runtime/bounded-cache.js';
 
 /**
  * Options of one append.
@@ -30,7 +31,7 @@ const STREAM_ID = /^\d+(-\d+)?$/;
 
 /** Writes stream entries: `XADD stream [MAXLEN|MINID ~ n] * field value ...`. */
 export class StreamProducer {
-  private readonly keysByStream = new Map<string, StreamKeys>();
+  private readonly keysByStream = new BoundedCache<StreamKeys>(BROKER_DEFAULTS.producerKeyCacheSize);
 
   constructor(
     private readonly command: RedisClient,
@@ -83,12 +84,7 @@ export class StreamProducer {
   }
 
   private keys(stream: string): StreamKeys {
-    let keys = this.keysByStream.get(stream);
-    if (!keys) {
-      keys = new StreamKeys(stream, this.prefix);
-      this.keysByStream.set(stream, keys);
-    }
-    return keys;
+    return this.keysByStream.get(stream, (name) => new StreamKeys(name, this.prefix));
   }
 
   private xaddArgs(stream: string, fields: StreamFields, options: AppendOptions | undefined): string[] {
