@@ -171,7 +171,16 @@ describe('the dashboard page in a real browser', () => {
     page.on('dialog', (dialog) => void dialog.dismiss());
     await page.locator('#queues tr[data-queue="thumbnails"] button', { hasText: 'Dead letters' }).click();
     await page.locator('#dead tr[data-dead-id]').nth(1).waitFor();
+    const posts: string[] = [];
+    page.on('request', (request) => {
+      if (request.method() === 'POST') posts.push(request.url());
+    });
     await page.locator('#dead-purge').click();
+    // The page's next read of the list (its periodic refresh) is issued after the dismissal: a purge
+    // request the click had sent would have been issued before it.
+    const later = await page.waitForRequest((request) => request.method() === 'GET' && request.url().endsWith('/queues/thumbnails/dead'));
+    await later.response();
+    expect(posts).toEqual([]);
     await page.locator('#dead tr[data-dead-id]').nth(1).waitFor();
     expect((await app.get(QueueInspector).stats('thumbnails')).dead).toBe(2);
   });

@@ -1,6 +1,6 @@
 import { Injectable, type INestApplicationContext } from '@nestjs/common';
 import { Redis } from 'ioredis';
-import { BrokerClient, ConsumerRunner, Payload, QueueHandler, StreamConsumer } from 'nest-redis-broker';
+import { BrokerClient, ConsumerRunner, Payload, QueueHandler, QueueKeys, StreamConsumer } from 'nest-redis-broker';
 import { startRedisServer, waitFor, type RedisServerHandle } from 'nest-redis-broker/testing';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { bootBroker, deferred, type CapturingLogger } from '../support/broker-app.js';
@@ -61,6 +61,34 @@ describe('an ack that fails because Redis went away while the handler ran', () =
     await redis?.stop();
   });
 
+  /** Copies in the processing lists of every consumer of `queue`. */
+  async function heldByConsumers(queue: string): Promise<number> {
+    const lists = await plain.keys(`{${queue}}:processing:*`);
+    const lengths = await Promise.all(lists.map((k) => plain.llen(k)));
+    return lengths.reduce((a, b) => a + b, 0);
+  }
+
+  /**
+   * Waits for `passes` more heartbeat-and-reap passes of the consumers of `queue`: each heartbeat raises
+   * the consumer's deadline in the consumers set, and a pass reaps right after its heartbeat, so the
+   * pass before the last raise seen has finished.
+   */
+  async function reaperPasses(queue: string, passes: number): Promise<void> {
+    const deadlines = async (): Promise<string> => (await plain.zrange(new QueueKeys(queue, '').consumers, '0', '-1', 'WITHSCORES')).join();
+    let last = await deadlines();
+    for (let seen = 0; seen < passes;) {
+      await waitFor(async () => (await deadlines()) !== last, { description: `heartbeat ${seen + 1} of ${passes} of ${queue}` });
+      last = await deadlines();
+      seen += 1;
+    }
+  }
+
+  /** How many XAUTOCLAIM calls Redis has run since it started. */
+  async function xautoclaimCalls(): Promise<number> {
+    const stats = await plain.info('commandstats');
+    return Number(/cmdstat_xautoclaim:calls=(\d+)/.exec(stats)?.[1] ?? 0);
+  }
+
   it('queue: acks the handled message once Redis is back, instead of running it again', async () => {
     await plain.lpush('lost-ack-q', JSON.stringify({ id: 0 }));
     await started.promise;
@@ -72,13 +100,14 @@ describe('an ack that fails because Redis went away while the handler ran', () =
       timeoutMs: 15_000, description: 'Redis to accept the next message',
     });
     await waitFor(() => queueRuns.includes(1), { timeoutMs: 15_000, description: 'the next message to run' });
-    // Recovery ran before message 1 was fetched; the reaper had its chance too: nothing comes back.
-    await new Promise((resolve) => setTimeout(resolve, 1_500));
+    // Recovery ran before message 1 was fetched; the reaper gets its chance too: nothing comes back.
+    await waitFor(async () => (await plain.llen('lost-ack-q')) === 0 && (await heldByConsumers('lost-ack-q')) === 0, {
+      description: 'message 1 acked',
+    });
+    await reaperPasses('lost-ack-q', 2);
     expect(queueRuns.filter((id) => id === 0)).toHaveLength(1);
     expect(logger.text()).toMatch(/Re-sent 1 ack\(s\) of queue lost-ack-q/);
-    const keys = await plain.keys('{lost-ack-q}:processing:*');
-    const held = await Promise.all(keys.map((k) => plain.llen(k)));
-    expect(held.reduce((a, b) => a + b, 0)).toBe(0);
+    expect(await heldByConsumers('lost-ack-q')).toBe(0);
     expect(await plain.llen('lost-ack-q')).toBe(0);
     expect(app.get(ConsumerRunner).health().every((h) => h.state === 'running')).toBe(true);
   });
@@ -98,7 +127,9 @@ describe('an ack that fails because Redis went away while the handler ran', () =
     });
     await client.append('lost-ack-s', { n: '1' });
     await waitFor(() => streamRuns.includes('1'), { timeoutMs: 15_000, description: 'the next entry to run' });
-    await new Promise((resolve) => setTimeout(resolve, 1_000));
+    // The reclaimer (XAUTOCLAIM every 100 ms) runs twice more, so one pass surely started after the ack.
+    const claims = await xautoclaimCalls();
+    await waitFor(async () => (await xautoclaimCalls()) >= claims + 2, { description: 'two more reclaimer passes' });
     expect(streamRuns.filter((n) => n === '0')).toHaveLength(1);
     expect(app.get(ConsumerRunner).health().every((h) => h.state === 'running')).toBe(true);
   });

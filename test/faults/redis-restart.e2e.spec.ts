@@ -3,7 +3,7 @@ import { Redis } from 'ioredis';
 import { BrokerClient, ConsumerRunner, Payload, QueueHandler, StreamConsumer } from 'nest-redis-broker';
 import { startRedisServer, waitFor, waitForQueuesIdle, waitForStreamGroupsIdle, type RedisServerHandle } from 'nest-redis-broker/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { bootBroker } from '../support/broker-app.js';
+import { bootBroker, type CapturingLogger } from '../support/broker-app.js';
 import { ledger, report } from '../support/ledger.js';
 
 const SENT = 300;
@@ -32,13 +32,14 @@ class RestartHandlers {
 describe('Redis SIGKILLed and restarted (AOF, appendfsync always) during production and consumption', () => {
   let redis: RedisServerHandle;
   let app: INestApplicationContext;
+  let logger: CapturingLogger;
   let plain: Redis;
 
   beforeAll(async () => {
     redis = await startRedisServer({ appendOnly: true });
     plain = new Redis(redis.url);
     plain.on('error', () => undefined);
-    ({ app } = await bootBroker({ connection: { url: redis.url }, consumerTtlMs: 1_000, heartbeatIntervalMs: 200 }, [RestartHandlers]));
+    ({ app, logger } = await bootBroker({ connection: { url: redis.url }, consumerTtlMs: 1_000, heartbeatIntervalMs: 200 }, [RestartHandlers]));
   });
 
   afterAll(async () => {
@@ -99,7 +100,9 @@ describe('Redis SIGKILLed and restarted (AOF, appendfsync always) during product
     expect(result.unexpected).toEqual([]);
     // A repeat comes from a reply lost with the connection: a resent LPUSH, or a message taken just before the kill.
     expect(result.duplicates).toBeLessThanOrEqual(RESTARTS * (WINDOW + 1) + errors);
-    expect(app.get(ConsumerRunner).health().every((h) => h.state === 'running')).toBe(true);
+    // The loops resumed on their own: running and not failing, and the connections said they were back.
+    expect(app.get(ConsumerRunner).health().every((h) => h.state === 'running' && !h.failing)).toBe(true);
+    expect(logger.text()).toContain('is ready again');
   });
 
   it('rejects an enqueue while Redis is down past the retry budget, and stores nothing for it', async () => {

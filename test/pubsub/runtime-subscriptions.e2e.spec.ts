@@ -86,15 +86,4 @@ describe('runtime channel subscriptions', () => {
     await expect(subscriptions.subscribe('ok', () => undefined, { overflow: 'block' as never })).rejects.toThrow(/subscribe\.overflow/);
     await expect(app.get(BrokerClient).publish('ok', 'x', { shard: true } as never)).rejects.toThrow(/publish\.shard/);
   });
-
-  it('fails to boot an app whose @OnChannel options are invalid, naming the handler and the option', async () => {
-    @Injectable()
-    class MisconfiguredListener {
-      @OnChannel({ pattern: 'a.*', bufferSize: -1 })
-      handle(): void {}
-    }
-    await expect(bootBroker({ connection: { url: redis.url } }, [MisconfiguredListener])).rejects.toThrow(
-      /MisconfiguredListener@handle.*bufferSize/s,
-    );
-  });
 });

@@ -1,7 +1,7 @@
 import { Injectable, ValidationPipe } from '@nestjs/common';
 import { IsInt, IsString, Min } from 'class-validator';
 import { Redis } from 'ioredis';
-import { InvalidBrokerOptionsError, Payload, QueueDeadLetterService, QueueHandler } from 'nest-redis-broker';
+import { Payload, QueueDeadLetterService, QueueHandler } from 'nest-redis-broker';
 import { startRedisServer, waitFor, waitForQueuesIdle, type RedisServerHandle } from 'nest-redis-broker/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bootBroker } from '../support/broker-app.js';
@@ -66,37 +66,5 @@ describe('bad input', () => {
     } finally {
       await app.close();
     }
-  });
-
-  it.each([
-    [{ shutdownTimeoutMs: -1 }, 'shutdownTimeoutMs'],
-    [{ queueDefaults: { mode: 'turbo' } }, 'queueDefaults.mode'],
-    [{ connection: { url: 'http://localhost' } }, 'connection.url'],
-    [{ keyPrefix: 'a{b}' }, 'keyPrefix'],
-    [{ concurrency: 3 }, 'concurrency'],
-  ])('fails the boot on a bad module option %j, naming it', async (options, name) => {
-    const error: unknown = await bootBroker({ connection: { url: redis.url }, ...(options as object) }, []).catch((e: unknown) => e);
-    expect(error).toBeInstanceOf(InvalidBrokerOptionsError);
-    expect((error as Error).message).toContain(`"${name}"`);
-  });
-
-  it('fails the boot on a bad handler option, naming the handler and the option', async () => {
-    @Injectable()
-    class BadHandler {
-      @QueueHandler('x', { concurrency: 0 })
-      handle(): void {}
-    }
-    const boot = bootBroker({ connection: { url: redis.url } }, [BadHandler]);
-    await expect(boot).rejects.toBeInstanceOf(InvalidBrokerOptionsError);
-    await expect(boot).rejects.toThrow('BadHandler@handle.concurrency');
-  });
-
-  it('rejects a queue name that would break the key layout', async () => {
-    @Injectable()
-    class BadName {
-      @QueueHandler('a{b}')
-      handle(): void {}
-    }
-    await expect(bootBroker({ connection: { url: redis.url } }, [BadName])).rejects.toThrow(/Invalid queue name "a\{b\}"/);
   });
 });

@@ -2,7 +2,7 @@ import { Injectable, type INestApplicationContext } from '@nestjs/common';
 import { QueueHandler, QueueKeys } from 'nest-redis-broker';
 import { waitFor } from 'nest-redis-broker/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { bootBroker, deferred } from '../support/broker-app.js';
+import { bootBroker, deferred, type CapturingLogger } from '../support/broker-app.js';
 import { useRedis } from '../support/worker-pool.js';
 
 const CONSUMER = 'count-ack-consumer';
@@ -47,9 +47,10 @@ class GatedHandler {
 describe('acks by count', () => {
   const ctx = useRedis();
   let app: INestApplicationContext;
+  let logger: CapturingLogger;
 
   beforeAll(async () => {
-    ({ app } = await bootBroker({ connection: { url: ctx.redis.url }, instanceId: CONSUMER }, [GatedHandler]));
+    ({ app, logger } = await bootBroker({ connection: { url: ctx.redis.url }, instanceId: CONSUMER }, [GatedHandler]));
   });
 
   afterAll(async () => {
@@ -82,7 +83,9 @@ describe('acks by count', () => {
     // The old messages finish: their copies would be the five oldest of the list, by the consumer's count.
     oldGate.resolve();
     await waitFor(() => running.size === 5, { description: 'the old handlers done' });
-    await new Promise((resolve) => setTimeout(resolve, 300));
+    // Their ack was answered: refused (and said so), or, were it wrongly let through, it cut the list.
+    await waitFor(async () => logger.text().includes('Ack refused on queue "count-acks"')
+      || (await ctx.plain.llen(processing)) !== fresh.length, { description: 'the ack of the old messages to be answered' });
     // The new messages still run: every one of their copies must still be there.
     expect((await ctx.plain.lrange(processing, 0, -1)).sort()).toEqual([...fresh].sort());
 

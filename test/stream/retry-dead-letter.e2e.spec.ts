@@ -2,7 +2,7 @@ import { Injectable, ValidationPipe, type INestApplicationContext } from '@nestj
 import { IsString } from 'class-validator';
 import { Redis } from 'ioredis';
 import {
-  BrokerClient, BrokerEvents, Ctx, InvalidBrokerOptionsError, NonRetryableError, Payload, StreamConsumer,
+  BrokerClient, BrokerEvents, Ctx, NonRetryableError, Payload, StreamConsumer,
   StreamDeadLetterService, type RetriedEvent, type StreamMessageContext,
 } from 'nest-redis-broker';
 import { startRedisServer, waitFor, waitForStreamGroupsIdle, type RedisServerHandle } from 'nest-redis-broker/testing';
@@ -121,15 +121,5 @@ describe('stream retries and dead letters', () => {
     expect(stats.dead).toBe(2);
     const reasons = (await app.get(StreamDeadLetterService).list('json-events', 'reader')).map((r) => [r.reason, r.deliveries]);
     expect(reasons).toEqual([['non-retryable', 1], ['unparsable', 1]]);
-  });
-
-  it('rejects an unknown stream consumer option at boot, naming it', async () => {
-    @Injectable()
-    class Misconfigured {
-      @StreamConsumer({ stream: 's', group: 'g', maxAttempts: 3 } as never)
-      handle(): void {}
-    }
-    await expect(bootBroker({ connection: { url: redis.url } }, [Misconfigured])).rejects.toThrow(InvalidBrokerOptionsError);
-    await expect(bootBroker({ connection: { url: redis.url } }, [Misconfigured])).rejects.toThrow(/Misconfigured@handle\.maxAttempts/);
   });
 });
