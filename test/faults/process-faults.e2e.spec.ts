@@ -1,7 +1,7 @@
 import { QueueKeys, StreamKeys } from 'nest-redis-broker';
 import { waitFor, waitForQueuesIdle, waitForStreamGroupsIdle } from 'nest-redis-broker/testing';
 import { describe, expect, it } from 'vitest';
-import { ledger, report } from '../support/ledger.js';
+import { ledger, loggedTotal, report } from '../support/ledger.js';
 import type { FixtureProcess } from '../support/processes.js';
 import { BOOT_BUDGET_MS, DRAIN_BUDGET_MS, useRedis, WorkerPool } from '../support/worker-pool.js';
 
@@ -49,12 +49,6 @@ describe('a poison message and SIGTERM (under load, and with Redis down), with w
     return crashes;
   }
 
-  /** The sum of the numbers the workers of this test logged in lines matching `pattern` (group 1). */
-  function fromLogs(pattern: RegExp): number {
-    return pool.started.map((w) => w.output()).join('\n').split('\n')
-      .map((line) => pattern.exec(line)).reduce((sum, m) => sum + (m ? Number(m[1]) : 0), 0);
-  }
-
   it('list queue: the message that kills its worker is quarantined after 3 deaths; the other 59 flow', async () => {
     const sent = 60;
     await ctx.plain.lpush('pf', ...Array.from({ length: sent }, (_, id) => JSON.stringify({ id })));
@@ -62,7 +56,7 @@ describe('a poison message and SIGTERM (under load, and with Redis down), with w
     const crashes = await superviseUntil('queue', async () => (await ctx.plain.zcard(keys.deadIndex)) === 1 && (await ctx.plain.llen('pf')) === 0);
     await waitForQueuesIdle(ctx.redis.url, ['pf'], { timeoutMs: DRAIN_BUDGET_MS });
     const result = ledger(sent, await ctx.plain.lrange('handled:pf', 0, -1));
-    const returned = fromLogs(/stopped heart-beating: (\d+) message/);
+    const returned = loggedTotal(pool.started, /stopped heart-beating: (\d+) message/);
     report('queue poison', { sent, crashes, missing: result.missing.join(','), duplicates: result.duplicates, returnedByReaper: returned });
     expect(result.missing).toEqual([7]);
     expect(crashes).toBe(3);
@@ -81,7 +75,7 @@ describe('a poison message and SIGTERM (under load, and with Redis down), with w
     const crashes = await superviseUntil('stream', async () => (await ctx.plain.xlen(dead)) === 1);
     await waitForStreamGroupsIdle(ctx.redis.url, [{ stream: 'pf', group: 'workers' }], { timeoutMs: DRAIN_BUDGET_MS });
     const result = ledger(sent, await ctx.plain.lrange('handled:pf', 0, -1));
-    const takenOver = fromLogs(/took over (\d+) entr/);
+    const takenOver = loggedTotal(pool.started, /took over (\d+) entr/);
     report('stream poison', { sent, crashes, missing: result.missing.join(','), duplicates: result.duplicates, takenOver });
     expect(result.missing).toEqual([7]);
     expect(crashes).toBe(3);
@@ -116,7 +110,7 @@ describe('a poison message and SIGTERM (under load, and with Redis down), with w
       await waitFor(() => exitedAt > 0, { timeoutMs: LONG_WORK_MS, description: 'the worker to exit before its handlers could end' });
       expect(await first.exited).toBe('SIGTERM');
       // The deadline cut the running handlers short (and said so): none of them finished in this worker.
-      const stillRunning = fromLogs(/with (\d+) handler\(s\) of .* still running/);
+      const stillRunning = loggedTotal(pool.started, /with (\d+) handler\(s\) of .* still running/);
       expect(stillRunning).toBe(WINDOW);
       expect(await ctx.plain.llen('handled:pf')).toBe(0);
       producing = false;
@@ -155,7 +149,7 @@ describe('a poison message and SIGTERM (under load, and with Redis down), with w
     await startWorker('queue', { WORK_MS: '1' }).ready;
     await waitForQueuesIdle(ctx.redis.url, ['pf'], { timeoutMs: DRAIN_BUDGET_MS });
     const result = ledger(sent, await ctx.plain.lrange('handled:pf', 0, -1));
-    const returned = fromLogs(/stopped heart-beating: (\d+) message/);
+    const returned = loggedTotal(pool.started, /stopped heart-beating: (\d+) message/);
     report('queue SIGTERM with Redis down', {
       sent, exitMs: exitedAt - signalledAt, missing: result.missing.length, duplicates: result.duplicates, returnedByReaper: returned,
     });

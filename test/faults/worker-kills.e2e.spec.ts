@@ -1,7 +1,7 @@
 import { QueueKeys } from 'nest-redis-broker';
 import { waitFor, waitForQueuesIdle, waitForStreamGroupsIdle } from 'nest-redis-broker/testing';
 import { describe, expect, it } from 'vitest';
-import { ledger, report } from '../support/ledger.js';
+import { ledger, loggedTotal, report } from '../support/ledger.js';
 import type { FixtureProcess } from '../support/processes.js';
 import { BOOT_BUDGET_MS, DRAIN_BUDGET_MS, useRedis, WorkerPool } from '../support/worker-pool.js';
 
@@ -48,19 +48,13 @@ describe('worker processes SIGKILLed again and again while consuming', () => {
     await Promise.any(pool.alive().map((w) => w.ready));
   }
 
-  /** Messages the survivors took back from killed workers, as their logs report it (shows the kills hit work in flight). */
-  function recoveredFromDead(pattern: RegExp): number {
-    return pool.started.map((w) => w.output()).join('\n').split('\n')
-      .map((line) => pattern.exec(line)).reduce((sum, m) => sum + (m ? Number(m[1]) : 0), 0);
-  }
-
   it('reliable list queue: loses none of 400 messages over 5 SIGKILLs; only messages the reaper returned run again', async () => {
     await ctx.plain.lpush('kills', ...Array.from({ length: SENT }, (_, id) => JSON.stringify({ id })));
     await killRepeatedly('queue');
     await oneWorkerUp();
     await waitForQueuesIdle(ctx.redis.url, ['kills'], { timeoutMs: DRAIN_BUDGET_MS });
     const result = ledger(SENT, await ctx.plain.lrange('handled:kills', 0, -1));
-    const returned = recoveredFromDead(/stopped heart-beating: (\d+) message/);
+    const returned = loggedTotal(pool.started, /stopped heart-beating: (\d+) message/);
     report('queue SIGKILL x5', { sent: SENT, handled: result.handled, missing: result.missing.length, duplicates: result.duplicates, returnedByReaper: returned });
     expect(result.missing).toEqual([]);
     expect(result.unexpected).toEqual([]);
@@ -84,7 +78,7 @@ describe('worker processes SIGKILLed again and again while consuming', () => {
     await oneWorkerUp();
     await waitForStreamGroupsIdle(ctx.redis.url, [{ stream: 'kills', group: 'workers' }], { timeoutMs: DRAIN_BUDGET_MS });
     const result = ledger(SENT, await ctx.plain.lrange('handled:kills', 0, -1));
-    const takenOver = recoveredFromDead(/took over (\d+) entr/);
+    const takenOver = loggedTotal(pool.started, /took over (\d+) entr/);
     report('stream SIGKILL x5', {
       sent: SENT, handled: result.handled, missing: result.missing.length, duplicates: result.duplicates,
       takenOver,

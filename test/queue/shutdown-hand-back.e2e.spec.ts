@@ -1,6 +1,7 @@
 import { QueueKeys } from 'nest-redis-broker';
 import { waitFor } from 'nest-redis-broker/testing';
 import { describe, expect, it } from 'vitest';
+import type { FixtureProcess } from '../support/processes.js';
 import { useRedis, WorkerPool } from '../support/worker-pool.js';
 
 // A SIGKILLed worker and a poison message are the fault suite's (test/faults/worker-kills, process-faults).
@@ -25,7 +26,7 @@ describe('a worker process stopped with SIGTERM while it holds messages it has n
     return (await ctx.plain.lrange('work', 0, -1)).reverse().map((m) => (JSON.parse(m) as { id: number }).id);
   }
 
-  async function stopAndCheck(worker: ReturnType<WorkerPool['spawn']>): Promise<void> {
+  async function stopAndCheck(worker: FixtureProcess): Promise<void> {
     worker.child.kill('SIGTERM');
     // Nest re-raises the signal once its shutdown hooks are done.
     expect(await worker.exited).toBe('SIGTERM');

@@ -27,3 +27,12 @@ export function ledger(sent: number | number[], handled: string[]): Ledger {
 export function report(scenario: string, facts: Record<string, number | string>): void {
   console.log(`[faults] ${scenario}: ${Object.entries(facts).map(([k, v]) => `${k}=${v}`).join(' ')}`);
 }
+
+/**
+ * The sum of the numbers the given processes printed in lines matching `pattern` (its group 1), e.g.
+ * the messages a reaper returned: what a scenario's repeat bound is derived from.
+ */
+export function loggedTotal(processes: readonly { output(): string }[], pattern: RegExp): number {
+  return processes.map((p) => p.output()).join('\n').split('\n')
+    .map((line) => pattern.exec(line)).reduce((sum, m) => sum + (m ? Number(m[1]) : 0), 0);
+}
