@@ -27,7 +27,7 @@ describe('stream dead-letter ids', () => {
   beforeAll(async () => {
     redis = await startRedisServer();
     plain = new Redis(redis.url);
-    @Module({ imports: [RedisBrokerModule.forRoot({ connection: { url: redis.url }, producerOnly: true }), RedisBrokerDashboardModule.register()] })
+    @Module({ imports: [RedisBrokerModule.forRoot({ connection: { url: redis.url }, producerOnly: true }), RedisBrokerDashboardModule.register({ public: true })] })
     class AppWithDashboard {}
     app = await NestFactory.create(AppWithDashboard, { logger: new CapturingLogger() });
     const port = await freePort();

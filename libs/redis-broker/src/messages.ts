@@ -38,8 +38,8 @@ export const messages = {
     `Message ${id} of ${source} was handled but its ack failed: ${error}. The ack is re-sent once Redis answers; the message does not run again.`,
   acksResent: (queue: string, resent: number, landed: number) =>
     `Re-sent ${resent} ack(s) of queue ${queue} that had failed (${landed} more had landed before the failure).`,
-  shutdownTimeout: (source: string, inFlight: number, timeoutMs: number) =>
-    `Shutdown deadline of ${timeoutMs} ms passed with ${inFlight} handler(s) of ${source} still running; their messages are handed back to the queue and will run again.`,
+  shutdownTimeout: (source: string, inFlight: number) =>
+    `Shutdown deadline (shutdownTimeoutMs) passed with ${inFlight} handler(s) of ${source} still running; their messages are handed back to the queue and will run again.`,
   handBackTimeout: (source: string, graceMs: number) =>
     `Could not hand back the messages of ${source} within ${graceMs} ms (is Redis down?); other consumers recover them once this consumer's heartbeat expires.`,
   handlerFailed: (target: string, source: string, id: string, attempt: number, error: string) =>

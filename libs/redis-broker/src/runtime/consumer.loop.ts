@@ -66,7 +66,7 @@ export class ConsumerLoop<M> {
     if (unstarted.length > 0) await this.source.handBack(unstarted);
     const idle = await this.limiter.whenIdle(deadline);
     if (!idle) {
-      this.logger.warn(messages.shutdownTimeout(this.source.description, this.limiter.active, Math.max(0, deadline - Date.now())));
+      this.logger.warn(messages.shutdownTimeout(this.source.description, this.limiter.active));
     }
     // Handing back needs Redis; when it is down, the reaper of another process
     // returns the messages later, so shutdown does not wait past a short grace.
