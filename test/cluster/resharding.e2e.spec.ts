@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bootBroker } from '../support/broker-app.js';
 import { ledger, report } from '../support/ledger.js';
 import { masterPortOf, moveSlot, replicaPortOf, startRedisCluster, type RedisClusterHandle } from '../support/redis-cluster.js';
+import { produceUntil } from '../support/resending-producer.js';
 
 const MIN_SENT = 200;
 const WINDOW = 4;
@@ -34,26 +35,11 @@ class ReshardHandlers {
  * `resent` counts them (none expected: a single-key write follows every
  * redirection, and the WAIT timeout is long).
  */
-async function produce(client: BrokerClient, done: () => boolean): Promise<{ sent: number; resent: number }> {
-  let resent = 0;
-  const send = async (write: () => Promise<unknown>): Promise<void> => {
-    for (;;) {
-      try {
-        await write();
-        return;
-      } catch {
-        resent += 1;
-        await new Promise((resolve) => setTimeout(resolve, 50));
-      }
-    }
-  };
-  let n = 0;
-  for (; n < MIN_SENT || !done(); n += 1) {
+function produce(client: BrokerClient, done: () => boolean): Promise<{ sent: number; resent: number }> {
+  return produceUntil(MIN_SENT, done, (n) => {
     const durable = n % 2 === 0 ? { replicas: 1, replicasTimeoutMs: 30_000 } : {};
-    await send(() => client.enqueue('rs-queue', { id: n }, durable));
-    await send(() => client.append('rs-stream', { n: String(n) }, durable));
-  }
-  return { sent: n, resent };
+    return [() => client.enqueue('rs-queue', { id: n }, durable), () => client.append('rs-stream', { n: String(n) }, durable)];
+  });
 }
 
 describe('a Redis Cluster (3 masters, 1 replica each) resharding a busy queue\'s and stream\'s slot', () => {

@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bootBroker } from '../support/broker-app.js';
 import { ledger, report } from '../support/ledger.js';
 import { startRedisSentinel, type RedisSentinelHandle } from '../support/redis-sentinel.js';
+import { produceUntil } from '../support/resending-producer.js';
 
 const MIN_SENT = 200;
 const WINDOW = 4;
@@ -49,25 +50,12 @@ class SentinelHandlers {
  * (connection lost, no replica confirmed) is sent again, so every number ends
  * up confirmed by a replica at least once.
  */
-async function produce(client: BrokerClient, scenario: Scenario, done: () => boolean): Promise<{ sent: number; resent: number }> {
-  let resent = 0;
-  const send = async (write: () => Promise<unknown>): Promise<void> => {
-    for (;;) {
-      try {
-        await write();
-        return;
-      } catch {
-        resent += 1;
-        await new Promise((resolve) => setTimeout(resolve, 50));
-      }
-    }
-  };
-  let n = 0;
-  for (; n < MIN_SENT || !done(); n += 1) {
-    await send(() => client.enqueue(scenario, { id: n }, { replicas: 1, replicasTimeoutMs: 2_000 }));
-    await send(() => client.append(`${scenario}-s`, { n: String(n) }, { replicas: 1, replicasTimeoutMs: 2_000 }));
-  }
-  return { sent: n, resent };
+function produce(client: BrokerClient, scenario: Scenario, done: () => boolean): Promise<{ sent: number; resent: number }> {
+  const durable = { replicas: 1, replicasTimeoutMs: 2_000 };
+  return produceUntil(MIN_SENT, done, (n) => [
+    () => client.enqueue(scenario, { id: n }, durable),
+    () => client.append(`${scenario}-s`, { n: String(n) }, durable),
+  ]);
 }
 
 async function expectEverythingHandled(scenario: Scenario, sent: number, facts: Record<string, number>): Promise<void> {
