@@ -1,6 +1,6 @@
 import { Injectable, type INestApplicationContext } from '@nestjs/common';
 import { Redis } from 'ioredis';
-import { BrokerClient, Ctx, InvalidBrokerOptionsError, StreamConsumer, type StreamMessageContext } from 'nest-redis-broker';
+import { BrokerClient, Ctx, StreamConsumer, type StreamMessageContext } from 'nest-redis-broker';
 import { startRedisServer, waitFor, type RedisServerHandle } from 'nest-redis-broker/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bootBroker } from '../support/broker-app.js';
@@ -70,11 +70,5 @@ describe('idle stream consumers', () => {
     expect([...left.keys()].filter((name) => name.startsWith('worker-') && name !== 'worker-live')).toEqual([]);
     const requeueConsumers = [...(await consumers(plain, '{jobs}:requeue:runners')).keys()];
     expect(requeueConsumers.filter((name) => name !== 'worker-live')).toEqual([]);
-  });
-
-  it('refuses an idleConsumerTtlMs not above blockTimeoutMs, naming it', async () => {
-    const boot = bootBroker({ connection: { url: redis.url }, streamDefaults: { blockTimeoutMs: 2_000, idleConsumerTtlMs: 2_000 } }, []);
-    await expect(boot).rejects.toThrow(InvalidBrokerOptionsError);
-    await expect(boot).rejects.toThrow(/streamDefaults\.idleConsumerTtlMs.*greater than blockTimeoutMs/);
   });
 });

@@ -107,6 +107,26 @@ describe('option validation at boot (no Redis needed)', () => {
     );
   });
 
+  it('refuses an idleConsumerTtlMs not above blockTimeoutMs, naming it', async () => {
+    const boot = bootBroker({ connection: { url: NO_REDIS }, streamDefaults: { blockTimeoutMs: 2_000, idleConsumerTtlMs: 2_000 } }, []);
+    await expect(boot).rejects.toThrow(InvalidBrokerOptionsError);
+    await expect(boot).rejects.toThrow(/streamDefaults\.idleConsumerTtlMs.*greater than blockTimeoutMs/);
+  });
+
+  it('fails to boot with a stream maxMessageBytes that is not a positive whole number, naming it', async () => {
+    @Injectable()
+    class Misconfigured {
+      @StreamConsumer({ stream: 'uploads', group: 'other', maxMessageBytes: 0 })
+      scan(): void {}
+    }
+    const boot = bootBroker({ connection: { url: NO_REDIS } }, [Misconfigured]);
+    await expect(boot).rejects.toThrow(InvalidBrokerOptionsError);
+    await expect(boot).rejects.toThrow(/Misconfigured@scan.*maxMessageBytes/s);
+    await expect(bootBroker({ connection: { url: NO_REDIS }, streamDefaults: { maxMessageBytes: -5 } }, [])).rejects.toThrow(
+      /streamDefaults\.maxMessageBytes/,
+    );
+  });
+
   it('rejects unknown or invalid metrics options at startup, naming the option', () => {
     expect(() => RedisBrokerMetricsModule.forRoot({ prefix: '1bad' })).toThrow(InvalidBrokerOptionsError);
     expect(() => RedisBrokerMetricsModule.forRoot({ durationBuckets: [1, 0.5] })).toThrow(/metrics\.durationBuckets/);
