@@ -4,7 +4,7 @@ import { BrokerHealthIndicator, BrokerMetrics, RedisBrokerHealthModule, RedisBro
 import { startRedisServer, waitFor, waitForQueuesIdle, type RedisServerHandle } from 'nest-redis-broker/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bootBroker, deferred } from '../support/broker-app.js';
-import { metricValue } from '../support/timeline-apps.js';
+import { metricSample, metricValue } from '../support/timeline-apps.js';
 
 let release = deferred();
 const started: number[] = [];
@@ -49,9 +49,16 @@ describe('observability: broker metrics and health indicator', () => {
     await client.enqueue('obs-failing', { n: 1 });
     await client.enqueueMany('obs-produced-only', ['a', 'b']);
     await waitForQueuesIdle(redis.url, ['obs-ok', 'obs-failing']);
-    const text = await app.get(BrokerMetrics).metricsText();
     const ok = { kind: 'queue', source: 'obs-ok', handler: 'ObservedHandlers@ok' };
     const failing = { kind: 'queue', source: 'obs-failing', handler: 'ObservedHandlers@failing' };
+    // Redis shows the queues settled a moment before the process has counted the last outcome
+    // (the counters move when the settling command's reply is read): wait for the last ones.
+    let text = '';
+    await waitFor(async () => {
+      text = await app.get(BrokerMetrics).metricsText();
+      return metricSample(text, 'nrb_messages_handled_total', ok) === 3
+        && metricSample(text, 'nrb_messages_dead_lettered_total', { ...failing, reason: 'max-attempts' }) === 1;
+    }, { description: 'the metrics to count every settled message' });
     expect(metricValue(text, 'nrb_messages_handled_total', ok)).toBe(3);
     expect(metricValue(text, 'nrb_handler_duration_seconds_count', { ...ok, outcome: 'handled' })).toBe(3);
     expect(metricValue(text, 'nrb_messages_failed_total', failing)).toBe(2);

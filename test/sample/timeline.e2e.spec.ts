@@ -141,8 +141,13 @@ describe('timeline sample: API and worker over HTTP on real Redis', () => {
 
   it('reports handled fan-out messages in /metrics that match the messages sent, and an empty queue', async () => {
     await waitForQueuesIdle(redis.url, ['timeline-fanout']);
-    const workerMetrics = (await http<string>(worker.url, 'GET', '/metrics')).text;
     const labels = { kind: 'queue', source: 'timeline-fanout', handler: 'FanoutHandler@fanout' };
+    // The worker counts a message once its ack's reply is read, a moment after Redis shows the queue settled.
+    let workerMetrics = '';
+    await waitFor(async () => {
+      workerMetrics = (await http<string>(worker.url, 'GET', '/metrics')).text;
+      return (metricSample(workerMetrics, 'nrb_messages_handled_total', labels) ?? 0) >= postsCreated;
+    }, { description: 'the worker to count every fan-out message' });
     expect(metricValue(workerMetrics, 'nrb_messages_handled_total', labels)).toBe(postsCreated);
     // A labelled counter has no sample until its first increment: the family is there, no failure of this handler is.
     expect(workerMetrics).toContain('# TYPE nrb_messages_failed_total counter');
