@@ -2,6 +2,7 @@ import { Logger } from '@nestjs/common';
 import type { RedisClient } from './connection/redis-connection.factory.js';
 import { RegistryKeys } from './keys.js';
 import { messages } from './messages.js';
+import { BROKER_DEFAULTS } from './redis-broker.options.js';
 import { errorText } from './runtime/consumer.loop.js';
 
 /** What a registered name is. */
@@ -14,8 +15,11 @@ export type RegisteredKind = 'queue' | 'stream';
  * sends nothing. Operator tools read the registry instead of scanning the
  * keyspace. A failed record (Redis down, an ACL without `SADD`) never fails
  * the write it goes with: it is logged once per name and tried again at the
- * name's next use. After a reconnect every recorded name is sent again, so a
- * Redis restarted without its data gets its registry back.
+ * name's next use. After a reconnect every remembered name is sent again, so
+ * a Redis restarted without its data gets its registry back. It remembers
+ * the latest `producerKeyCacheSize` names per kind (a process writing to ever
+ * new names must not keep them all): a forgotten name is recorded again, one
+ * `SADD`, at its next use.
  */
 export class NameRegistry {
   private readonly logger = new Logger(NameRegistry.name);
@@ -55,6 +59,7 @@ export class NameRegistry {
         this.logger.warn(messages.registryWriteFailed(kind, name, errorText(error)));
       },
     );
+    if (recorded.size >= BROKER_DEFAULTS.producerKeyCacheSize) recorded.delete(recorded.keys().next().value!);
     recorded.set(name, pending);
     return pending;
   }
