@@ -33,6 +33,8 @@ const RETRY_LATER = /^(TRYAGAIN|CLUSTERDOWN)\b/;
 export class ReplicatedWriter {
   private connection: RedisClient | undefined;
   private readonly slots = new Map<string, number>();
+  /** Per connection used, how many times it closed: a pipeline that spans a close is not confirmed. */
+  private readonly closes = new WeakMap<Redis, number>();
 
   constructor(private readonly open: () => RedisClient) {}
 
@@ -86,6 +88,11 @@ export class ReplicatedWriter {
   }
 
   private async run(connection: Redis, step: WriteStep, wait: ReplicationWait, asking: boolean): Promise<unknown[]> {
+    if (!this.closes.has(connection)) {
+      this.closes.set(connection, 0);
+      connection.on('close', () => this.closes.set(connection, (this.closes.get(connection) ?? 0) + 1));
+    }
+    const closesBefore = this.closes.get(connection);
     const pipeline = connection.pipeline();
     if (asking) pipeline.asking();
     step(pipeline);
@@ -97,6 +104,10 @@ export class ReplicatedWriter {
     // pipeline cut by a closed connection rather than re-sending it alone.
     if (waitError?.name === 'AbortError') throw new ReplicationNotConfirmedError(wait.replicas, 0, wait.timeoutMs, true);
     if (waitError) throw waitError;
+    // The connection closed while the pipeline ran: ioredis may have re-sent
+    // WAIT alone on the new connection, where it counts replicas of nothing
+    // (seen: a master restarted empty, its WAIT answered 1 for a lost write).
+    if (this.closes.get(connection) !== closesBefore) throw new ReplicationNotConfirmedError(wait.replicas, 0, wait.timeoutMs, true);
     const confirmed = Number(waitReply);
     if (confirmed < wait.replicas) throw new ReplicationNotConfirmedError(wait.replicas, confirmed, wait.timeoutMs);
     return replies.slice(0, -1).map(([, reply]) => reply);
