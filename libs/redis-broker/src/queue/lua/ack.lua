@@ -18,14 +18,15 @@
 -- acked copies found at the right end go with one LRANGE and one LTRIM, the
 -- others one LREM each (the oldest equal copy). Equal copies are counted,
 -- never more removed than acked.
+local processing, attempts, deaths, alive = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
 local cut = tonumber(ARGV[1])
 if cut > 0 then
-  if redis.call('EXISTS', KEYS[4]) == 0 then return -1 end
-  redis.call('LTRIM', KEYS[1], 0, -cut - 1)
+  if redis.call('EXISTS', alive) == 0 then return -1 end
+  redis.call('LTRIM', processing, 0, -cut - 1)
 end
 for sha in string.gmatch(ARGV[2], '[^,]+') do
-  redis.call('HDEL', KEYS[2], sha)
-  redis.call('HDEL', KEYS[3], sha)
+  redis.call('HDEL', attempts, sha)
+  redis.call('HDEL', deaths, sha)
 end
 local flags, blob = ARGV[3], ARGV[5]
 local wanted, k, pos = {}, 0, 1
@@ -37,12 +38,12 @@ for len in string.gmatch(ARGV[4], '%d+') do
   wanted[message] = (wanted[message] or 0) + 1
   if string.byte(flags, k) == 49 then
     local sha = redis.sha1hex(message)
-    redis.call('HDEL', KEYS[2], sha)
-    redis.call('HDEL', KEYS[3], sha)
+    redis.call('HDEL', attempts, sha)
+    redis.call('HDEL', deaths, sha)
   end
 end
 if k == 0 then return cut end
-local tail = redis.call('LRANGE', KEYS[1], -k, -1)
+local tail = redis.call('LRANGE', processing, -k, -1)
 local matched = 0
 for i = #tail, 1, -1 do
   local left = wanted[tail[i]]
@@ -50,13 +51,13 @@ for i = #tail, 1, -1 do
   wanted[tail[i]] = left - 1
   matched = matched + 1
 end
-if matched > 0 then redis.call('LTRIM', KEYS[1], 0, -matched - 1) end
+if matched > 0 then redis.call('LTRIM', processing, 0, -matched - 1) end
 local removed = cut + matched
 -- The rest (acked out of order) may sit anywhere, unless the list was read whole.
 if matched < k and #tail > matched then
   for message, left in pairs(wanted) do
     for _ = 1, left do
-      local n = redis.call('LREM', KEYS[1], -1, message)
+      local n = redis.call('LREM', processing, -1, message)
       if n == 0 then break end
       removed = removed + n
     end

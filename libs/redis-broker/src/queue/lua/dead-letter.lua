@@ -15,28 +15,15 @@
 -- Invariant: removal from the processing list and insertion in the
 -- dead-letter list are one step; the message is never in neither. It takes
 -- the oldest equal copy, as acks do (the consumer's model of the list counts on it).
-redis.call('LREM', KEYS[1], -1, ARGV[1])
-redis.call('HDEL', KEYS[2], ARGV[2])
-redis.call('HDEL', KEYS[3], ARGV[2])
-redis.call('HDEL', KEYS[4], ARGV[2])
-local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-redis.call('ZADD', KEYS[5], now, ARGV[3])
-redis.call('HSET', KEYS[6], ARGV[3], ARGV[4])
-redis.call('HSET', KEYS[7], ARGV[3], ARGV[1])
--- Dropping the oldest past the cap goes in chunks: unpack() is bounded by
--- Lua's stack (about 8,000 values), and a cap turned on over a large backlog
--- drops that many at once. Records and bodies go before their index entries,
--- so no record is ever left that the index does not reach.
-local cap = tonumber(ARGV[5])
-if cap > 0 then
-  local excess = redis.call('ZCARD', KEYS[5]) - cap
-  while excess > 0 do
-    local oldest = redis.call('ZRANGE', KEYS[5], 0, math.min(excess, 1000) - 1)
-    redis.call('HDEL', KEYS[6], unpack(oldest))
-    redis.call('HDEL', KEYS[7], unpack(oldest))
-    redis.call('ZREMRANGEBYRANK', KEYS[5], 0, #oldest - 1)
-    excess = excess - #oldest
-  end
-end
+--@include redis-time
+--@include dead-letter-record
+local processing, waiting, attempts, deaths = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
+local deadIndex, deadRecords, deadMessages = KEYS[5], KEYS[6], KEYS[7]
+local message, sha, id, record, cap = ARGV[1], ARGV[2], ARGV[3], ARGV[4], tonumber(ARGV[5])
+redis.call('LREM', processing, -1, message)
+redis.call('HDEL', waiting, sha)
+redis.call('HDEL', attempts, sha)
+redis.call('HDEL', deaths, sha)
+writeDeadLetter(deadIndex, deadRecords, deadMessages, id, redisNowMs(), record, message)
+capDeadLetters(deadIndex, deadRecords, deadMessages, cap)
 return 1

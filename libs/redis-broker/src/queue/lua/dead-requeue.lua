@@ -7,15 +7,16 @@
 -- Returns how many messages were requeued (unknown ids are skipped).
 -- Invariant: a message leaves the dead-letter list in the step it re-enters
 -- the queue, with fresh retry state (cleared when it died).
+local queue, deadIndex, deadRecords, deadMessages = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
 local n = 0
-for i = 1, #ARGV do
-  local message = redis.call('HGET', KEYS[4], ARGV[i])
+for _, id in ipairs(ARGV) do
+  local message = redis.call('HGET', deadMessages, id)
   if message then
-    redis.call('LPUSH', KEYS[1], message)
+    redis.call('LPUSH', queue, message)
     n = n + 1
   end
-  redis.call('ZREM', KEYS[2], ARGV[i])
-  redis.call('HDEL', KEYS[3], ARGV[i])
-  redis.call('HDEL', KEYS[4], ARGV[i])
+  redis.call('ZREM', deadIndex, id)
+  redis.call('HDEL', deadRecords, id)
+  redis.call('HDEL', deadMessages, id)
 end
 return n

@@ -8,17 +8,17 @@
 -- ARGV[4] "high" to be taken next, "normal" to wait in line
 -- ARGV[5] a 16-character unique id
 -- Returns 1 when enqueued, 0 when a duplicate within the dedup window.
-if tonumber(ARGV[3]) > 0 then
-  if not redis.call('SET', KEYS[3], '1', 'NX', 'PX', ARGV[3]) then return 0 end
+--@include redis-time
+local queue, delayed, dedup = KEYS[1], KEYS[2], KEYS[3]
+local message, delay, window, priority, uid = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3]), ARGV[4], ARGV[5]
+if window > 0 then
+  if not redis.call('SET', dedup, '1', 'NX', 'PX', ARGV[3]) then return 0 end
 end
-local delay = tonumber(ARGV[2])
 if delay > 0 then
-  local t = redis.call('TIME')
-  local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-  redis.call('ZADD', KEYS[2], now + delay, ARGV[5] .. ARGV[1])
-elseif ARGV[4] == 'high' then
-  redis.call('RPUSH', KEYS[1], ARGV[1])
+  redis.call('ZADD', delayed, redisNowMs() + delay, uid .. message)
+elseif priority == 'high' then
+  redis.call('RPUSH', queue, message)
 else
-  redis.call('LPUSH', KEYS[1], ARGV[1])
+  redis.call('LPUSH', queue, message)
 end
 return 1

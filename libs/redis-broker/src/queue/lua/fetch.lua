@@ -21,6 +21,9 @@
 -- a message alone, after the others, so it must not be blamed before it
 -- starts. In the common case (every message starts at once) nothing is
 -- written or hashed besides the moves.
+--@include redis-time
+local queue, processing, attempts, deaths, waiting = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
+local reliable = ARGV[1] == 'reliable'
 -- Messages start at index 3 of `out` (1 and 2 are the reply's head).
 local out = {0, ''}
 local n = 2
@@ -32,14 +35,14 @@ local count = tonumber(ARGV[2])
 if count > 0 then
   -- RPOP with a count takes the oldest first: one call for the batch, as n
   -- LMOVEs would, but without n script-to-Redis calls.
-  local popped = redis.call('RPOP', KEYS[1], count)
+  local popped = redis.call('RPOP', queue, count)
   if popped then
-    if ARGV[1] == 'reliable' then
+    if reliable then
       -- Pushed left one after the other, so the oldest goes deepest (acks cut
       -- the oldest copies at the right end). unpack() is bounded by Lua's
       -- stack: push in chunks.
       for from = 1, #popped, 1000 do
-        redis.call('LPUSH', KEYS[2], unpack(popped, from, math.min(#popped, from + 999)))
+        redis.call('LPUSH', processing, unpack(popped, from, math.min(#popped, from + 999)))
       end
     end
     for i = 1, #popped do
@@ -50,16 +53,16 @@ if count > 0 then
 end
 local deathsOf = nil
 -- Hashing costs CPU: only when some message of the queue has retry state.
-if n > 2 and redis.call('EXISTS', KEYS[3], KEYS[4]) > 0 then
+if n > 2 and redis.call('EXISTS', attempts, deaths) > 0 then
   local state, any = {}, false
   deathsOf = {}
   for i = 3, n do
     local sha = redis.sha1hex(out[i])
-    local attempts = tonumber(redis.call('HGET', KEYS[3], sha) or '0')
-    local deaths = tonumber(redis.call('HGET', KEYS[4], sha) or '0')
-    if attempts > 0 or deaths > 0 then any = true end
-    deathsOf[i] = deaths
-    state[#state + 1] = attempts .. ':' .. deaths
+    local failed = tonumber(redis.call('HGET', attempts, sha) or '0')
+    local died = tonumber(redis.call('HGET', deaths, sha) or '0')
+    if failed > 0 or died > 0 then any = true end
+    deathsOf[i] = died
+    state[#state + 1] = failed .. ':' .. died
   end
   if any then out[2] = table.concat(state, ',') end
 end
@@ -73,9 +76,8 @@ if deathsOf then
   end
 end
 out[1] = started
-if ARGV[1] == 'reliable' and started < n - 2 then
-  local t = redis.call('TIME')
-  local now = tostring(tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000))
+if reliable and started < n - 2 then
+  local now = tostring(redisNowMs())
   -- In chunks: unpack() is bounded by Lua's stack (about 8,000 values), and
   -- a prefetch window in the thousands leaves that many waiting.
   local fields = {}
@@ -83,11 +85,11 @@ if ARGV[1] == 'reliable' and started < n - 2 then
     fields[#fields + 1] = redis.sha1hex(out[i])
     fields[#fields + 1] = now
     if #fields == 2000 then
-      redis.call('HSET', KEYS[5], unpack(fields))
+      redis.call('HSET', waiting, unpack(fields))
       fields = {}
     end
   end
-  if #fields > 0 then redis.call('HSET', KEYS[5], unpack(fields)) end
+  if #fields > 0 then redis.call('HSET', waiting, unpack(fields)) end
 end
 -- Lengths repeat (messages of one shape): each is formatted once.
 local lengths, formatted = {}, {}

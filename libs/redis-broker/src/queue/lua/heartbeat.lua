@@ -10,7 +10,9 @@
 -- ZADD while fetches (RPOP first) and acks (deletes only) still run, so a
 -- consumer still working would look dead, and be reaped once memory frees.
 -- Rewriting the deadline of a consumer already in the set grows nothing.
-local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-redis.call('ZADD', KEYS[1], now + tonumber(ARGV[2]), ARGV[1])
+--@include redis-time
+local consumers = KEYS[1]
+local consumer, ttl = ARGV[1], tonumber(ARGV[2])
+local now = redisNowMs()
+redis.call('ZADD', consumers, now + ttl, consumer)
 return now

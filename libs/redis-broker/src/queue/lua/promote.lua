@@ -3,14 +3,15 @@
 -- KEYS[2] queue list
 -- ARGV[1] most messages to move in this call
 -- Returns {moved, ms until the next one is due (-1 when none is left)}.
-local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-local due = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', now, 'LIMIT', 0, tonumber(ARGV[1]))
+--@include redis-time
+local delayed, queue = KEYS[1], KEYS[2]
+local now = redisNowMs()
+local due = redis.call('ZRANGEBYSCORE', delayed, '-inf', now, 'LIMIT', 0, tonumber(ARGV[1]))
 for _, member in ipairs(due) do
-  redis.call('LPUSH', KEYS[2], string.sub(member, 17))
-  redis.call('ZREM', KEYS[1], member)
+  redis.call('LPUSH', queue, string.sub(member, 17))
+  redis.call('ZREM', delayed, member)
 end
-local nextDue = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')
+local nextDue = redis.call('ZRANGE', delayed, 0, 0, 'WITHSCORES')
 if nextDue[2] then
   return {#due, math.max(0, tonumber(nextDue[2]) - now)}
 end

@@ -12,8 +12,9 @@
 -- Allowed when Redis is out of memory (allow-oom, Redis 7): it only moves
 -- and deletes, and refused it would leave the list to a reaper, which
 -- counts a death for each message started.
+local queue, processing, waiting, consumers, alive = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
 local n = 0
-while redis.call('LMOVE', KEYS[2], KEYS[1], 'LEFT', 'RIGHT') do n = n + 1 end
-redis.call('DEL', KEYS[3], KEYS[5])
-redis.call('ZREM', KEYS[4], ARGV[1])
+while redis.call('LMOVE', processing, queue, 'LEFT', 'RIGHT') do n = n + 1 end
+redis.call('DEL', waiting, alive)
+redis.call('ZREM', consumers, ARGV[1])
 return n

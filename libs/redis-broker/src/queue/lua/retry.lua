@@ -11,9 +11,10 @@
 -- enters the delayed set, so it is always in exactly one of them. It takes
 -- the oldest equal copy, as acks do (the consumer's model of the list counts
 -- on it).
-redis.call('LREM', KEYS[1], -1, ARGV[1])
-local attempts = redis.call('HINCRBY', KEYS[2], ARGV[2], 1)
-local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-redis.call('ZADD', KEYS[3], now + tonumber(ARGV[3]), ARGV[4] .. ARGV[1])
-return attempts
+--@include redis-time
+local processing, attempts, delayed = KEYS[1], KEYS[2], KEYS[3]
+local message, sha, delay, uid = ARGV[1], ARGV[2], tonumber(ARGV[3]), ARGV[4]
+redis.call('LREM', processing, -1, message)
+local failed = redis.call('HINCRBY', attempts, sha, 1)
+redis.call('ZADD', delayed, redisNowMs() + delay, uid .. message)
+return failed

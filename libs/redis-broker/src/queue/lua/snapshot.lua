@@ -6,5 +6,6 @@
 -- Invariant: a reaper that ran before this returned the list and deleted the
 -- marker; one that runs after deletes the marker again, so the consumer's
 -- next cut by count is refused.
-redis.call('SET', KEYS[2], '1')
-return redis.call('LRANGE', KEYS[1], 0, -1)
+local processing, alive = KEYS[1], KEYS[2]
+redis.call('SET', alive, '1')
+return redis.call('LRANGE', processing, 0, -1)

@@ -17,10 +17,10 @@
 -- Returns the id of the dead-letter entry.
 -- Invariant: the copy and the XACK are one step: an entry is never acked
 -- without its dead-letter copy, nor copied twice by one consumer.
-local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-local args = { KEYS[2] }
-local cap = tonumber(ARGV[10])
+--@include redis-time
+local source, deadLetters = KEYS[1], KEYS[2]
+local group, entryId, cap = ARGV[1], ARGV[2], tonumber(ARGV[10])
+local args = { deadLetters }
 if cap > 0 then
   table.insert(args, 'MAXLEN')
   table.insert(args, '~')
@@ -28,12 +28,12 @@ if cap > 0 then
 end
 table.insert(args, '*')
 local record = {
-  'originalId', ARGV[2], 'stream', ARGV[9], 'group', ARGV[1], 'consumer', ARGV[7],
+  'originalId', entryId, 'stream', ARGV[9], 'group', group, 'consumer', ARGV[7],
   'reason', ARGV[4], 'error', ARGV[5], 'deliveries', ARGV[6], 'handler', ARGV[8],
-  'failedAt', tostring(now), 'fields', ARGV[3],
+  'failedAt', tostring(redisNowMs()), 'fields', ARGV[3],
 }
 for _, v in ipairs(record) do table.insert(args, v) end
 local id = redis.call('XADD', unpack(args))
-redis.call('XACK', KEYS[1], ARGV[1], ARGV[2])
-if ARGV[11] == '1' then redis.call('XDEL', KEYS[1], ARGV[2]) end
+redis.call('XACK', source, group, entryId)
+if ARGV[11] == '1' then redis.call('XDEL', source, entryId) end
 return id

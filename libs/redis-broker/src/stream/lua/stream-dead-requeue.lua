@@ -10,9 +10,10 @@
 -- not the id given: a bare <ms> reads as a range of that whole millisecond
 -- for XRANGE but as <ms>-0 for XDEL, and would requeue an entry it does not
 -- delete (the library refuses such ids; this keeps the script safe alone).
+local deadLetters, requeue = KEYS[1], KEYS[2]
 local moved = 0
 for _, id in ipairs(ARGV) do
-  local found = redis.call('XRANGE', KEYS[1], id, id)
+  local found = redis.call('XRANGE', deadLetters, id, id)
   if #found == 1 then
     local flat = found[1][2]
     local encoded
@@ -22,8 +23,8 @@ for _, id in ipairs(ARGV) do
     if encoded then
       local fields = cjson.decode(encoded)
       if #fields >= 2 then
-        redis.call('XADD', KEYS[2], '*', unpack(fields))
-        redis.call('XDEL', KEYS[1], found[1][1])
+        redis.call('XADD', requeue, '*', unpack(fields))
+        redis.call('XDEL', deadLetters, found[1][1])
         moved = moved + 1
       end
     end

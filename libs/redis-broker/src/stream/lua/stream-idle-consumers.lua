@@ -12,14 +12,15 @@
 -- 7.2 does not refresh idle on an empty read) is recreated by its next read.
 -- A deleted stream is left to the caller's next command, which answers
 -- NOGROUP and recreates the group ("no such key" here would not).
-if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
-local bound = tonumber(ARGV[2])
+local stream = KEYS[1]
+local group, bound, caller = ARGV[1], tonumber(ARGV[2]), ARGV[3]
+if redis.call('EXISTS', stream) == 0 then return 0 end
 local deleted = 0
-for _, consumer in ipairs(redis.call('XINFO', 'CONSUMERS', KEYS[1], ARGV[1])) do
+for _, consumer in ipairs(redis.call('XINFO', 'CONSUMERS', stream, group)) do
   local info = {}
   for i = 1, #consumer, 2 do info[consumer[i]] = consumer[i + 1] end
-  if info['name'] ~= ARGV[3] and info['pending'] == 0 and info['idle'] > bound then
-    redis.call('XGROUP', 'DELCONSUMER', KEYS[1], ARGV[1], info['name'])
+  if info['name'] ~= caller and info['pending'] == 0 and info['idle'] > bound then
+    redis.call('XGROUP', 'DELCONSUMER', stream, group, info['name'])
     deleted = deleted + 1
   end
 end
