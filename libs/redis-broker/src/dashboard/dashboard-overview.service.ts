@@ -1,12 +1,12 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { BROKER_COMMAND_CONNECTION, RESOLVED_BROKER_OPTIONS } from '../constants.js';
-import type { RedisClient } from '../connection/redis-connection.factory.js';
+import { BROKER_COMMAND_CONNECTION, RESOLVED_BROKER_OPTIONS } from '../core/constants.js';
+import type { RedisClient } from '../core/redis/redis-connection.factory.js';
 import { HandlerRegistry } from '../discovery/handler.registry.js';
 import { BrokerCatalog, type BrokerOverview } from '../observability/broker-catalog.js';
 import { ChannelSubscriptionService } from '../pubsub/channel-subscription.service.js';
-import { describeTarget } from '../pubsub/channel-target.js';
+import { describeTarget } from '../core/channel-target.js';
 import type { ChannelListenerStats } from '../pubsub/channel.dispatcher.js';
-import type { ResolvedBrokerOptions } from '../redis-broker.options.js';
+import type { ResolvedBrokerOptions } from '../core/options/broker.options.js';
 import { ThroughputRecorder, type RecentFailure, type ThroughputBucket } from './throughput.recorder.js';
 
 /** A handler of the process serving the dashboard. */

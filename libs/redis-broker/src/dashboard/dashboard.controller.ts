@@ -11,9 +11,9 @@ import {
   Query,
 } from '@nestjs/common';
 import { readFileSync } from 'node:fs';
-import { InvalidBrokerOptionsError } from '../errors/invalid-broker-options.error.js';
+import { InvalidBrokerOptionsError } from '../core/errors/invalid-broker-options.error.js';
 import { QueueDeadLetterService, type QueueDeadLetter } from '../queue/queue-dead-letter.service.js';
-import { BROKER_DEFAULTS } from '../redis-broker.options.js';
+import { BROKER_DEFAULTS } from '../core/options/broker.options.js';
 import { StreamDeadLetterService, type StreamDeadLetter } from '../stream/stream-dead-letter.service.js';
 import { DashboardOverviewService, type DashboardOverview } from './dashboard-overview.service.js';
 import { DASHBOARD_OPTIONS } from './dashboard.constants.js';

@@ -1,6 +1,6 @@
 import type { Cluster, Redis } from 'ioredis';
-import type { RedisClient } from '../connection/redis-connection.factory.js';
-import { channelPattern, QueueKeys, RegistryKeys, StreamKeys } from '../keys.js';
+import type { RedisClient } from '../core/redis/redis-connection.factory.js';
+import { channelPattern, QueueKeys, RegistryKeys, StreamKeys } from '../core/keys.js';
 import { readQueueStats, type QueueStats } from '../queue/queue.inspector.js';
 import {
   readStreamConsumers,

@@ -1,8 +1,8 @@
 import { Logger } from '@nestjs/common';
-import { messages } from '../messages.js';
-import type { BrokerEvents } from '../observability/broker-events.js';
-import { BROKER_DEFAULTS, type ResolvedChannelListenerOptions } from '../redis-broker.options.js';
-import { errorText } from '../runtime/consumer.loop.js';
+import { messages } from '../core/messages.js';
+import type { BrokerEvents } from '../core/events.js';
+import { BROKER_DEFAULTS, type ResolvedChannelListenerOptions } from '../core/options/broker.options.js';
+import { errorText } from '../core/error-text.js';
 import type { ChannelMessageContext } from './channel-message.context.js';
 import { CHANNEL_PAYLOAD_PARSERS } from './channel-payload.parsers.js';
 import { RingBuffer } from './ring-buffer.js';

@@ -1,5 +1,5 @@
-import type { RedisClient } from '../connection/redis-connection.factory.js';
-import type { StreamKeys } from '../keys.js';
+import type { RedisClient } from '../core/redis/redis-connection.factory.js';
+import type { StreamKeys } from '../core/keys.js';
 import type { StreamEntry } from './stream-entry.js';
 
 /** Why an entry went to the dead-letter stream. */

@@ -1,12 +1,12 @@
 import { Inject, Injectable, Optional } from '@nestjs/common';
-import { BROKER_COMMAND_CONNECTION, RESOLVED_BROKER_OPTIONS } from './constants.js';
-import { RedisConnectionFactory, type RedisClient } from './connection/redis-connection.factory.js';
-import { ReplicatedWriter } from './connection/replicated-writer.js';
-import { NameRegistry } from './name.registry.js';
-import type { ResolvedBrokerOptions } from './redis-broker.options.js';
-import { ChannelPublisher, type PublishOptions } from './pubsub/channel.publisher.js';
-import { QueueProducer, type EnqueueOptions } from './queue/queue.producer.js';
-import { StreamProducer, type AppendOptions, type StreamFields } from './stream/stream.producer.js';
+import { BROKER_COMMAND_CONNECTION, RESOLVED_BROKER_OPTIONS } from '../core/constants.js';
+import { RedisConnectionFactory, type RedisClient } from '../core/redis/redis-connection.factory.js';
+import { ReplicatedWriter } from '../core/redis/replicated-writer.js';
+import { NameRegistry } from '../core/redis/name.registry.js';
+import type { ResolvedBrokerOptions } from '../core/options/broker.options.js';
+import { ChannelPublisher, type PublishOptions } from '../pubsub/channel.publisher.js';
+import { QueueProducer, type EnqueueOptions } from '../queue/queue.producer.js';
+import { StreamProducer, type AppendOptions, type StreamFields } from '../stream/stream.producer.js';
 
 /**
  * The producer side of the broker, injectable anywhere once the module is

@@ -1,5 +1,5 @@
 import { ConfigurableModuleBuilder } from '@nestjs/common';
-import type { RedisBrokerModuleOptions } from './redis-broker.options.js';
+import type { RedisBrokerModuleOptions } from '../core/options/broker.options.js';
 
 /**
  * `forRoot(options)` / `forRootAsync({ imports, inject, useFactory })`, built

@@ -1,9 +1,9 @@
 import { Logger } from '@nestjs/common';
-import type { RedisClient } from './connection/redis-connection.factory.js';
-import { RegistryKeys } from './keys.js';
-import { messages } from './messages.js';
-import { BROKER_DEFAULTS } from './redis-broker.options.js';
-import { errorText } from './runtime/consumer.loop.js';
+import type { RedisClient } from './redis-connection.factory.js';
+import { RegistryKeys } from '../keys.js';
+import { messages } from '../messages.js';
+import { BROKER_DEFAULTS } from '../options/broker.options.js';
+import { errorText } from '../error-text.js';
 
 /** What a registered name is. */
 export type RegisteredKind = 'queue' | 'stream';

@@ -1,6 +1,6 @@
-import { InvalidBrokerOptionsError } from '../errors/invalid-broker-options.error.js';
-import { assertValidName, channelName, channelPattern } from '../keys.js';
-import { messages } from '../messages.js';
+import { InvalidBrokerOptionsError } from './errors/invalid-broker-options.error.js';
+import { assertValidName, channelName, channelPattern } from './keys.js';
+import { messages } from './messages.js';
 
 /**
  * What a listener subscribes to: a channel name (`SUBSCRIBE`), a glob pattern

@@ -1,6 +1,23 @@
-// The one place a connection URL is made safe to print: every log line,
-// error message and CLI or launcher output that names a Redis target goes
-// through redactUrl.
+// How errors and connection targets become text: errorText for any thrown
+// value, validationText for ValidationPipe's violations, and the one place a
+// connection URL is made safe to print (every log line, error message and CLI
+// or launcher output that names a Redis target goes through redactUrl).
+import type { BadRequestException } from '@nestjs/common';
+
+/** The message of an unknown thrown value. */
+export function errorText(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
+/** ValidationPipe puts the list of violations in the response body; keep them. */
+export function validationText(error: BadRequestException): string {
+  const response = error.getResponse();
+  if (typeof response === 'object' && response !== null && 'message' in response) {
+    const message = (response).message;
+    return Array.isArray(message) ? message.join('; ') : String(message);
+  }
+  return error.message;
+}
 
 const SCHEME = /^[a-z][a-z0-9+.-]*:\/\//i;
 /** Query parameters ioredis (or a mistyped URL) may carry a credential in: `?password=...`. */

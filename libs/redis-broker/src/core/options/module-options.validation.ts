@@ -1,14 +1,14 @@
 import { hostname } from 'node:os';
 import { randomBytes } from 'node:crypto';
 import { assertValidName } from '../keys.js';
-import { redactUrl } from '../url-redaction.js';
+import { redactUrl } from '../error-text.js';
 import {
   BROKER_DEFAULTS,
   type RedisBrokerModuleOptions,
   type RedisConnectionOptions,
   type ResolvedBrokerOptions,
   type StreamTrimOptions,
-} from '../redis-broker.options.js';
+} from './broker.options.js';
 import { resolveChannelListenerOptions, resolveQueueHandlerOptions, resolveStreamConsumerOptions, resolveStreamTrim } from './handler-options.validation.js';
 import { bool, expectRecord, fail, HIDDEN, int, rejectUnknown } from './option-checks.js';
 

@@ -1,16 +1,16 @@
 import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnModuleDestroy } from '@nestjs/common';
-import { BROKER_COMMAND_CONNECTION, RESOLVED_BROKER_OPTIONS } from '../constants.js';
-import { RedisConnectionFactory, type RedisClient } from '../connection/redis-connection.factory.js';
+import { BROKER_COMMAND_CONNECTION, RESOLVED_BROKER_OPTIONS } from '../core/constants.js';
+import { RedisConnectionFactory, type RedisClient } from '../core/redis/redis-connection.factory.js';
 import type { QueueHandlerDescriptor, StreamHandlerDescriptor } from '../discovery/handler-descriptor.js';
 import { HandlerExplorer } from '../discovery/handler.explorer.js';
 import { HandlerRegistry } from '../discovery/handler.registry.js';
-import { NameRegistry } from '../name.registry.js';
-import { BrokerEvents } from '../observability/broker-events.js';
+import { NameRegistry } from '../core/redis/name.registry.js';
+import { BrokerEvents } from '../core/events.js';
 import { ChannelSubscriber } from '../pubsub/channel.subscriber.js';
 import { QueueConsumer } from '../queue/queue.consumer.js';
 import { StreamGroupConsumer } from '../stream/stream-group.consumer.js';
-import type { ResolvedBrokerOptions } from '../redis-broker.options.js';
-import type { BrokerConsumer, ConsumerHealth } from './message-source.js';
+import type { ResolvedBrokerOptions } from '../core/options/broker.options.js';
+import type { BrokerConsumer, ConsumerHealth } from '../runtime/message-source.js';
 
 /**
  * Starts one consumer per discovered queue or stream handler (and one

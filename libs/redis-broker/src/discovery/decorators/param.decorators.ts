@@ -1,5 +1,5 @@
 import type { PipeTransform, Type } from '@nestjs/common';
-import { BROKER_PARAM_ARGS_METADATA } from '../constants.js';
+import { BROKER_PARAM_ARGS_METADATA } from '../../core/constants.js';
 
 /**
  * The kinds of values a broker handler parameter can receive. The numbers

@@ -8,7 +8,7 @@ import {
   type ResolvedStreamConsumerOptions,
   type StreamConsumerOptions,
   type StreamTrimOptions,
-} from '../redis-broker.options.js';
+} from './broker.options.js';
 
 // Validation of handler options (@QueueHandler, @StreamConsumer, @OnChannel)
 // over the module's defaults; errors name the handler and the option.

@@ -1,24 +1,24 @@
 import { Module } from '@nestjs/common';
 import { DiscoveryModule } from '@nestjs/core';
 import { BrokerClient } from './broker.client.js';
-import { BROKER_COMMAND_CONNECTION, RESOLVED_BROKER_OPTIONS } from './constants.js';
-import { RedisConnectionFactory, type RedisClient } from './connection/redis-connection.factory.js';
-import { NameRegistry } from './name.registry.js';
-import { BrokerMetadataAccessor } from './discovery/broker-metadata.accessor.js';
-import { HandlerContextFactory } from './discovery/handler-context.factory.js';
-import { HandlerExplorer } from './discovery/handler.explorer.js';
-import { HandlerRegistry } from './discovery/handler.registry.js';
-import { BrokerEvents } from './observability/broker-events.js';
-import { ChannelSubscriptionService } from './pubsub/channel-subscription.service.js';
-import { ChannelSubscriber } from './pubsub/channel.subscriber.js';
-import { QueueDeadLetterService } from './queue/queue-dead-letter.service.js';
-import { QueueInspector } from './queue/queue.inspector.js';
+import { BROKER_COMMAND_CONNECTION, RESOLVED_BROKER_OPTIONS } from '../core/constants.js';
+import { RedisConnectionFactory, type RedisClient } from '../core/redis/redis-connection.factory.js';
+import { NameRegistry } from '../core/redis/name.registry.js';
+import { BrokerMetadataAccessor } from '../discovery/broker-metadata.accessor.js';
+import { HandlerContextFactory } from '../discovery/handler-context.factory.js';
+import { HandlerExplorer } from '../discovery/handler.explorer.js';
+import { HandlerRegistry } from '../discovery/handler.registry.js';
+import { BrokerEvents } from '../core/events.js';
+import { ChannelSubscriptionService } from '../pubsub/channel-subscription.service.js';
+import { ChannelSubscriber } from '../pubsub/channel.subscriber.js';
+import { QueueDeadLetterService } from '../queue/queue-dead-letter.service.js';
+import { QueueInspector } from '../queue/queue.inspector.js';
 import { ConfigurableRedisBrokerModule, REDIS_BROKER_MODULE_OPTIONS } from './redis-broker.module-definition.js';
-import { resolveBrokerOptions } from './options/module-options.validation.js';
-import type { RedisBrokerModuleOptions, ResolvedBrokerOptions } from './redis-broker.options.js';
-import { ConsumerRunner } from './runtime/consumer.runner.js';
-import { StreamDeadLetterService } from './stream/stream-dead-letter.service.js';
-import { StreamInspector } from './stream/stream.inspector.js';
+import { resolveBrokerOptions } from '../core/options/module-options.validation.js';
+import type { RedisBrokerModuleOptions, ResolvedBrokerOptions } from '../core/options/broker.options.js';
+import { ConsumerRunner } from './consumer.runner.js';
+import { StreamDeadLetterService } from '../stream/stream-dead-letter.service.js';
+import { StreamInspector } from '../stream/stream.inspector.js';
 
 /**
  * Redis as a message broker for Nest: import once with `forRoot(options)` or

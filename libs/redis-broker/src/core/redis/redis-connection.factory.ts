@@ -2,9 +2,9 @@ import { Inject, Injectable, Logger, type OnApplicationShutdown } from '@nestjs/
 import { Cluster, Redis, type RedisOptions } from 'ioredis';
 import { RESOLVED_BROKER_OPTIONS } from '../constants.js';
 import { messages } from '../messages.js';
-import { BrokerEvents } from '../observability/broker-events.js';
-import { BROKER_DEFAULTS, type ResolvedBrokerOptions } from '../redis-broker.options.js';
-import { redactUrl } from '../url-redaction.js';
+import { BrokerEvents } from '../events.js';
+import { BROKER_DEFAULTS, type ResolvedBrokerOptions } from '../options/broker.options.js';
+import { redactUrl } from '../error-text.js';
 import { defineBrokerScripts } from './broker-scripts.js';
 
 /** A standalone or cluster client; every broker connection is one of these. */

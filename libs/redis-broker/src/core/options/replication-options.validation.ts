@@ -1,5 +1,5 @@
-import type { ReplicationWait } from '../connection/replicated-writer.js';
-import { BROKER_DEFAULTS, type ReplicationOptions } from '../redis-broker.options.js';
+import type { ReplicationWait } from '../redis/replicated-writer.js';
+import { BROKER_DEFAULTS, type ReplicationOptions } from './broker.options.js';
 import { fail, int } from './option-checks.js';
 
 /** Option names of `ReplicationOptions`, for callers that validate the rest of an options object. */

@@ -14,7 +14,7 @@ interface ScriptDefinition {
 }
 
 /** Folders holding `.lua` files, one atomic step each, relative to this file. */
-const SCRIPT_FOLDERS = ['../queue/lua', '../stream/lua'];
+const SCRIPT_FOLDERS = ['../../queue/lua', '../../stream/lua'];
 
 let loaded: ScriptDefinition[] | undefined;
 
