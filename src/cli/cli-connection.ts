@@ -1,13 +1,6 @@
 import { Logger } from '@nestjs/common';
-import {
-  BrokerEvents,
-  redactUrl,
-  RedisConnectionFactory,
-  resolveBrokerOptions,
-  type ConnectionRole,
-  type RedisClient,
-  type ResolvedBrokerOptions,
-} from 'nest-redis-broker';
+import { BrokerEvents, redactUrl, type RedisClient } from 'nest-redis-broker';
+import { RedisConnectionFactory, resolveBrokerOptions, type ConnectionRole, type ResolvedBrokerOptions } from 'nest-redis-broker/internal';
 import { ConnectionFailedError, UsageError } from './cli-errors.js';
 
 const CONNECT_TIMEOUT_MS = 5_000;

@@ -2,7 +2,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Result } from 'ioredis';
-import type { RedisClient } from './redis-connection.factory.js';
+import type { RedisClient } from './redis-client.js';
 
 /** One argument of a broker script. */
 export type ScriptArg = string | Buffer | number;

@@ -6,15 +6,10 @@ import { BrokerEvents } from '../events.js';
 import { BROKER_DEFAULTS, type ResolvedBrokerOptions } from '../options/broker.options.js';
 import { redactUrl } from '../error-text.js';
 import { defineBrokerScripts } from './broker-scripts.js';
+import type { ConnectionRole, RedisClient } from './redis-client.js';
 
-/** A standalone or cluster client; every broker connection is one of these. */
-export type RedisClient = Redis | Cluster;
-
-/**
- * What a connection is used for. Blocking commands never share a connection:
- * each consumer loop owns its `blocking` one, pub/sub owns `subscriber`.
- */
-export type ConnectionRole = 'command' | 'blocking' | 'subscriber';
+// Re-exported: most of the library takes the client type with the factory.
+export type { ConnectionRole, RedisClient } from './redis-client.js';
 
 /**
  * Creates every Redis connection of the broker from the module's connection
