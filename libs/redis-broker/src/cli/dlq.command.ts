@@ -6,7 +6,7 @@ import {
   type QueueDeadLetter,
   type RedisClient,
   type StreamDeadLetter,
-} from 'nest-redis-broker';
+} from '../index.js';
 import { required, type CliCommand } from './cli-args.js';
 import type { CliConnections } from './cli-connection.js';
 import { NotFoundError, UsageError } from './cli-errors.js';

@@ -1,6 +1,6 @@
 import { Logger } from '@nestjs/common';
-import { BrokerEvents, redactUrl, type RedisClient } from 'nest-redis-broker';
-import { RedisConnectionFactory, resolveBrokerOptions, type ConnectionRole, type ResolvedBrokerOptions } from 'nest-redis-broker/internal';
+import { BrokerEvents, redactUrl, type RedisClient } from '../index.js';
+import { RedisConnectionFactory, resolveBrokerOptions, type ConnectionRole, type ResolvedBrokerOptions } from '../internal.js';
 import { ConnectionFailedError, UsageError } from './cli-errors.js';
 
 const CONNECT_TIMEOUT_MS = 5_000;

@@ -1,4 +1,4 @@
-import { BrokerClient } from 'nest-redis-broker';
+import { BrokerClient } from '../index.js';
 import { required, type CliCommand } from './cli-args.js';
 import type { CliConnections } from './cli-connection.js';
 import { UsageError } from './cli-errors.js';

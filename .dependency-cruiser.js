@@ -8,7 +8,7 @@ const LIB = '^libs/redis-broker/src/';
 /** A module of the library outside the given folders (and outside the library's own entry files). */
 const libOutside = (...folders) => `${LIB}(?!(?:${folders.join('|')})/)`;
 
-module.exports = {
+export default {
   forbidden: [
     {
       name: 'no-circular',

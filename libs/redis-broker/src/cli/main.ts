@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-import { InvalidBrokerOptionsError } from 'nest-redis-broker';
+import { InvalidBrokerOptionsError } from '../index.js';
 import { parseCommandLine, USAGE, type CliCommand } from './cli-args.js';
 import { CliConnections } from './cli-connection.js';
 import { errorKindOf, EXIT, exitCodeOf, UsageError } from './cli-errors.js';

@@ -1,4 +1,4 @@
-import { BrokerCatalog } from 'nest-redis-broker';
+import { BrokerCatalog } from '../index.js';
 import type { CliCommand } from './cli-args.js';
 import type { CliConnections } from './cli-connection.js';
 import { NotFoundError } from './cli-errors.js';

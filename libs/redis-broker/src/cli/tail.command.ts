@@ -1,4 +1,4 @@
-import { channelName, StreamKeys, type RedisClient } from 'nest-redis-broker';
+import { channelName, StreamKeys, type RedisClient } from '../index.js';
 import { required, type CliCommand } from './cli-args.js';
 import type { CliConnections } from './cli-connection.js';
 import type { CliOutput } from './cli-output.js';
