@@ -5,18 +5,20 @@
 
 // Module and options
 export { RedisBrokerModule } from './broker/redis-broker.module.js';
-export {
-  BROKER_DEFAULTS,
-  type BackoffOptions,
-  type ChannelListenerOptions,
-  type QueueHandlerOptions,
-  type StreamConsumerOptions,
-  type StreamTrimOptions,
-  type ReplicationOptions,
-  type SentinelAddress,
-  type RedisBrokerModuleOptions,
-  type RedisConnectionOptions,
+export { BROKER_DEFAULTS } from './core/options/broker-defaults.js';
+export type {
+  RedisBrokerModuleOptions,
+  RedisConnectionOptions,
+  ReplicationOptions,
+  SentinelAddress,
 } from './core/options/broker.options.js';
+export type {
+  BackoffOptions,
+  ChannelListenerOptions,
+  QueueHandlerOptions,
+  StreamConsumerOptions,
+  StreamTrimOptions,
+} from './core/options/handler.options.js';
 export { BROKER_CONTEXT_TYPE } from './core/constants.js';
 export type { RedisClient } from './core/redis/redis-client.js';
 export { redactUrl } from './core/error-text.js';

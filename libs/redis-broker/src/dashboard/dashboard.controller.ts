@@ -13,7 +13,7 @@ import {
 import { readFileSync } from 'node:fs';
 import { InvalidBrokerOptionsError } from '../core/errors/invalid-broker-options.error.js';
 import { QueueDeadLetterService, type QueueDeadLetter } from '../queue/queue-dead-letter.service.js';
-import { BROKER_DEFAULTS } from '../core/options/broker.options.js';
+import { BROKER_DEFAULTS } from '../core/options/broker-defaults.js';
 import { StreamDeadLetterService, type StreamDeadLetter } from '../stream/stream-dead-letter.service.js';
 import { DashboardOverviewService, type DashboardOverview } from './dashboard-overview.service.js';
 import { DASHBOARD_OPTIONS } from './dashboard.constants.js';

@@ -1,7 +1,7 @@
 import type { CanActivate, DynamicModule, Type } from '@nestjs/common';
 import { InvalidBrokerOptionsError } from '../core/errors/invalid-broker-options.error.js';
 import { messages } from '../core/messages.js';
-import { BROKER_DEFAULTS } from '../core/options/broker.options.js';
+import { BROKER_DEFAULTS } from '../core/options/broker-defaults.js';
 
 /**
  * Options of `RedisBrokerDashboardModule.register()`.

@@ -1,6 +1,6 @@
 import { Injectable, type OnModuleDestroy } from '@nestjs/common';
 import { BrokerEvents, type DeadLetteredEvent, type FailedEvent, type HandledEvent, type SourceKind } from '../core/events.js';
-import { BROKER_DEFAULTS } from '../core/options/broker.options.js';
+import { BROKER_DEFAULTS } from '../core/options/broker-defaults.js';
 
 /** Messages settled in one time slice by this process' handlers. */
 export interface ThroughputBucket {

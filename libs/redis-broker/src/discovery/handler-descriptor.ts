@@ -3,7 +3,7 @@ import type {
   ResolvedChannelListenerOptions,
   ResolvedQueueHandlerOptions,
   ResolvedStreamConsumerOptions,
-} from '../core/options/broker.options.js';
+} from '../core/options/handler.options.js';
 
 /**
  * Calls a discovered handler through Nest's enhancer pipeline (guards,

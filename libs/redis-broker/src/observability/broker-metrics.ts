@@ -5,7 +5,7 @@ import { HandlerRegistry } from '../discovery/handler.registry.js';
 import { messages } from '../core/messages.js';
 import { QueueInspector, type QueueStats } from '../queue/queue.inspector.js';
 import { StreamInspector, type StreamStats } from '../stream/stream.inspector.js';
-import { BROKER_DEFAULTS } from '../core/options/broker.options.js';
+import { BROKER_DEFAULTS } from '../core/options/broker-defaults.js';
 import { ConsumerRunner } from '../broker/consumer.runner.js';
 import { errorText } from '../core/error-text.js';
 import { BrokerEvents, type BrokerEventMap } from '../core/events.js';

@@ -1,7 +1,8 @@
 import { Logger } from '@nestjs/common';
 import { messages } from '../core/messages.js';
 import type { BrokerEvents } from '../core/events.js';
-import { BROKER_DEFAULTS, type ResolvedChannelListenerOptions } from '../core/options/broker.options.js';
+import { BROKER_DEFAULTS } from '../core/options/broker-defaults.js';
+import type { ResolvedChannelListenerOptions } from '../core/options/handler.options.js';
 import { errorText } from '../core/error-text.js';
 import type { ChannelMessageContext } from './channel-message.context.js';
 import { CHANNEL_PAYLOAD_PARSERS } from './channel-payload.parsers.js';

@@ -4,7 +4,9 @@ import { RedisConnectionFactory } from '../core/redis/redis-connection.factory.j
 import type { ChannelHandlerDescriptor } from '../discovery/handler-descriptor.js';
 import { messages } from '../core/messages.js';
 import { BrokerEvents } from '../core/events.js';
-import { BROKER_DEFAULTS, type ResolvedBrokerOptions, type ResolvedChannelListenerOptions } from '../core/options/broker.options.js';
+import { BROKER_DEFAULTS } from '../core/options/broker-defaults.js';
+import type { ResolvedBrokerOptions } from '../core/options/broker.options.js';
+import type { ResolvedChannelListenerOptions } from '../core/options/handler.options.js';
 import type { BrokerConsumer, ConsumerHealth } from '../runtime/message-source.js';
 import { describeTarget, type ChannelKind, type ChannelTarget } from '../core/channel-target.js';
 import { ChannelDispatcher, type ChannelListener, type ChannelListenerStats } from './channel.dispatcher.js';

@@ -2,7 +2,8 @@ import { Inject, Injectable } from '@nestjs/common';
 import { BROKER_COMMAND_CONNECTION, RESOLVED_BROKER_OPTIONS } from '../core/constants.js';
 import type { RedisClient } from '../core/redis/redis-connection.factory.js';
 import { QueueKeys } from '../core/keys.js';
-import { BROKER_DEFAULTS, type ResolvedBrokerOptions } from '../core/options/broker.options.js';
+import { BROKER_DEFAULTS } from '../core/options/broker-defaults.js';
+import type { ResolvedBrokerOptions } from '../core/options/broker.options.js';
 import type { QueueDeadLetterRecord } from './queue.settler.js';
 
 /**

@@ -3,7 +3,8 @@ import type { QueueHandlerDescriptor } from '../discovery/handler-descriptor.js'
 import { QueueKeys } from '../core/keys.js';
 import type { BrokerEvents } from '../core/events.js';
 import { prefetchWindow } from '../core/options/handler-options.validation.js';
-import { BROKER_DEFAULTS, type ResolvedBrokerOptions } from '../core/options/broker.options.js';
+import { BROKER_DEFAULTS } from '../core/options/broker-defaults.js';
+import type { ResolvedBrokerOptions } from '../core/options/broker.options.js';
 import { ConsumerLoop } from '../runtime/consumer.loop.js';
 import { settledBy } from '../runtime/deadline.js';
 import type { BrokerConsumer, ConsumerHealth } from '../runtime/message-source.js';

@@ -8,7 +8,8 @@ import { QueueKeys } from '../core/keys.js';
 import { messages } from '../core/messages.js';
 import type { NameRegistry } from '../core/redis/name.registry.js';
 import { REPLICATION_KEYS, resolveReplication } from '../core/options/replication-options.validation.js';
-import { BROKER_DEFAULTS, type ReplicationOptions } from '../core/options/broker.options.js';
+import { BROKER_DEFAULTS } from '../core/options/broker-defaults.js';
+import type { ReplicationOptions } from '../core/options/broker.options.js';
 import { BoundedCache } from '../runtime/bounded-cache.js';
 import { errorText } from '../core/error-text.js';
 

@@ -2,7 +2,7 @@ import { Logger } from '@nestjs/common';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { errorText } from '../core/error-text.js';
 import { messages } from '../core/messages.js';
-import { BROKER_DEFAULTS } from '../core/options/broker.options.js';
+import { BROKER_DEFAULTS } from '../core/options/broker-defaults.js';
 import { ConcurrencyLimiter } from './concurrency.limiter.js';
 import type { ConsumerHealth, MessageSource } from './message-source.js';
 

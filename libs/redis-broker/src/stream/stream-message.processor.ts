@@ -3,7 +3,7 @@ import type { HandlerInvoker } from '../discovery/handler-descriptor.js';
 import { NonRetryableError } from '../core/errors/non-retryable.error.js';
 import { messages } from '../core/messages.js';
 import type { BrokerEvents } from '../core/events.js';
-import type { ResolvedStreamConsumerOptions } from '../core/options/broker.options.js';
+import type { ResolvedStreamConsumerOptions } from '../core/options/handler.options.js';
 import { backoffDelay } from '../runtime/backoff.js';
 import { errorText, validationText } from '../core/error-text.js';
 import { isThenable } from '../runtime/thenable.js';

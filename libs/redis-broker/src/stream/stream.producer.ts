@@ -6,7 +6,9 @@ import { messages } from '../core/messages.js';
 import type { NameRegistry } from '../core/redis/name.registry.js';
 import { resolveStreamTrim } from '../core/options/handler-options.validation.js';
 import { REPLICATION_KEYS, resolveReplication } from '../core/options/replication-options.validation.js';
-import { BROKER_DEFAULTS, type ReplicationOptions, type StreamTrimOptions } from '../core/options/broker.options.js';
+import { BROKER_DEFAULTS } from '../core/options/broker-defaults.js';
+import type { ReplicationOptions } from '../core/options/broker.options.js';
+import type { StreamTrimOptions } from '../core/options/handler.options.js';
 import { BoundedCache } from '../runtime/bounded-cache.js';
 
 /**

@@ -1,14 +1,14 @@
-import {
-  BROKER_DEFAULTS,
-  type BackoffOptions,
-  type ChannelListenerOptions,
-  type QueueHandlerOptions,
-  type ResolvedChannelListenerOptions,
-  type ResolvedQueueHandlerOptions,
-  type ResolvedStreamConsumerOptions,
-  type StreamConsumerOptions,
-  type StreamTrimOptions,
-} from './broker.options.js';
+import { BROKER_DEFAULTS } from './broker-defaults.js';
+import type {
+  BackoffOptions,
+  ChannelListenerOptions,
+  QueueHandlerOptions,
+  ResolvedChannelListenerOptions,
+  ResolvedQueueHandlerOptions,
+  ResolvedStreamConsumerOptions,
+  StreamConsumerOptions,
+  StreamTrimOptions,
+} from './handler.options.js';
 
 // Validation of handler options (@QueueHandler, @StreamConsumer, @OnChannel)
 // over the module's defaults; errors name the handler and the option.

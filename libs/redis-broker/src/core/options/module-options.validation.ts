@@ -2,13 +2,9 @@ import { hostname } from 'node:os';
 import { randomBytes } from 'node:crypto';
 import { assertValidName } from '../keys.js';
 import { redactUrl } from '../error-text.js';
-import {
-  BROKER_DEFAULTS,
-  type RedisBrokerModuleOptions,
-  type RedisConnectionOptions,
-  type ResolvedBrokerOptions,
-  type StreamTrimOptions,
-} from './broker.options.js';
+import { BROKER_DEFAULTS } from './broker-defaults.js';
+import type { RedisBrokerModuleOptions, RedisConnectionOptions, ResolvedBrokerOptions } from './broker.options.js';
+import type { StreamTrimOptions } from './handler.options.js';
 import { resolveChannelListenerOptions, resolveQueueHandlerOptions, resolveStreamConsumerOptions, resolveStreamTrim } from './handler-options.validation.js';
 import { bool, expectRecord, fail, HIDDEN, int, rejectUnknown } from './option-checks.js';
 

@@ -1,5 +1,6 @@
 import type { ReplicationWait } from '../redis/replicated-writer.js';
-import { BROKER_DEFAULTS, type ReplicationOptions } from './broker.options.js';
+import { BROKER_DEFAULTS } from './broker-defaults.js';
+import type { ReplicationOptions } from './broker.options.js';
 import { fail, int } from './option-checks.js';
 
 /** Option names of `ReplicationOptions`, for callers that validate the rest of an options object. */

@@ -2,7 +2,7 @@ import { Logger } from '@nestjs/common';
 import type { RedisClient } from './redis-connection.factory.js';
 import { RegistryKeys } from '../keys.js';
 import { messages } from '../messages.js';
-import { BROKER_DEFAULTS } from '../options/broker.options.js';
+import { BROKER_DEFAULTS } from '../options/broker-defaults.js';
 import { errorText } from '../error-text.js';
 
 /** What a registered name is. */

@@ -1,6 +1,6 @@
 import { Cluster, type ChainableCommander, type Redis } from 'ioredis';
 import { ReplicationNotConfirmedError } from '../errors/replication-not-confirmed.error.js';
-import { BROKER_DEFAULTS } from '../options/broker.options.js';
+import { BROKER_DEFAULTS } from '../options/broker-defaults.js';
 import type { RedisClient } from './redis-connection.factory.js';
 
 /** How many replicas must confirm a write, and how long to wait for them. */

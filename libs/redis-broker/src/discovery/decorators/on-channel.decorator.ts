@@ -1,7 +1,7 @@
 import { SetMetadata } from '@nestjs/common';
 import { ON_CHANNEL_METADATA } from '../../core/constants.js';
 import type { ChannelSelector } from '../../core/channel-target.js';
-import type { ChannelListenerOptions } from '../../core/options/broker.options.js';
+import type { ChannelListenerOptions } from '../../core/options/handler.options.js';
 
 /** What `@OnChannel` records on a method. */
 export interface OnChannelMetadata {

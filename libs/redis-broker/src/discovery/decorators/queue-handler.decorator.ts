@@ -1,6 +1,6 @@
 import { SetMetadata } from '@nestjs/common';
 import { QUEUE_HANDLER_METADATA } from '../../core/constants.js';
-import type { QueueHandlerOptions } from '../../core/options/broker.options.js';
+import type { QueueHandlerOptions } from '../../core/options/handler.options.js';
 
 /** What `@QueueHandler` records on a method. */
 export interface QueueHandlerMetadata {

@@ -1,6 +1,6 @@
 import { SetMetadata } from '@nestjs/common';
 import { STREAM_CONSUMER_METADATA } from '../../core/constants.js';
-import type { StreamConsumerOptions } from '../../core/options/broker.options.js';
+import type { StreamConsumerOptions } from '../../core/options/handler.options.js';
 
 /**
  * What `@StreamConsumer` takes: the stream, the group, an optional consumer
