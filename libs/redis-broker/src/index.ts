@@ -39,7 +39,7 @@ export { QueueMessageContext } from './queue/queue-delivery.js';
 export { StreamMessageContext } from './stream/stream-entry.js';
 export { ChannelMessageContext } from './pubsub/channel-message.context.js';
 export { ChannelSubscriptionService, type RuntimeSubscriptionOptions } from './pubsub/channel-subscription.service.js';
-export type { ChannelListener, ChannelListenerStats } from './pubsub/channel.dispatcher.js';
+export type { ChannelListener, ChannelListenerStats } from './pubsub/channel-listener.js';
 
 // Errors
 export { NonRetryableError } from './core/errors/non-retryable.error.js';

@@ -5,7 +5,7 @@ import { HandlerRegistry } from '../discovery/handler.registry.js';
 import { BrokerCatalog, type BrokerOverview } from '../observability/broker-catalog.js';
 import { ChannelSubscriptionService } from '../pubsub/channel-subscription.service.js';
 import { describeTarget } from '../core/channel-target.js';
-import type { ChannelListenerStats } from '../pubsub/channel.dispatcher.js';
+import type { ChannelListenerStats } from '../pubsub/channel-listener.js';
 import type { ResolvedBrokerOptions } from '../core/options/broker.options.js';
 import { ThroughputRecorder, type RecentFailure, type ThroughputBucket } from './throughput.recorder.js';
 

@@ -4,7 +4,7 @@ import { resolveChannelListenerOptions } from '../core/options/handler-options.v
 import type { ResolvedBrokerOptions } from '../core/options/broker.options.js';
 import type { ChannelListenerOptions } from '../core/options/handler.options.js';
 import { toChannelTarget, type ChannelSelector } from '../core/channel-target.js';
-import type { ChannelListener, ChannelListenerStats } from './channel.dispatcher.js';
+import type { ChannelListener, ChannelListenerStats } from './channel-listener.js';
 import { ChannelSubscriber } from './channel.subscriber.js';
 
 /**

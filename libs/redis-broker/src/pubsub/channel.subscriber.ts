@@ -9,7 +9,8 @@ import type { ResolvedBrokerOptions } from '../core/options/broker.options.js';
 import type { ResolvedChannelListenerOptions } from '../core/options/handler.options.js';
 import type { BrokerConsumer, ConsumerHealth } from '../runtime/message-source.js';
 import { describeTarget, type ChannelKind, type ChannelTarget } from '../core/channel-target.js';
-import { ChannelDispatcher, type ChannelListener, type ChannelListenerStats } from './channel.dispatcher.js';
+import type { ChannelListener, ChannelListenerStats } from './channel-listener.js';
+import { ChannelDispatcher } from './channel.dispatcher.js';
 import { SubscriberConnection } from './subscriber-connection.js';
 
 /**
