@@ -8,7 +8,10 @@ export const BROKER_PARAM_ARGS_METADATA = 'nest-redis-broker:param-args';
 export const RESOLVED_BROKER_OPTIONS = Symbol('nest-redis-broker:resolved-options');
 /** Injection token of the shared command connection (`Redis | Cluster`). */
 export const BROKER_COMMAND_CONNECTION = Symbol('nest-redis-broker:command-connection');
-/** The `ExecutionContext#getType()` of every broker handler invocation. */
+/**
+ * The `ExecutionContext#getType()` of every broker handler invocation.
+ * @publicApi
+ */
 export const BROKER_CONTEXT_TYPE = 'redis-broker';
 /** Metadata key written by `@OnChannel`. */
 export const ON_CHANNEL_METADATA = 'nest-redis-broker:on-channel';

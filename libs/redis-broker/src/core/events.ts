@@ -1,9 +1,15 @@
 import { EventEmitter } from 'node:events';
 
-/** What kind of source a message came from. */
+/**
+ * What kind of source a message came from.
+ * @publicApi
+ */
 export type SourceKind = 'queue' | 'stream' | 'channel';
 
-/** Emitted once per message a handler finished without error. */
+/**
+ * Emitted once per message a handler finished without error.
+ * @publicApi
+ */
 export interface HandledEvent {
   kind: SourceKind;
   /** Queue, `stream/group` or channel name. */
@@ -13,12 +19,18 @@ export interface HandledEvent {
   durationMs: number;
 }
 
-/** Emitted once per failed handler run (before the retry or dead-letter decision). */
+/**
+ * Emitted once per failed handler run (before the retry or dead-letter decision).
+ * @publicApi
+ */
 export interface FailedEvent extends HandledEvent {
   error: string;
 }
 
-/** Emitted when a failed message is scheduled for another attempt. */
+/**
+ * Emitted when a failed message is scheduled for another attempt.
+ * @publicApi
+ */
 export interface RetriedEvent {
   kind: SourceKind;
   source: string;
@@ -27,7 +39,10 @@ export interface RetriedEvent {
   delayMs: number;
 }
 
-/** Emitted when a message is moved to a dead-letter place. */
+/**
+ * Emitted when a message is moved to a dead-letter place.
+ * @publicApi
+ */
 export interface DeadLetteredEvent {
   kind: SourceKind;
   source: string;
@@ -35,12 +50,18 @@ export interface DeadLetteredEvent {
   reason: string;
 }
 
-/** Emitted when a connection is ready again after it was lost. */
+/**
+ * Emitted when a connection is ready again after it was lost.
+ * @publicApi
+ */
 export interface ReconnectedEvent {
   role: string;
 }
 
-/** Emitted when messages are dropped on purpose (e.g. a full pub/sub buffer). */
+/**
+ * Emitted when messages are dropped on purpose (e.g. a full pub/sub buffer).
+ * @publicApi
+ */
 export interface DroppedEvent {
   kind: SourceKind;
   source: string;

@@ -21,6 +21,7 @@ export function assertValidName(kind: string, name: unknown): asserts name is st
  * the key prefix), so any client can `LPUSH` to it; the broker's own keys are
  * `{<list>}:<suffix>`, whose hash tag is the list's whole name, so all of a
  * queue's keys sit in the list's Cluster slot and scripts may touch them together.
+ * @publicApi
  */
 export class QueueKeys {
   /** The list producers `LPUSH` to and consumers pop from (right end). */
@@ -95,6 +96,7 @@ export class QueueKeys {
 /**
  * The Redis channel of a pub/sub channel name: the key prefix plus the name,
  * so `PUBLISH <prefix><name> ...` from any client reaches its listeners.
+ * @publicApi
  */
 export function channelName(prefix: string, channel: string): string {
   assertValidName('channel', channel);
@@ -115,6 +117,7 @@ export function channelPattern(prefix: string, pattern: string): string {
  * the key prefix), so any client can `XADD` to it and read it; the broker's
  * own keys are `{<stream>}:<suffix>`, in the stream's Cluster slot, so one
  * script may move an entry between them.
+ * @publicApi
  */
 export class StreamKeys {
   /** The stream producers `XADD` to and groups read. */
@@ -151,6 +154,7 @@ function globLiteral(prefix: string): string {
  * sit in one Cluster slot; without one, `{}` is no hash tag and each set is
  * hashed whole (they are always read one at a time, so either is fine). No
  * queue's or stream's key has that tag, since names are never empty.
+ * @publicApi
  */
 export class RegistryKeys {
   /** SET: names of queues. */

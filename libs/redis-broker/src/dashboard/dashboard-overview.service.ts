@@ -9,7 +9,10 @@ import type { ChannelListenerStats } from '../pubsub/channel-listener.js';
 import type { ResolvedBrokerOptions } from '../core/options/broker.options.js';
 import { ThroughputRecorder, type RecentFailure, type ThroughputBucket } from './throughput.recorder.js';
 
-/** A handler of the process serving the dashboard. */
+/**
+ * A handler of the process serving the dashboard.
+ * @publicApi
+ */
 export interface DashboardHandler {
   kind: 'queue' | 'stream' | 'channel';
   /** Queue name, `stream/group`, or `channel "name"` / `pattern "p"` / `sharded channel "name"`. */
@@ -17,7 +20,10 @@ export interface DashboardHandler {
   handler: string;
 }
 
-/** What `GET <path>/api/overview` returns. */
+/**
+ * What `GET <path>/api/overview` returns.
+ * @publicApi
+ */
 export interface DashboardOverview extends BrokerOverview {
   keyPrefix: string;
   /** Handlers running in the process that serves the dashboard. */

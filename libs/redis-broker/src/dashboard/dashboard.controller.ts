@@ -19,7 +19,10 @@ import { DashboardOverviewService, type DashboardOverview } from './dashboard-ov
 import { DASHBOARD_OPTIONS } from './dashboard.constants.js';
 import type { ResolvedDashboardOptions } from './dashboard.options.js';
 
-/** Header every state-changing call must carry: a cross-site form cannot set it, so a logged-in operator's browser cannot be tricked into a purge. */
+/**
+ * Header every state-changing call must carry: a cross-site form cannot set it, so a logged-in operator's browser cannot be tricked into a purge.
+ * @publicApi
+ */
 export const DASHBOARD_ACTION_HEADER = 'x-broker-dashboard';
 
 /**

@@ -53,7 +53,10 @@ export interface BrokerOverview {
   readAt: number;
 }
 
-/** Names the caller already knows (e.g. the handlers of the running app), shown even when Redis holds nothing of them yet. */
+/**
+ * Names the caller already knows (e.g. the handlers of the running app), shown even when Redis holds nothing of them yet.
+ * @publicApi
+ */
 export interface KnownNames {
   queues?: readonly string[];
   streams?: readonly string[];

@@ -6,7 +6,10 @@ import { TickBatcher } from '../runtime/tick-batcher.js';
 import type { ProcessingListModel } from './processing-list.model.js';
 import { ackArguments, type QueueDelivery } from './queue-delivery.js';
 
-/** Why a message went to the dead-letter list. */
+/**
+ * Why a message went to the dead-letter list.
+ * @publicApi
+ */
 export type DeadLetterReason =
   | 'max-attempts'
   | 'non-retryable'

@@ -174,7 +174,10 @@ export async function startRedisServer(options: RedisServerOptions = {}): Promis
   }
 }
 
-/** A TCP port free on 127.0.0.1 right now. */
+/**
+ * A TCP port free on 127.0.0.1 right now.
+ * @publicApi
+ */
 export function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const server = createServer();

@@ -1,4 +1,9 @@
-/** Every default of the library, in one object. */
+/**
+ * The defaults of the module's, the handlers' and the dashboard's options,
+ * and the library's internal timings and batch sizes, in one object: an
+ * option that is not given takes its value from here. Read-only (`as const`).
+ * @publicApi
+ */
 export const BROKER_DEFAULTS = {
   url: 'redis://127.0.0.1:6379',
   keyPrefix: '',

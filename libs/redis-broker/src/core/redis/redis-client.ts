@@ -1,6 +1,10 @@
 import type { Cluster, Redis } from 'ioredis';
 
-/** A standalone or cluster client; every broker connection is one of these. */
+/**
+ * A standalone or cluster client; every broker connection is one of these
+ * (`BrokerClient.redis` is the shared command connection).
+ * @publicApi
+ */
 export type RedisClient = Redis | Cluster;
 
 /**
