@@ -24,3 +24,17 @@ export { HandlerRegistry } from './discovery/handler.registry.js';
 export type { HandlerDescriptor, QueueHandlerDescriptor } from './discovery/handler-descriptor.js';
 export { PendingReclaimer } from './stream/pending.reclaimer.js';
 export type { RawStreamEntry } from './stream/stream-entry.js';
+
+// Pure pieces the delivery guarantees rest on, for unit tests without Redis
+export { ProcessingListModel, type AckPlan } from './queue/processing-list.model.js';
+export { toDeliveries, type QueueDelivery } from './queue/queue-delivery.js';
+export { TickBatcher } from './runtime/tick-batcher.js';
+export { RingBuffer } from './pubsub/ring-buffer.js';
+export { BoundedCache } from './runtime/bounded-cache.js';
+export { backoffDelay } from './runtime/backoff.js';
+export { settledBy } from './runtime/deadline.js';
+export {
+  resolveQueueHandlerOptions,
+  resolveChannelListenerOptions,
+  resolveStreamConsumerOptions,
+} from './core/options/handler-options.validation.js';
