@@ -1,6 +1,7 @@
 import { Injectable, type INestApplicationContext } from '@nestjs/common';
 import type { Cluster, Redis } from 'ioredis';
-import { BrokerClient, ConsumerRunner, OnChannel, Payload, QueueHandler, StreamConsumer } from 'nest-redis-broker';
+import { BrokerClient, OnChannel, Payload, QueueHandler, StreamConsumer } from 'nest-redis-broker';
+import { ConsumerRunner } from 'nest-redis-broker/internal';
 import { waitFor } from 'nest-redis-broker/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bootBroker } from '../support/broker-app.js';

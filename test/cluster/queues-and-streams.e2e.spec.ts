@@ -1,9 +1,23 @@
 import { Injectable, type INestApplicationContext } from '@nestjs/common';
 import { Cluster } from 'ioredis';
 import {
-  BrokerCatalog, BrokerClient, ChannelMessageContext, ConsumerRunner, Ctx, InvalidBrokerOptionsError, OnChannel, Payload, QueueDeadLetterService, QueueHandler, QueueInspector,
-  QueueKeys, StreamConsumer, StreamDeadLetterService, StreamInspector, type QueueMessageContext,
+  BrokerCatalog,
+  BrokerClient,
+  ChannelMessageContext,
+  Ctx,
+  InvalidBrokerOptionsError,
+  OnChannel,
+  Payload,
+  QueueDeadLetterService,
+  QueueHandler,
+  QueueInspector,
+  QueueKeys,
+  StreamConsumer,
+  StreamDeadLetterService,
+  StreamInspector,
+  type QueueMessageContext,
 } from 'nest-redis-broker';
+import { ConsumerRunner } from 'nest-redis-broker/internal';
 import { waitFor } from 'nest-redis-broker/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bootBroker } from '../support/broker-app.js';

@@ -1,6 +1,7 @@
 import { Injectable, type INestApplicationContext } from '@nestjs/common';
 import { Redis } from 'ioredis';
-import { BrokerClient, ConsumerRunner, Payload, QueueHandler, QueueKeys, StreamConsumer } from 'nest-redis-broker';
+import { BrokerClient, Payload, QueueHandler, QueueKeys, StreamConsumer } from 'nest-redis-broker';
+import { ConsumerRunner } from 'nest-redis-broker/internal';
 import { startRedisServer, waitFor, type RedisServerHandle } from 'nest-redis-broker/testing';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { bootBroker, deferred, type CapturingLogger } from '../support/broker-app.js';

@@ -1,7 +1,8 @@
 import { Injectable, ValidationPipe, type INestApplicationContext } from '@nestjs/common';
 import { IsInt, Min } from 'class-validator';
 import { Redis } from 'ioredis';
-import { ConsumerRunner, Payload, QueueDeadLetterService, QueueHandler, StreamConsumer, StreamDeadLetterService } from 'nest-redis-broker';
+import { Payload, QueueDeadLetterService, QueueHandler, StreamConsumer, StreamDeadLetterService } from 'nest-redis-broker';
+import { ConsumerRunner } from 'nest-redis-broker/internal';
 import { startRedisServer, waitFor, waitForQueuesIdle, waitForStreamGroupsIdle, type RedisServerHandle } from 'nest-redis-broker/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bootBroker } from '../support/broker-app.js';

@@ -1,6 +1,7 @@
 import { Injectable, type INestApplicationContext } from '@nestjs/common';
 import { Redis } from 'ioredis';
-import { BrokerClient, ConsumerRunner, Payload, QueueHandler, StreamConsumer } from 'nest-redis-broker';
+import { BrokerClient, Payload, QueueHandler, StreamConsumer } from 'nest-redis-broker';
+import { ConsumerRunner } from 'nest-redis-broker/internal';
 import { startRedisServer, waitFor, waitForQueuesIdle, waitForStreamGroupsIdle, type RedisServerHandle } from 'nest-redis-broker/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bootBroker, type CapturingLogger } from '../support/broker-app.js';

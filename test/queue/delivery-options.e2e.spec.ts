@@ -13,15 +13,14 @@ import { tap, type Observable } from 'rxjs';
 import {
   BROKER_CONTEXT_TYPE,
   BrokerClient,
-  ConsumerRunner,
   Ctx,
-  HandlerRegistry,
   Payload,
   QueueDeadLetterService,
   QueueHandler,
   QueueInspector,
   type QueueMessageContext,
 } from 'nest-redis-broker';
+import { ConsumerRunner, HandlerRegistry } from 'nest-redis-broker/internal';
 import { startRedisServer, waitFor, waitForQueuesIdle, type RedisServerHandle } from 'nest-redis-broker/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bootBroker } from '../support/broker-app.js';

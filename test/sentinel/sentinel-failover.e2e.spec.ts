@@ -1,5 +1,6 @@
 import { Injectable, type INestApplicationContext } from '@nestjs/common';
-import { BrokerClient, ConsumerRunner, InvalidBrokerOptionsError, Payload, QueueHandler, StreamConsumer } from 'nest-redis-broker';
+import { BrokerClient, InvalidBrokerOptionsError, Payload, QueueHandler, StreamConsumer } from 'nest-redis-broker';
+import { ConsumerRunner } from 'nest-redis-broker/internal';
 import { waitFor } from 'nest-redis-broker/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bootBroker } from '../support/broker-app.js';

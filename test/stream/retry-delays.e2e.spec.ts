@@ -4,10 +4,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 // White-box: what a reclaimer remembers is not visible through the public
 // API, and the leak it had grows by one entry per takeover, far too slowly
 // to see in process memory. The reclaimer runs against a real Redis here.
-import { defineBrokerScripts } from '../../libs/redis-broker/src/connection/broker-scripts.js';
-import type { RedisClient } from '../../libs/redis-broker/src/connection/redis-connection.factory.js';
-import { PendingReclaimer } from '../../libs/redis-broker/src/stream/pending.reclaimer.js';
-import type { RawStreamEntry } from '../../libs/redis-broker/src/stream/stream-entry.js';
+import type { RedisClient } from 'nest-redis-broker';
+import { defineBrokerScripts, PendingReclaimer, type RawStreamEntry } from 'nest-redis-broker/internal';
 
 const ENTRIES = 50;
 const CLAIM_IDLE_MS = 200;

@@ -3,12 +3,12 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
-const MAIN = 'dist/src/cli/main.js';
+const MAIN = 'libs/redis-broker/dist/cli/main.js';
 const run = promisify(execFile);
 
-/** Builds the library and the CLI (tsc project references) and copies the library's assets, as `npm run build` does. */
+/** Builds the library, the CLI with it, and copies the library's assets, as `npm run build` does. */
 export async function buildCli(): Promise<void> {
-  await run(process.execPath, ['node_modules/typescript/bin/tsc', '-b', 'src/tsconfig.json'], { cwd: root });
+  await run(process.execPath, ['node_modules/typescript/bin/tsc', '-b', 'libs/redis-broker/tsconfig.json'], { cwd: root });
   await run(process.execPath, ['libs/redis-broker/copy-assets.js'], { cwd: root });
 }
 

@@ -2,10 +2,10 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { declaredKeyCount, expandLuaIncludes } from '../../libs/redis-broker/src/connection/broker-scripts.js';
+import { declaredKeyCount, expandLuaIncludes } from 'nest-redis-broker/internal';
 
 const SRC = fileURLToPath(new URL('../../libs/redis-broker/src/', import.meta.url));
-const INCLUDE_DIR = join(SRC, 'connection/lua-include');
+const INCLUDE_DIR = join(SRC, 'core/redis/lua-include');
 const SCRIPT_DIRS = ['queue/lua', 'stream/lua'].map((dir) => join(SRC, dir));
 
 function includes(): Map<string, string> {

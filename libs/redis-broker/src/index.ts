@@ -1,41 +1,60 @@
-export { RedisBrokerModule } from './redis-broker.module.js';
-export { REDIS_BROKER_MODULE_OPTIONS } from './redis-broker.module-definition.js';
-export {
-  BROKER_DEFAULTS,
-  type BackoffOptions,
-  type ChannelListenerOptions,
-  type QueueHandlerOptions,
-  type StreamConsumerOptions,
-  type StreamTrimOptions,
-  type ReplicationOptions,
-  type SentinelAddress,
-  type RedisBrokerModuleOptions,
-  type RedisConnectionOptions,
-  type ResolvedBrokerOptions,
-} from './redis-broker.options.js';
-export { resolveBrokerOptions } from './options/module-options.validation.js';
-export { redactUrl } from './url-redaction.js';
-export { BROKER_COMMAND_CONNECTION, BROKER_CONTEXT_TYPE, RESOLVED_BROKER_OPTIONS } from './constants.js';
-export { BrokerClient } from './broker.client.js';
+// The public API of `nest-redis-broker`: what the README and docs/ describe,
+// and nothing else. Each export is re-exported from the layer that owns it.
+// Pieces the CLI, the tests and the bench need besides these are in
+// `nest-redis-broker/internal`, which semver does not cover.
+
+// Module and options
+export { RedisBrokerModule } from './broker/redis-broker.module.js';
+export { BROKER_DEFAULTS } from './core/options/broker-defaults.js';
+export type {
+  RedisBrokerModuleOptions,
+  RedisConnectionOptions,
+  ReplicationOptions,
+  SentinelAddress,
+} from './core/options/broker.options.js';
+export type {
+  BackoffOptions,
+  ChannelListenerOptions,
+  QueueHandlerOptions,
+  StreamConsumerOptions,
+  StreamTrimOptions,
+} from './core/options/handler.options.js';
+export { BROKER_CONTEXT_TYPE } from './core/constants.js';
+export type { RedisClient } from './core/redis/redis-client.js';
+export { redactUrl } from './core/error-text.js';
+
+// Producing
+export { BrokerClient } from './broker/broker.client.js';
 export type { EnqueueOptions } from './queue/queue.producer.js';
-export { QueueHandler } from './decorators/queue-handler.decorator.js';
-export { Payload, Ctx } from './decorators/param.decorators.js';
+export type { AppendOptions, StreamFields } from './stream/stream.producer.js';
+export type { PublishOptions } from './pubsub/channel.publisher.js';
+
+// Handlers
+export { QueueHandler } from './discovery/decorators/queue-handler.decorator.js';
+export { StreamConsumer, type StreamConsumerDefinition } from './discovery/decorators/stream-consumer.decorator.js';
+export { OnChannel, type OnChannelSpec } from './discovery/decorators/on-channel.decorator.js';
+export { Payload, Ctx } from './discovery/decorators/param.decorators.js';
+export type { ChannelSelector } from './core/channel-target.js';
 export { QueueMessageContext } from './queue/queue-delivery.js';
+export { StreamMessageContext } from './stream/stream-entry.js';
+export { ChannelMessageContext } from './pubsub/channel-message.context.js';
+export { ChannelSubscriptionService, type RuntimeSubscriptionOptions } from './pubsub/channel-subscription.service.js';
+export type { ChannelListener, ChannelListenerStats } from './pubsub/channel-listener.js';
+
+// Errors
+export { NonRetryableError } from './core/errors/non-retryable.error.js';
+export { ReplicationNotConfirmedError } from './core/errors/replication-not-confirmed.error.js';
+export { EnqueueManyError } from './core/errors/enqueue-many.error.js';
+export { InvalidBrokerOptionsError } from './core/errors/invalid-broker-options.error.js';
+export { DuplicateHandlerError } from './core/errors/duplicate-handler.error.js';
+export { RedisServerUnavailableError } from './core/errors/redis-server-unavailable.error.js';
+
+// Operations: dead letters, counts, events, keys; the CLI and the dashboard share these
 export { QueueDeadLetterService, type QueueDeadLetter } from './queue/queue-dead-letter.service.js';
 export type { QueueDeadLetterRecord, DeadLetterReason } from './queue/queue.settler.js';
-export { QueueInspector, type QueueStats } from './queue/queue.inspector.js';
-export { OnChannel, type OnChannelSpec } from './decorators/on-channel.decorator.js';
-export { ChannelMessageContext } from './pubsub/channel-message.context.js';
-export type { ChannelSelector } from './pubsub/channel-target.js';
-export type { ChannelListener, ChannelListenerStats } from './pubsub/channel.dispatcher.js';
-export type { PublishOptions } from './pubsub/channel.publisher.js';
-export { ChannelSubscriptionService, type RuntimeSubscriptionOptions } from './pubsub/channel-subscription.service.js';
-export { QueueKeys, StreamKeys } from './keys.js';
-export { StreamConsumer, type StreamConsumerDefinition } from './decorators/stream-consumer.decorator.js';
-export { StreamMessageContext } from './stream/stream-entry.js';
-export type { AppendOptions, StreamFields } from './stream/stream.producer.js';
-export type { StreamDeadLetterReason } from './stream/stream.settler.js';
 export { StreamDeadLetterService, type StreamDeadLetter } from './stream/stream-dead-letter.service.js';
+export type { StreamDeadLetterReason } from './stream/stream.settler.js';
+export { QueueInspector, type QueueStats } from './queue/queue.inspector.js';
 export {
   StreamInspector,
   type StreamStats,
@@ -43,17 +62,14 @@ export {
   type StreamPendingSummary,
   type StreamConsumerStats,
 } from './stream/stream.inspector.js';
-export { NonRetryableError } from './errors/non-retryable.error.js';
-export { ReplicationNotConfirmedError } from './errors/replication-not-confirmed.error.js';
-export { EnqueueManyError } from './errors/enqueue-many.error.js';
-export { InvalidBrokerOptionsError } from './errors/invalid-broker-options.error.js';
-export { DuplicateHandlerError } from './errors/duplicate-handler.error.js';
-export { RedisServerUnavailableError } from './errors/redis-server-unavailable.error.js';
-export { RedisConnectionFactory, type RedisClient, type ConnectionRole } from './connection/redis-connection.factory.js';
-export { ConsumerRunner } from './runtime/consumer.runner.js';
-export { HandlerRegistry } from './discovery/handler.registry.js';
-export type { HandlerDescriptor, QueueHandlerDescriptor } from './discovery/handler-descriptor.js';
-export type { ConsumerHealth } from './runtime/message-source.js';
+export {
+  BrokerCatalog,
+  type BrokerOverview,
+  type ChannelStats,
+  type KnownNames,
+  type StreamGroupOverview,
+  type StreamOverview,
+} from './observability/broker-catalog.js';
 export {
   BrokerEvents,
   type SourceKind,
@@ -63,16 +79,10 @@ export {
   type DeadLetteredEvent,
   type ReconnectedEvent,
   type DroppedEvent,
-} from './observability/broker-events.js';
-export {
-  BrokerCatalog,
-  type BrokerOverview,
-  type ChannelStats,
-  type KnownNames,
-  type StreamGroupOverview,
-  type StreamOverview,
-} from './observability/broker-catalog.js';
-export { RegistryKeys, channelName } from './keys.js';
+} from './core/events.js';
+export { QueueKeys, StreamKeys, RegistryKeys, channelName } from './core/keys.js';
+
+// Dashboard
 export { RedisBrokerDashboardModule } from './dashboard/redis-broker-dashboard.module.js';
 export type { RedisBrokerDashboardOptions } from './dashboard/dashboard.options.js';
 export type { DashboardOverview, DashboardHandler } from './dashboard/dashboard-overview.service.js';

@@ -1,15 +1,18 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { BROKER_COMMAND_CONNECTION, RESOLVED_BROKER_OPTIONS } from '../constants.js';
-import type { RedisClient } from '../connection/redis-connection.factory.js';
+import { BROKER_COMMAND_CONNECTION, RESOLVED_BROKER_OPTIONS } from '../core/constants.js';
+import type { RedisClient } from '../core/redis/redis-connection.factory.js';
 import { HandlerRegistry } from '../discovery/handler.registry.js';
 import { BrokerCatalog, type BrokerOverview } from '../observability/broker-catalog.js';
 import { ChannelSubscriptionService } from '../pubsub/channel-subscription.service.js';
-import { describeTarget } from '../pubsub/channel-target.js';
-import type { ChannelListenerStats } from '../pubsub/channel.dispatcher.js';
-import type { ResolvedBrokerOptions } from '../redis-broker.options.js';
+import { describeTarget } from '../core/channel-target.js';
+import type { ChannelListenerStats } from '../pubsub/channel-listener.js';
+import type { ResolvedBrokerOptions } from '../core/options/broker.options.js';
 import { ThroughputRecorder, type RecentFailure, type ThroughputBucket } from './throughput.recorder.js';
 
-/** A handler of the process serving the dashboard. */
+/**
+ * A handler of the process serving the dashboard.
+ * @publicApi
+ */
 export interface DashboardHandler {
   kind: 'queue' | 'stream' | 'channel';
   /** Queue name, `stream/group`, or `channel "name"` / `pattern "p"` / `sharded channel "name"`. */
@@ -17,7 +20,10 @@ export interface DashboardHandler {
   handler: string;
 }
 
-/** What `GET <path>/api/overview` returns. */
+/**
+ * What `GET <path>/api/overview` returns.
+ * @publicApi
+ */
 export interface DashboardOverview extends BrokerOverview {
   keyPrefix: string;
   /** Handlers running in the process that serves the dashboard. */

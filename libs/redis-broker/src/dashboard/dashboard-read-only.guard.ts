@@ -1,5 +1,5 @@
 import { ForbiddenException, type CanActivate, type ExecutionContext } from '@nestjs/common';
-import { messages } from '../messages.js';
+import { messages } from '../core/messages.js';
 
 const SAFE_METHODS = new Set(['GET', 'HEAD']);
 

@@ -11,15 +11,18 @@ import {
   Query,
 } from '@nestjs/common';
 import { readFileSync } from 'node:fs';
-import { InvalidBrokerOptionsError } from '../errors/invalid-broker-options.error.js';
+import { InvalidBrokerOptionsError } from '../core/errors/invalid-broker-options.error.js';
 import { QueueDeadLetterService, type QueueDeadLetter } from '../queue/queue-dead-letter.service.js';
-import { BROKER_DEFAULTS } from '../redis-broker.options.js';
+import { BROKER_DEFAULTS } from '../core/options/broker-defaults.js';
 import { StreamDeadLetterService, type StreamDeadLetter } from '../stream/stream-dead-letter.service.js';
 import { DashboardOverviewService, type DashboardOverview } from './dashboard-overview.service.js';
 import { DASHBOARD_OPTIONS } from './dashboard.constants.js';
 import type { ResolvedDashboardOptions } from './dashboard.options.js';
 
-/** Header every state-changing call must carry: a cross-site form cannot set it, so a logged-in operator's browser cannot be tricked into a purge. */
+/**
+ * Header every state-changing call must carry: a cross-site form cannot set it, so a logged-in operator's browser cannot be tricked into a purge.
+ * @publicApi
+ */
 export const DASHBOARD_ACTION_HEADER = 'x-broker-dashboard';
 
 /**

@@ -1,7 +1,7 @@
 import type { CanActivate, DynamicModule, Type } from '@nestjs/common';
-import { InvalidBrokerOptionsError } from '../errors/invalid-broker-options.error.js';
-import { messages } from '../messages.js';
-import { BROKER_DEFAULTS } from '../redis-broker.options.js';
+import { InvalidBrokerOptionsError } from '../core/errors/invalid-broker-options.error.js';
+import { messages } from '../core/messages.js';
+import { BROKER_DEFAULTS } from '../core/options/broker-defaults.js';
 
 /**
  * Options of `RedisBrokerDashboardModule.register()`.

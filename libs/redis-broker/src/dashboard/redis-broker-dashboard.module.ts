@@ -1,5 +1,5 @@
 import { Controller, Inject, Logger, Module, Optional, UseGuards, type DynamicModule, type OnModuleInit } from '@nestjs/common';
-import { messages } from '../messages.js';
+import { messages } from '../core/messages.js';
 import { DashboardOverviewService } from './dashboard-overview.service.js';
 import { DASHBOARD_OPTIONS } from './dashboard.constants.js';
 import { DashboardReadOnlyGuard } from './dashboard-read-only.guard.js';

@@ -1,8 +1,11 @@
 import { Injectable, type OnModuleDestroy } from '@nestjs/common';
-import { BrokerEvents, type DeadLetteredEvent, type FailedEvent, type HandledEvent, type SourceKind } from '../observability/broker-events.js';
-import { BROKER_DEFAULTS } from '../redis-broker.options.js';
+import { BrokerEvents, type DeadLetteredEvent, type FailedEvent, type HandledEvent, type SourceKind } from '../core/events.js';
+import { BROKER_DEFAULTS } from '../core/options/broker-defaults.js';
 
-/** Messages settled in one time slice by this process' handlers. */
+/**
+ * Messages settled in one time slice by this process' handlers.
+ * @publicApi
+ */
 export interface ThroughputBucket {
   /** Start of the slice (epoch ms). */
   at: number;
@@ -11,7 +14,10 @@ export interface ThroughputBucket {
   deadLettered: number;
 }
 
-/** One failed handler run, as the dashboard lists it. */
+/**
+ * One failed handler run, as the dashboard lists it.
+ * @publicApi
+ */
 export interface RecentFailure {
   at: number;
   kind: SourceKind;

@@ -1,9 +1,9 @@
 import { Injectable } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
-import { ON_CHANNEL_METADATA, QUEUE_HANDLER_METADATA, STREAM_CONSUMER_METADATA } from '../constants.js';
-import type { OnChannelMetadata } from '../decorators/on-channel.decorator.js';
-import type { QueueHandlerMetadata } from '../decorators/queue-handler.decorator.js';
-import type { StreamConsumerMetadata } from '../decorators/stream-consumer.decorator.js';
+import { ON_CHANNEL_METADATA, QUEUE_HANDLER_METADATA, STREAM_CONSUMER_METADATA } from '../core/constants.js';
+import type { OnChannelMetadata } from './decorators/on-channel.decorator.js';
+import type { QueueHandlerMetadata } from './decorators/queue-handler.decorator.js';
+import type { StreamConsumerMetadata } from './decorators/stream-consumer.decorator.js';
 
 /** The only reader of the broker decorators' metadata. */
 @Injectable()

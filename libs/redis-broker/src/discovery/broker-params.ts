@@ -1,5 +1,5 @@
 import type { ParamData } from '@nestjs/common';
-import { BrokerParamType } from '../decorators/param.decorators.js';
+import { BrokerParamType } from './decorators/param.decorators.js';
 
 /** Takes one handler argument from a message's `(payload, context)`. */
 export type ParamExtractor = (payload: unknown, context: unknown) => unknown;

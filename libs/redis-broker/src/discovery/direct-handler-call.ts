@@ -10,7 +10,7 @@ import type { ApplicationConfig } from '@nestjs/core/application-config.js';
 import { getClassRef } from '@nestjs/core/helpers/class-ref-registry.js';
 import type { ParamsFactory } from '@nestjs/core/helpers/external-context-creator.js';
 import { isObservable, lastValueFrom } from 'rxjs';
-import { BROKER_CONTEXT_TYPE, BROKER_PARAM_ARGS_METADATA } from '../constants.js';
+import { BROKER_CONTEXT_TYPE, BROKER_PARAM_ARGS_METADATA } from '../core/constants.js';
 import { isThenable } from '../runtime/thenable.js';
 import type { HandlerInvoker } from './handler-descriptor.js';
 import { brokerParamExtractor, type ParamExtractor } from './broker-params.js';

@@ -1,7 +1,7 @@
 import { Injectable, type ParamData } from '@nestjs/common';
 import { ExternalContextCreator } from '@nestjs/core';
 import type { ParamsFactory } from '@nestjs/core/helpers/external-context-creator.js';
-import { BROKER_CONTEXT_TYPE, BROKER_PARAM_ARGS_METADATA } from '../constants.js';
+import { BROKER_CONTEXT_TYPE, BROKER_PARAM_ARGS_METADATA } from '../core/constants.js';
 import { brokerParamExtractor } from './broker-params.js';
 import { createDirectHandlerCall } from './direct-handler-call.js';
 import type { HandlerInvoker } from './handler-descriptor.js';

@@ -1,9 +1,9 @@
-import type { ChannelTarget } from '../pubsub/channel-target.js';
+import type { ChannelTarget } from '../core/channel-target.js';
 import type {
   ResolvedChannelListenerOptions,
   ResolvedQueueHandlerOptions,
   ResolvedStreamConsumerOptions,
-} from '../redis-broker.options.js';
+} from '../core/options/handler.options.js';
 
 /**
  * Calls a discovered handler through Nest's enhancer pipeline (guards,

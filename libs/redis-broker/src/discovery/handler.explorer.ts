@@ -1,17 +1,17 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { DiscoveryService, MetadataScanner } from '@nestjs/core';
 import type { InstanceWrapper } from '@nestjs/core/injector/instance-wrapper.js';
-import { RESOLVED_BROKER_OPTIONS } from '../constants.js';
-import { InvalidBrokerOptionsError } from '../errors/invalid-broker-options.error.js';
-import { assertValidName } from '../keys.js';
-import { messages } from '../messages.js';
-import { toChannelTarget } from '../pubsub/channel-target.js';
+import { RESOLVED_BROKER_OPTIONS } from '../core/constants.js';
+import { InvalidBrokerOptionsError } from '../core/errors/invalid-broker-options.error.js';
+import { assertValidName } from '../core/keys.js';
+import { messages } from '../core/messages.js';
+import { toChannelTarget } from '../core/channel-target.js';
 import {
   resolveChannelListenerOptions,
   resolveQueueHandlerOptions,
   resolveStreamConsumerOptions,
-} from '../options/handler-options.validation.js';
-import type { ResolvedBrokerOptions } from '../redis-broker.options.js';
+} from '../core/options/handler-options.validation.js';
+import type { ResolvedBrokerOptions } from '../core/options/broker.options.js';
 import { BrokerMetadataAccessor } from './broker-metadata.accessor.js';
 import { HandlerContextFactory } from './handler-context.factory.js';
 import type { HandlerDescriptor } from './handler-descriptor.js';

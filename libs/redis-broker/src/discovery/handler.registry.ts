@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
-import { DuplicateHandlerError } from '../errors/duplicate-handler.error.js';
-import { messages } from '../messages.js';
+import { DuplicateHandlerError } from '../core/errors/duplicate-handler.error.js';
+import { messages } from '../core/messages.js';
 import type { HandlerDescriptor } from './handler-descriptor.js';
 
 /**

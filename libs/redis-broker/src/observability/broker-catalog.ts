@@ -1,6 +1,6 @@
 import type { Cluster, Redis } from 'ioredis';
-import type { RedisClient } from '../connection/redis-connection.factory.js';
-import { channelPattern, QueueKeys, RegistryKeys, StreamKeys } from '../keys.js';
+import type { RedisClient } from '../core/redis/redis-connection.factory.js';
+import { channelPattern, QueueKeys, RegistryKeys, StreamKeys } from '../core/keys.js';
 import { readQueueStats, type QueueStats } from '../queue/queue.inspector.js';
 import {
   readStreamConsumers,
@@ -53,7 +53,10 @@ export interface BrokerOverview {
   readAt: number;
 }
 
-/** Names the caller already knows (e.g. the handlers of the running app), shown even when Redis holds nothing of them yet. */
+/**
+ * Names the caller already knows (e.g. the handlers of the running app), shown even when Redis holds nothing of them yet.
+ * @publicApi
+ */
 export interface KnownNames {
   queues?: readonly string[];
   streams?: readonly string[];

@@ -1,10 +1,10 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { HealthIndicatorService, type HealthIndicatorResult } from '@nestjs/terminus';
-import { BROKER_COMMAND_CONNECTION } from '../constants.js';
-import type { RedisClient } from '../connection/redis-connection.factory.js';
-import { BROKER_DEFAULTS } from '../redis-broker.options.js';
-import { errorText } from '../runtime/consumer.loop.js';
-import { ConsumerRunner } from '../runtime/consumer.runner.js';
+import { BROKER_COMMAND_CONNECTION } from '../core/constants.js';
+import type { RedisClient } from '../core/redis/redis-connection.factory.js';
+import { BROKER_DEFAULTS } from '../core/options/broker-defaults.js';
+import { errorText } from '../core/error-text.js';
+import { ConsumerRunner } from '../broker/consumer.runner.js';
 import type { ConsumerHealth } from '../runtime/message-source.js';
 
 /**

@@ -1,5 +1,5 @@
 import { Module, type DynamicModule } from '@nestjs/common';
-import { BROKER_METRICS_OPTIONS } from '../constants.js';
+import { BROKER_METRICS_OPTIONS } from '../core/constants.js';
 import { BrokerMetrics } from './broker-metrics.js';
 import { resolveBrokerMetricsOptions, type BrokerMetricsOptions } from './broker-metrics.options.js';
 

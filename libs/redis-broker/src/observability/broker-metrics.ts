@@ -1,14 +1,14 @@
 import { Inject, Injectable, Logger, type OnModuleDestroy } from '@nestjs/common';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
-import { BROKER_METRICS_OPTIONS } from '../constants.js';
+import { BROKER_METRICS_OPTIONS } from '../core/constants.js';
 import { HandlerRegistry } from '../discovery/handler.registry.js';
-import { messages } from '../messages.js';
+import { messages } from '../core/messages.js';
 import { QueueInspector, type QueueStats } from '../queue/queue.inspector.js';
 import { StreamInspector, type StreamStats } from '../stream/stream.inspector.js';
-import { BROKER_DEFAULTS } from '../redis-broker.options.js';
-import { ConsumerRunner } from '../runtime/consumer.runner.js';
-import { errorText } from '../runtime/consumer.loop.js';
-import { BrokerEvents, type BrokerEventMap } from './broker-events.js';
+import { BROKER_DEFAULTS } from '../core/options/broker-defaults.js';
+import { ConsumerRunner } from '../broker/consumer.runner.js';
+import { errorText } from '../core/error-text.js';
+import { BrokerEvents, type BrokerEventMap } from '../core/events.js';
 import type { ResolvedBrokerMetricsOptions } from './broker-metrics.options.js';
 
 /** What one scrape reads from Redis; shared by every gauge of that scrape. */

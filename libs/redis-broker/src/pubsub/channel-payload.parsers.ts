@@ -1,4 +1,4 @@
-import type { ResolvedChannelListenerOptions } from '../redis-broker.options.js';
+import type { ResolvedChannelListenerOptions } from '../core/options/handler.options.js';
 
 /** First characters a JSON text can start with (after optional white space). */
 const JSON_START = /^[\s]*[{["\d\-tfn]/;

@@ -1,9 +1,10 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { RESOLVED_BROKER_OPTIONS } from '../constants.js';
-import { resolveChannelListenerOptions } from '../options/handler-options.validation.js';
-import type { ChannelListenerOptions, ResolvedBrokerOptions } from '../redis-broker.options.js';
-import { toChannelTarget, type ChannelSelector } from './channel-target.js';
-import type { ChannelListener, ChannelListenerStats } from './channel.dispatcher.js';
+import { RESOLVED_BROKER_OPTIONS } from '../core/constants.js';
+import { resolveChannelListenerOptions } from '../core/options/handler-options.validation.js';
+import type { ResolvedBrokerOptions } from '../core/options/broker.options.js';
+import type { ChannelListenerOptions } from '../core/options/handler.options.js';
+import { toChannelTarget, type ChannelSelector } from '../core/channel-target.js';
+import type { ChannelListener, ChannelListenerStats } from './channel-listener.js';
 import { ChannelSubscriber } from './channel.subscriber.js';
 
 /**

@@ -1,43 +1,13 @@
 import { Logger } from '@nestjs/common';
-import { messages } from '../messages.js';
-import type { BrokerEvents } from '../observability/broker-events.js';
-import { BROKER_DEFAULTS, type ResolvedChannelListenerOptions } from '../redis-broker.options.js';
-import { errorText } from '../runtime/consumer.loop.js';
+import { messages } from '../core/messages.js';
+import type { BrokerEvents } from '../core/events.js';
+import { BROKER_DEFAULTS } from '../core/options/broker-defaults.js';
+import type { ResolvedChannelListenerOptions } from '../core/options/handler.options.js';
+import { errorText } from '../core/error-text.js';
 import type { ChannelMessageContext } from './channel-message.context.js';
+import type { ChannelListener, ChannelListenerStats } from './channel-listener.js';
 import { CHANNEL_PAYLOAD_PARSERS } from './channel-payload.parsers.js';
 import { RingBuffer } from './ring-buffer.js';
-
-/**
- * A function that handles channel messages: a decorated method (through Nest's
- * enhancer pipeline) or a runtime listener. It may return a promise.
- * @publicApi
- */
-export type ChannelListener = (payload: unknown, context: ChannelMessageContext) => unknown;
-
-/**
- * One listener's counters, for metrics and tests.
- * @publicApi
- */
-export interface ChannelListenerStats {
-  /** `Class@method` of a decorated handler, or the label of a runtime listener. */
-  handler: string;
-  /** `channel "hello"`, `pattern "user.*"` or `sharded channel "orders"`. */
-  source: string;
-  /** Messages waiting in the buffer now. */
-  buffered: number;
-  /** Their size in bytes (UTF-8, as received), never above `maxBufferBytes`. */
-  bufferedBytes: number;
-  /** The most messages the buffer ever held at once (never above `bufferSize`). */
-  highWater: number;
-  bufferSize: number;
-  maxBufferBytes: number;
-  /** Handler runs in progress now. */
-  running: number;
-  /** Messages dropped because the buffer was full, since start. */
-  dropped: number;
-  handled: number;
-  failed: number;
-}
 
 /**
  * Runs one listener's messages without ever holding up the socket. A message

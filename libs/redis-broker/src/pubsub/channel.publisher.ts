@@ -1,7 +1,7 @@
-import type { RedisClient } from '../connection/redis-connection.factory.js';
-import { InvalidBrokerOptionsError } from '../errors/invalid-broker-options.error.js';
-import { channelName } from '../keys.js';
-import { messages } from '../messages.js';
+import type { RedisClient } from '../core/redis/redis-connection.factory.js';
+import { InvalidBrokerOptionsError } from '../core/errors/invalid-broker-options.error.js';
+import { channelName } from '../core/keys.js';
+import { messages } from '../core/messages.js';
 
 /**
  * Options of one publish.

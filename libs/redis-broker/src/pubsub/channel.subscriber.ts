@@ -1,13 +1,16 @@
 import { Inject, Injectable, type OnModuleDestroy } from '@nestjs/common';
-import { RESOLVED_BROKER_OPTIONS } from '../constants.js';
-import { RedisConnectionFactory } from '../connection/redis-connection.factory.js';
+import { RESOLVED_BROKER_OPTIONS } from '../core/constants.js';
+import { RedisConnectionFactory } from '../core/redis/redis-connection.factory.js';
 import type { ChannelHandlerDescriptor } from '../discovery/handler-descriptor.js';
-import { messages } from '../messages.js';
-import { BrokerEvents } from '../observability/broker-events.js';
-import { BROKER_DEFAULTS, type ResolvedBrokerOptions, type ResolvedChannelListenerOptions } from '../redis-broker.options.js';
+import { messages } from '../core/messages.js';
+import { BrokerEvents } from '../core/events.js';
+import { BROKER_DEFAULTS } from '../core/options/broker-defaults.js';
+import type { ResolvedBrokerOptions } from '../core/options/broker.options.js';
+import type { ResolvedChannelListenerOptions } from '../core/options/handler.options.js';
 import type { BrokerConsumer, ConsumerHealth } from '../runtime/message-source.js';
-import { describeTarget, type ChannelKind, type ChannelTarget } from './channel-target.js';
-import { ChannelDispatcher, type ChannelListener, type ChannelListenerStats } from './channel.dispatcher.js';
+import { describeTarget, type ChannelKind, type ChannelTarget } from '../core/channel-target.js';
+import type { ChannelListener, ChannelListenerStats } from './channel-listener.js';
+import { ChannelDispatcher } from './channel.dispatcher.js';
 import { SubscriberConnection } from './subscriber-connection.js';
 
 /**

@@ -1,10 +1,10 @@
 import { Logger } from '@nestjs/common';
-import type { RedisClient } from '../connection/redis-connection.factory.js';
-import { messages } from '../messages.js';
-import { errorText } from '../runtime/consumer.loop.js';
+import type { RedisClient } from '../core/redis/redis-connection.factory.js';
+import { messages } from '../core/messages.js';
+import { errorText } from '../core/error-text.js';
 import { ChannelMessageContext } from './channel-message.context.js';
 import type { ChannelDispatcher } from './channel.dispatcher.js';
-import type { ChannelKind, ChannelTarget } from './channel-target.js';
+import type { ChannelKind, ChannelTarget } from '../core/channel-target.js';
 
 /** One Redis subscription and the listeners that share it. */
 interface Subscription {

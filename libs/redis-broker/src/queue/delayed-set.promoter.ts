@@ -1,7 +1,7 @@
 import { Logger } from '@nestjs/common';
-import type { RedisClient } from '../connection/redis-connection.factory.js';
-import type { QueueKeys } from '../keys.js';
-import { BROKER_DEFAULTS } from '../redis-broker.options.js';
+import type { RedisClient } from '../core/redis/redis-connection.factory.js';
+import type { QueueKeys } from '../core/keys.js';
+import { BROKER_DEFAULTS } from '../core/options/broker-defaults.js';
 
 /**
  * Moves delayed and retried messages onto the queue when they are due. Wakes

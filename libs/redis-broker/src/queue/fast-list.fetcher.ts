@@ -1,6 +1,6 @@
 import { Logger } from '@nestjs/common';
-import type { QueueKeys } from '../keys.js';
-import type { RedisClient } from '../connection/redis-connection.factory.js';
+import type { QueueKeys } from '../core/keys.js';
+import type { RedisClient } from '../core/redis/redis-connection.factory.js';
 import type { MessageSource } from '../runtime/message-source.js';
 import { toDeliveries, type QueueDelivery } from './queue-delivery.js';
 

@@ -1,7 +1,7 @@
 import { Logger } from '@nestjs/common';
-import type { RedisClient } from '../connection/redis-connection.factory.js';
-import type { QueueKeys } from '../keys.js';
-import { messages } from '../messages.js';
+import type { RedisClient } from '../core/redis/redis-connection.factory.js';
+import type { QueueKeys } from '../core/keys.js';
+import { messages } from '../core/messages.js';
 
 /** Timing and limits of one reaper. */
 export interface ReaperOptions {

@@ -1,8 +1,9 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { BROKER_COMMAND_CONNECTION, RESOLVED_BROKER_OPTIONS } from '../constants.js';
-import type { RedisClient } from '../connection/redis-connection.factory.js';
-import { QueueKeys } from '../keys.js';
-import { BROKER_DEFAULTS, type ResolvedBrokerOptions } from '../redis-broker.options.js';
+import { BROKER_COMMAND_CONNECTION, RESOLVED_BROKER_OPTIONS } from '../core/constants.js';
+import type { RedisClient } from '../core/redis/redis-connection.factory.js';
+import { QueueKeys } from '../core/keys.js';
+import { BROKER_DEFAULTS } from '../core/options/broker-defaults.js';
+import type { ResolvedBrokerOptions } from '../core/options/broker.options.js';
 import type { QueueDeadLetterRecord } from './queue.settler.js';
 
 /**

@@ -1,10 +1,10 @@
 import { BadRequestException, Logger } from '@nestjs/common';
 import type { HandlerInvoker } from '../discovery/handler-descriptor.js';
-import { NonRetryableError } from '../errors/non-retryable.error.js';
-import { messages } from '../messages.js';
-import type { BrokerEvents } from '../observability/broker-events.js';
-import type { ResolvedQueueHandlerOptions } from '../redis-broker.options.js';
-import { errorText } from '../runtime/consumer.loop.js';
+import { NonRetryableError } from '../core/errors/non-retryable.error.js';
+import { messages } from '../core/messages.js';
+import type { BrokerEvents } from '../core/events.js';
+import type { ResolvedQueueHandlerOptions } from '../core/options/handler.options.js';
+import { errorText, validationText } from '../core/error-text.js';
 import { backoffDelay } from '../runtime/backoff.js';
 import { isThenable } from '../runtime/thenable.js';
 import { TickBatcher } from '../runtime/tick-batcher.js';
@@ -203,14 +203,4 @@ export class QueueMessageProcessor {
     this.logger.warn(messages.deadLettered(`queue "${deps.queue}"`, delivery.sha, reason, error));
     deps.events.emit('deadLettered', { kind: 'queue', source: deps.queue, handler: deps.handler, reason });
   }
-}
-
-/** ValidationPipe puts the list of violations in the response body; keep them. */
-export function validationText(error: BadRequestException): string {
-  const response = error.getResponse();
-  if (typeof response === 'object' && response !== null && 'message' in response) {
-    const message = (response).message;
-    return Array.isArray(message) ? message.join('; ') : String(message);
-  }
-  return error.message;
 }

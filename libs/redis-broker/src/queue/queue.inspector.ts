@@ -1,8 +1,8 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { BROKER_COMMAND_CONNECTION, RESOLVED_BROKER_OPTIONS } from '../constants.js';
-import type { RedisClient } from '../connection/redis-connection.factory.js';
-import { QueueKeys } from '../keys.js';
-import type { ResolvedBrokerOptions } from '../redis-broker.options.js';
+import { BROKER_COMMAND_CONNECTION, RESOLVED_BROKER_OPTIONS } from '../core/constants.js';
+import type { RedisClient } from '../core/redis/redis-connection.factory.js';
+import { QueueKeys } from '../core/keys.js';
+import type { ResolvedBrokerOptions } from '../core/options/broker.options.js';
 
 /**
  * Counts of one list queue at one moment.

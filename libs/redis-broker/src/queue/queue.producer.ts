@@ -1,16 +1,17 @@
 import { randomBytes } from 'node:crypto';
 import type { ChainableCommander } from 'ioredis';
-import type { RedisClient } from '../connection/redis-connection.factory.js';
-import type { ReplicatedWriter } from '../connection/replicated-writer.js';
-import { EnqueueManyError } from '../errors/enqueue-many.error.js';
-import { InvalidBrokerOptionsError } from '../errors/invalid-broker-options.error.js';
-import { QueueKeys } from '../keys.js';
-import { messages } from '../messages.js';
-import type { NameRegistry } from '../name.registry.js';
-import { REPLICATION_KEYS, resolveReplication } from '../options/replication-options.validation.js';
-import { BROKER_DEFAULTS, type ReplicationOptions } from '../redis-broker.options.js';
+import type { RedisClient } from '../core/redis/redis-connection.factory.js';
+import type { ReplicatedWriter } from '../core/redis/replicated-writer.js';
+import { EnqueueManyError } from '../core/errors/enqueue-many.error.js';
+import { InvalidBrokerOptionsError } from '../core/errors/invalid-broker-options.error.js';
+import { QueueKeys } from '../core/keys.js';
+import { messages } from '../core/messages.js';
+import type { NameRegistry } from '../core/redis/name.registry.js';
+import { REPLICATION_KEYS, resolveReplication } from '../core/options/replication-options.validation.js';
+import { BROKER_DEFAULTS } from '../core/options/broker-defaults.js';
+import type { ReplicationOptions } from '../core/options/broker.options.js';
 import { BoundedCache } from '../runtime/bounded-cache.js';
-import { errorText } from '../runtime/consumer.loop.js';
+import { errorText } from '../core/error-text.js';
 
 /**
  * Options of one enqueue.

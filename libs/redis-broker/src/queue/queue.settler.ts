@@ -1,12 +1,15 @@
 import { randomBytes } from 'node:crypto';
-import type { RedisClient } from '../connection/redis-connection.factory.js';
-import type { QueueKeys } from '../keys.js';
-import { messages } from '../messages.js';
+import type { RedisClient } from '../core/redis/redis-connection.factory.js';
+import type { QueueKeys } from '../core/keys.js';
+import { messages } from '../core/messages.js';
 import { TickBatcher } from '../runtime/tick-batcher.js';
 import type { ProcessingListModel } from './processing-list.model.js';
 import { ackArguments, type QueueDelivery } from './queue-delivery.js';
 
-/** Why a message went to the dead-letter list. */
+/**
+ * Why a message went to the dead-letter list.
+ * @publicApi
+ */
 export type DeadLetterReason =
   | 'max-attempts'
   | 'non-retryable'

@@ -1,8 +1,8 @@
 import { Logger } from '@nestjs/common';
-import { messages } from '../messages.js';
-import type { QueueKeys } from '../keys.js';
-import type { RedisClient } from '../connection/redis-connection.factory.js';
-import { errorText } from '../runtime/consumer.loop.js';
+import { messages } from '../core/messages.js';
+import type { QueueKeys } from '../core/keys.js';
+import type { RedisClient } from '../core/redis/redis-connection.factory.js';
+import { errorText } from '../core/error-text.js';
 import type { MessageSource } from '../runtime/message-source.js';
 import { HeldDeliveries } from './held-deliveries.js';
 import type { ConsumerHeartbeat } from './processing-list.reaper.js';

@@ -1,4 +1,4 @@
-import type { BackoffOptions } from '../redis-broker.options.js';
+import type { BackoffOptions } from '../core/options/handler.options.js';
 
 /** Delay before attempt `failedAttempt + 1`, in ms. */
 export function backoffDelay(options: Required<BackoffOptions>, failedAttempt: number): number {

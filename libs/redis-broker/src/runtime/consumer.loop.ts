@@ -1,7 +1,8 @@
 import { Logger } from '@nestjs/common';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { messages } from '../messages.js';
-import { BROKER_DEFAULTS } from '../redis-broker.options.js';
+import { errorText } from '../core/error-text.js';
+import { messages } from '../core/messages.js';
+import { BROKER_DEFAULTS } from '../core/options/broker-defaults.js';
 import { ConcurrencyLimiter } from './concurrency.limiter.js';
 import type { ConsumerHealth, MessageSource } from './message-source.js';
 
@@ -162,9 +163,4 @@ export class ConsumerLoop<M> {
       );
     });
   }
-}
-
-/** The message of an unknown thrown value. */
-export function errorText(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
 }

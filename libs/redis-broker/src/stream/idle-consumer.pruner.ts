@@ -1,4 +1,4 @@
-import type { RedisClient } from '../connection/redis-connection.factory.js';
+import type { RedisClient } from '../core/redis/redis-connection.factory.js';
 
 /**
  * Deletes the consumers of one group that hold nothing and have been idle

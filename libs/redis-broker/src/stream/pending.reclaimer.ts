@@ -1,7 +1,7 @@
 import { Logger } from '@nestjs/common';
-import type { RedisClient } from '../connection/redis-connection.factory.js';
-import { messages } from '../messages.js';
-import type { BackoffOptions } from '../redis-broker.options.js';
+import type { RedisClient } from '../core/redis/redis-connection.factory.js';
+import { messages } from '../core/messages.js';
+import type { BackoffOptions } from '../core/options/handler.options.js';
 import { entryKey, type RawStreamEntry, type StreamEntry } from './stream-entry.js';
 
 /** Timing of one reclaimer. */

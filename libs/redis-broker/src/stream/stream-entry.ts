@@ -1,5 +1,5 @@
-import { InvalidBrokerOptionsError } from '../errors/invalid-broker-options.error.js';
-import { messages } from '../messages.js';
+import { InvalidBrokerOptionsError } from '../core/errors/invalid-broker-options.error.js';
+import { messages } from '../core/messages.js';
 
 /** One stream entry taken by a group consumer, as the broker tracks it. */
 export interface StreamEntry {

@@ -1,9 +1,10 @@
-import type { RedisClient, RedisConnectionFactory } from '../connection/redis-connection.factory.js';
+import type { RedisClient, RedisConnectionFactory } from '../core/redis/redis-connection.factory.js';
 import type { StreamHandlerDescriptor } from '../discovery/handler-descriptor.js';
-import { StreamKeys } from '../keys.js';
-import type { BrokerEvents } from '../observability/broker-events.js';
-import { prefetchWindow } from '../options/handler-options.validation.js';
-import { BROKER_DEFAULTS, type ResolvedBrokerOptions } from '../redis-broker.options.js';
+import { StreamKeys } from '../core/keys.js';
+import type { BrokerEvents } from '../core/events.js';
+import { prefetchWindow } from '../core/options/handler-options.validation.js';
+import { BROKER_DEFAULTS } from '../core/options/broker-defaults.js';
+import type { ResolvedBrokerOptions } from '../core/options/broker.options.js';
 import { ConsumerLoop } from '../runtime/consumer.loop.js';
 import type { BrokerConsumer, ConsumerHealth } from '../runtime/message-source.js';
 import { IdleConsumerPruner } from './idle-consumer.pruner.js';

@@ -1,8 +1,8 @@
 import { Logger } from '@nestjs/common';
-import type { RedisClient } from '../connection/redis-connection.factory.js';
-import { messages } from '../messages.js';
+import type { RedisClient } from '../core/redis/redis-connection.factory.js';
+import { messages } from '../core/messages.js';
 import type { MessageSource } from '../runtime/message-source.js';
-import { errorText } from '../runtime/consumer.loop.js';
+import { errorText } from '../core/error-text.js';
 import type { IdleConsumerPruner } from './idle-consumer.pruner.js';
 import type { PendingReclaimer } from './pending.reclaimer.js';
 import { entryKey, type RawStreamEntry, type StreamEntry } from './stream-entry.js';

@@ -1,12 +1,11 @@
 import { BadRequestException, Logger } from '@nestjs/common';
 import type { HandlerInvoker } from '../discovery/handler-descriptor.js';
-import { NonRetryableError } from '../errors/non-retryable.error.js';
-import { messages } from '../messages.js';
-import type { BrokerEvents } from '../observability/broker-events.js';
-import { validationText } from '../queue/queue-message.processor.js';
-import type { ResolvedStreamConsumerOptions } from '../redis-broker.options.js';
+import { NonRetryableError } from '../core/errors/non-retryable.error.js';
+import { messages } from '../core/messages.js';
+import type { BrokerEvents } from '../core/events.js';
+import type { ResolvedStreamConsumerOptions } from '../core/options/handler.options.js';
 import { backoffDelay } from '../runtime/backoff.js';
-import { errorText } from '../runtime/consumer.loop.js';
+import { errorText, validationText } from '../core/error-text.js';
 import { isThenable } from '../runtime/thenable.js';
 import { fieldsToObject, oversizeBytes, StreamMessageContext, type StreamEntry } from './stream-entry.js';
 import type { StreamDeadLetterReason, StreamSettler } from './stream.settler.js';

@@ -1,12 +1,14 @@
-import type { RedisClient } from '../connection/redis-connection.factory.js';
-import type { ReplicatedWriter, ReplicationWait } from '../connection/replicated-writer.js';
-import { InvalidBrokerOptionsError } from '../errors/invalid-broker-options.error.js';
-import { StreamKeys } from '../keys.js';
-import { messages } from '../messages.js';
-import type { NameRegistry } from '../name.registry.js';
-import { resolveStreamTrim } from '../options/handler-options.validation.js';
-import { REPLICATION_KEYS, resolveReplication } from '../options/replication-options.validation.js';
-import { BROKER_DEFAULTS, type ReplicationOptions, type StreamTrimOptions } from '../redis-broker.options.js';
+import type { RedisClient } from '../core/redis/redis-connection.factory.js';
+import type { ReplicatedWriter, ReplicationWait } from '../core/redis/replicated-writer.js';
+import { InvalidBrokerOptionsError } from '../core/errors/invalid-broker-options.error.js';
+import { StreamKeys } from '../core/keys.js';
+import { messages } from '../core/messages.js';
+import type { NameRegistry } from '../core/redis/name.registry.js';
+import { resolveStreamTrim } from '../core/options/handler-options.validation.js';
+import { REPLICATION_KEYS, resolveReplication } from '../core/options/replication-options.validation.js';
+import { BROKER_DEFAULTS } from '../core/options/broker-defaults.js';
+import type { ReplicationOptions } from '../core/options/broker.options.js';
+import type { StreamTrimOptions } from '../core/options/handler.options.js';
 import { BoundedCache } from '../runtime/bounded-cache.js';
 
 /**

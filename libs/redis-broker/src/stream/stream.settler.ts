@@ -1,8 +1,11 @@
-import type { RedisClient } from '../connection/redis-connection.factory.js';
-import type { StreamKeys } from '../keys.js';
+import type { RedisClient } from '../core/redis/redis-connection.factory.js';
+import type { StreamKeys } from '../core/keys.js';
 import type { StreamEntry } from './stream-entry.js';
 
-/** Why an entry went to the dead-letter stream. */
+/**
+ * Why an entry went to the dead-letter stream.
+ * @publicApi
+ */
 export type StreamDeadLetterReason = 'max-deliveries' | 'non-retryable' | 'validation' | 'unparsable' | 'too-large';
 
 /** What the settler records with a dead entry, besides the entry itself. */

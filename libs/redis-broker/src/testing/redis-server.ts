@@ -4,8 +4,8 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
-import { RedisServerUnavailableError } from '../errors/redis-server-unavailable.error.js';
-import { messages } from '../messages.js';
+import { RedisServerUnavailableError } from '../core/errors/redis-server-unavailable.error.js';
+import { messages } from '../core/messages.js';
 
 /**
  * Options of a throwaway `redis-server`.
@@ -174,7 +174,10 @@ export async function startRedisServer(options: RedisServerOptions = {}): Promis
   }
 }
 
-/** A TCP port free on 127.0.0.1 right now. */
+/**
+ * A TCP port free on 127.0.0.1 right now.
+ * @publicApi
+ */
 export function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const server = createServer();

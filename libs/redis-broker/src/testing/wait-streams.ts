@@ -1,5 +1,5 @@
 import { Redis } from 'ioredis';
-import { StreamKeys } from '../keys.js';
+import { StreamKeys } from '../core/keys.js';
 import { readStreamStats, type StreamGroupStats } from '../stream/stream.inspector.js';
 import { waitFor } from './wait.js';
 

@@ -1,6 +1,6 @@
 import { Redis } from 'ioredis';
-import { QueueKeys } from '../keys.js';
-import { errorText } from '../runtime/consumer.loop.js';
+import { QueueKeys } from '../core/keys.js';
+import { errorText } from '../core/error-text.js';
 import { readQueueStats, type QueueStats } from '../queue/queue.inspector.js';
 
 /**

@@ -1,0 +1,113 @@
+import { Inject, Injectable, Optional } from '@nestjs/common';
+import { BROKER_COMMAND_CONNECTION, RESOLVED_BROKER_OPTIONS } from '../core/constants.js';
+import { RedisConnectionFactory, type RedisClient } from '../core/redis/redis-connection.factory.js';
+import { ReplicatedWriter } from '../core/redis/replicated-writer.js';
+import { NameRegistry } from '../core/redis/name.registry.js';
+import type { ResolvedBrokerOptions } from '../core/options/broker.options.js';
+import { ChannelPublisher, type PublishOptions } from '../pubsub/channel.publisher.js';
+import { QueueProducer, type EnqueueOptions } from '../queue/queue.producer.js';
+import { StreamProducer, type AppendOptions, type StreamFields } from '../stream/stream.producer.js';
+
+/**
+ * The producer side of the broker, injectable anywhere once the module is
+ * imported. Everything it writes is plain Redis: a JSON string on a list, a
+ * flat field map on a stream, a string on a channel.
+ * @publicApi
+ */
+@Injectable()
+export class BrokerClient {
+  private readonly queues: QueueProducer;
+  private readonly channels: ChannelPublisher;
+  private readonly streams: StreamProducer;
+
+  constructor(
+    @Inject(BROKER_COMMAND_CONNECTION) private readonly command: RedisClient,
+    @Inject(RESOLVED_BROKER_OPTIONS) options: ResolvedBrokerOptions,
+    connections: RedisConnectionFactory,
+    // The module's registry, shared with the consumers; a client built by hand gets its own.
+    @Optional() names?: NameRegistry,
+  ) {
+    const registry = names ?? new NameRegistry(command, options.keyPrefix);
+    // Opened on the first write with `replicas`; the factory closes it at shutdown.
+    const replicated = new ReplicatedWriter(() => connections.create('blocking', 'replicated-writes'));
+    this.queues = new QueueProducer(command, options.keyPrefix, registry, replicated);
+    this.channels = new ChannelPublisher(command, options.keyPrefix);
+    this.streams = new StreamProducer(command, options.keyPrefix, options.streams, registry, replicated);
+  }
+
+  /**
+   * Adds one message to a list queue: `LPUSH queue JSON.stringify(payload)`,
+   * so a plain `BRPOP` client reads the same JSON. With `delayMs`, `dedupKey`
+   * or `priority: 'high'` it goes through one atomic script instead.
+   * Resolves once Redis has stored it; `false` when skipped as a duplicate.
+   * Rejects when Redis is unreachable (after ioredis' retries): nothing is
+   * silently dropped. With `replicas: n` it resolves only once n replicas
+   * have the message (`WAIT`), else rejects with `ReplicationNotConfirmedError`.
+   */
+  enqueue(queue: string, payload: unknown, options?: EnqueueOptions): Promise<boolean> {
+    return this.queues.enqueue(queue, payload, options);
+  }
+
+  /**
+   * Adds many messages in one round trip, in order (the first is consumed
+   * first), as one transaction: `MULTI`, one `LPUSH` per 1000 payloads,
+   * `EXEC`. Resolves to how many. Redis stores the whole batch or none of it:
+   * a rejection is an `EnqueueManyError` whose `stored` is `0` when
+   * Redis refused the batch (retrying stores each message once), or `null`
+   * when the connection failed on the way (all or none stored). A payload
+   * that cannot be encoded (e.g. `undefined`) fails the call before anything
+   * is sent, with a `TypeError`.
+   */
+  enqueueMany(queue: string, payloads: readonly unknown[]): Promise<number> {
+    return this.queues.enqueueMany(queue, payloads);
+  }
+
+  /**
+   * Publishes a message on a pub/sub channel (with the key prefix): a string
+   * as it is (`PUBLISH hello world`), anything else as JSON. Resolves to the
+   * number of subscribers that received it, as `PUBLISH` returns it (on a
+   * Cluster: those connected to the node that ran it). Fire-and-forget:
+   * nobody subscribed now means nobody ever gets it. `{ sharded: true }` uses
+   * `SPUBLISH` (Redis 7) for `@OnChannel({ channel, sharded: true })` listeners.
+   */
+  publish(channel: string, message: unknown, options?: PublishOptions): Promise<number> {
+    return this.channels.publish(channel, message, options);
+  }
+
+  /**
+   * Publishes many messages on one channel in one round trip (pipelined
+   * `PUBLISH`, or `SPUBLISH` with `{ sharded: true }`), in order, each encoded
+   * as `publish` does. Resolves to each message's receiver count. A message
+   * that cannot be encoded (e.g. `undefined`) fails the call before anything
+   * is published.
+   */
+  publishMany(channel: string, messages: readonly unknown[], options?: PublishOptions): Promise<number[]> {
+    return this.channels.publishMany(channel, messages, options);
+  }
+
+  /**
+   * Appends one entry to a stream: `XADD stream * field value ...`, the flat
+   * field map of the design notes (`userId`, `eventType`, `data`,
+   * `timestamp`), readable by any client. A nested value is JSON-encoded in
+   * its field. Trimming (`MAXLEN ~` / `MINID ~`) comes from `options`, else
+   * from the module's `streams.<name>`, else none. Resolves to the entry id.
+   * With `replicas: n` it resolves only once n replicas have the entry
+   * (`WAIT`), else rejects with `ReplicationNotConfirmedError`.
+   */
+  append(stream: string, fields: StreamFields, options?: AppendOptions): Promise<string> {
+    return this.streams.append(stream, fields, options);
+  }
+
+  /**
+   * Appends many entries in one round trip (pipelined `XADD`), in order.
+   * Resolves to their ids. With `replicas`, one `WAIT` follows every 1000 entries.
+   */
+  appendMany(stream: string, entries: readonly StreamFields[], options?: AppendOptions): Promise<string[]> {
+    return this.streams.appendMany(stream, entries, options);
+  }
+
+  /** The shared command connection, for anything the broker does not wrap. */
+  get redis(): RedisClient {
+    return this.command;
+  }
+}

@@ -1,0 +1,170 @@
+import { InvalidBrokerOptionsError } from './errors/invalid-broker-options.error.js';
+import { messages } from './messages.js';
+
+const NAME_PATTERN = /^[^\s{}\p{Cc}]{1,200}$/u;
+
+/**
+ * Rejects a queue, stream or channel name that could break key layout: empty,
+ * longer than 200 characters, white space, control characters or braces
+ * (braces would change the Cluster hash tag).
+ */
+export function assertValidName(kind: string, name: unknown): asserts name is string {
+  if (typeof name !== 'string' || !NAME_PATTERN.test(name)) {
+    throw new InvalidBrokerOptionsError(
+      messages.invalidName(kind, name, '1 to 200 characters, no white space, control characters or braces'),
+    );
+  }
+}
+
+/**
+ * Every Redis key of one list queue. The list itself is the plain name (with
+ * the key prefix), so any client can `LPUSH` to it; the broker's own keys are
+ * `{<list>}:<suffix>`, whose hash tag is the list's whole name, so all of a
+ * queue's keys sit in the list's Cluster slot and scripts may touch them together.
+ * @publicApi
+ */
+export class QueueKeys {
+  /** The list producers `LPUSH` to and consumers pop from (right end). */
+  readonly list: string;
+  /** ZSET: consumer id → heartbeat deadline (ms). */
+  readonly consumers: string;
+  /** ZSET: `<16-char uid><message>` → due time (ms); delayed and retried messages. */
+  readonly delayed: string;
+  /** HASH: sha1(message) → failed attempts so far. */
+  readonly attempts: string;
+  /** HASH: sha1(message) → times its consumer died while running it. */
+  readonly deaths: string;
+  /** ZSET: dead-letter id → time it died (ms). */
+  readonly deadIndex: string;
+  /** HASH: dead-letter id → JSON record (reason, error, attempts, times). */
+  readonly deadRecords: string;
+  /** HASH: dead-letter id → the original message bytes. */
+  readonly deadMessages: string;
+
+  constructor(readonly queue: string, prefix: string) {
+    assertValidName('queue', queue);
+    this.list = `${prefix}${queue}`;
+    const tag = `{${this.list}}`;
+    this.consumers = `${tag}:consumers`;
+    this.delayed = `${tag}:delayed`;
+    this.attempts = `${tag}:attempts`;
+    this.deaths = `${tag}:deaths`;
+    this.deadIndex = `${tag}:dead`;
+    this.deadRecords = `${tag}:dead:records`;
+    this.deadMessages = `${tag}:dead:messages`;
+  }
+
+  /** LIST: the messages one consumer has taken and not yet settled. */
+  processing(consumerId: string): string {
+    return `{${this.list}}:processing:${consumerId}`;
+  }
+
+  /**
+   * `SCAN MATCH` pattern of every consumer's processing list of this queue,
+   * registered or not (a consumer that died unregistered leaves its list
+   * until a reaper returns it); the name's glob characters match only themselves.
+   */
+  processingPattern(): string {
+    return `{${globLiteral(this.list)}}:processing:*`;
+  }
+
+  /**
+   * HASH: sha1 → fetch time of the messages that consumer holds but has not
+   * started (prefetched, or held back to run alone). Everything else in its
+   * processing list is running, and is blamed if the consumer dies.
+   */
+  waiting(consumerId: string): string {
+    return `{${this.list}}:waiting:${consumerId}`;
+  }
+
+  /**
+   * STRING: set by that consumer when it reads its processing list whole,
+   * deleted when a reaper returns the list (or the consumer releases it). A
+   * consumer cuts acked copies off its list by count only while it exists.
+   */
+  alive(consumerId: string): string {
+    return `{${this.list}}:alive:${consumerId}`;
+  }
+
+  /** STRING with a TTL: present while a `dedupKey` is remembered. */
+  dedup(dedupKey: string): string {
+    assertValidName('dedupKey', dedupKey);
+    return `{${this.list}}:dedup:${dedupKey}`;
+  }
+}
+
+/**
+ * The Redis channel of a pub/sub channel name: the key prefix plus the name,
+ * so `PUBLISH <prefix><name> ...` from any client reaches its listeners.
+ * @publicApi
+ */
+export function channelName(prefix: string, channel: string): string {
+  assertValidName('channel', channel);
+  return `${prefix}${channel}`;
+}
+
+/**
+ * The Redis glob pattern of a channel pattern: the key prefix with its glob
+ * characters escaped (so it only matches itself), then the pattern.
+ */
+export function channelPattern(prefix: string, pattern: string): string {
+  assertValidName('channel pattern', pattern);
+  return `${prefix.replace(/[*?[\]\\]/g, '\\$&')}${pattern}`;
+}
+
+/**
+ * Every Redis key of one stream. The stream itself is the plain name (with
+ * the key prefix), so any client can `XADD` to it and read it; the broker's
+ * own keys are `{<stream>}:<suffix>`, in the stream's Cluster slot, so one
+ * script may move an entry between them.
+ * @publicApi
+ */
+export class StreamKeys {
+  /** The stream producers `XADD` to and groups read. */
+  readonly stream: string;
+
+  constructor(readonly name: string, prefix: string) {
+    assertValidName('stream', name);
+    this.stream = `${prefix}${name}`;
+  }
+
+  /** STREAM: entries `group` gave up on, with original id, fields, error and delivery count. */
+  deadLetter(group: string): string {
+    assertValidName('group', group);
+    return `{${this.stream}}:dead:${group}`;
+  }
+
+  /** STREAM: dead entries requeued for `group` alone; read by that group beside the stream. */
+  requeue(group: string): string {
+    assertValidName('group', group);
+    return `{${this.stream}}:requeue:${group}`;
+  }
+}
+
+/** `prefix` with Redis glob characters escaped, so a `MATCH` pattern built on it matches only itself. */
+function globLiteral(prefix: string): string {
+  return prefix.replace(/[*?[\]\\]/g, '\\$&');
+}
+
+/**
+ * The broker's registry of names under one key prefix: two SETs, of every
+ * queue and every stream a producer or consumer of this prefix has used
+ * (names without the prefix). Operator tools read them instead of scanning
+ * the keyspace. With a key prefix both carry the hash tag `{<prefix>}` and
+ * sit in one Cluster slot; without one, `{}` is no hash tag and each set is
+ * hashed whole (they are always read one at a time, so either is fine). No
+ * queue's or stream's key has that tag, since names are never empty.
+ * @publicApi
+ */
+export class RegistryKeys {
+  /** SET: names of queues. */
+  readonly queues: string;
+  /** SET: names of streams. */
+  readonly streams: string;
+
+  constructor(prefix: string) {
+    const tag = `{${prefix}}`;
+    this.queues = `${tag}:registry:queues`;
+    this.streams = `${tag}:registry:streams`;
+  }
+}

@@ -1,0 +1,95 @@
+/**
+ * The defaults of the module's, the handlers' and the dashboard's options,
+ * and the library's internal timings and batch sizes, in one object: an
+ * option that is not given takes its value from here. Read-only (`as const`).
+ * @publicApi
+ */
+export const BROKER_DEFAULTS = {
+  url: 'redis://127.0.0.1:6379',
+  keyPrefix: '',
+  producerOnly: false,
+  shutdownTimeoutMs: 10_000,
+  heartbeatIntervalMs: 5_000,
+  consumerTtlMs: 30_000,
+  delayedPollMs: 1_000,
+  deadLetterMaxEntries: 0,
+  delayedPromoteBatch: 500,
+  deadLetterRequeueBatch: 500,
+  fetchErrorBackoffMs: { initial: 100, max: 5_000 },
+  logThrottleMs: 10_000,
+  stopGraceMs: 2_000,
+  /** How often a Cluster's sharded-subscriber client re-reads the slot map, unless `slotsRefreshInterval` is set. */
+  shardedSlotsRefreshMs: 5_000,
+  /** How long an `enqueue`/`append` with `replicas` waits for them (`WAIT` timeout). */
+  replicasTimeoutMs: 1_000,
+  /** Slot redirections (`MOVED`, `ASK`, `TRYAGAIN`) a replicated write follows before failing. */
+  replicatedWriteRedirections: 16,
+  /** Pause before a replicated write is sent again after `TRYAGAIN` / `CLUSTERDOWN`. */
+  replicatedWriteRetryMs: 100,
+  observability: {
+    metricPrefix: 'nrb_',
+    durationBucketsSeconds: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+    /** Longest a scrape waits for Redis counts before serving the previous values. */
+    scrapeTimeoutMs: 1_000,
+    /** Longest the health PING may take. */
+    pingTimeoutMs: 1_000,
+    /** Slack over a consumer's blockTimeoutMs before its loop counts as stuck. */
+    stuckMarginMs: 5_000,
+  },
+  queue: {
+    mode: 'reliable',
+    concurrency: 1,
+    prefetch: 0,
+    maxAttempts: 3,
+    backoff: { type: 'exponential', delayMs: 1_000, maxDelayMs: 60_000, jitter: true },
+    parse: 'json',
+    maxMessageBytes: 1024 * 1024,
+    blockTimeoutMs: 2_000,
+    maxDeaths: 3,
+  },
+  channel: {
+    parse: 'auto',
+    bufferSize: 10_000,
+    maxBufferBytes: 32 * 1024 * 1024,
+    overflow: 'drop-oldest',
+    concurrency: 1,
+  },
+  /** How often an idle subscriber connection is PINGed (liveness for health checks). */
+  subscriberPingMs: 5_000,
+  /** Buffered channel messages one listener runs between two checks of its CPU time slice. */
+  channelDispatchBatch: 64,
+  /** CPU time (ms) one listener's buffered messages may run back to back before yielding to socket reads. */
+  channelDispatchSliceMs: 50,
+  stream: {
+    startId: '0',
+    concurrency: 1,
+    prefetch: 0,
+    maxDeliveries: 3,
+    backoff: { type: 'exponential', delayMs: 1_000, maxDelayMs: 60_000, jitter: true },
+    parse: 'fields',
+    maxMessageBytes: 1024 * 1024,
+    blockTimeoutMs: 2_000,
+    claimIdleMs: 30_000,
+    reclaimIntervalMs: 5_000,
+    idleConsumerTtlMs: 3_600_000,
+  },
+  /** Queue and stream names whose keys each producer keeps built (the oldest made is dropped first). */
+  producerKeyCacheSize: 1_000,
+  /** Pending entries looked at per reclaim step. */
+  streamReclaimBatch: 100,
+  /** Dead-letter entries requeued per script call. */
+  streamRequeueBatch: 100,
+  /** `RedisBrokerDashboardModule.register()`. */
+  dashboard: {
+    path: 'broker',
+    refreshIntervalMs: 2_000,
+    /** Width of one throughput bar. */
+    throughputBucketMs: 10_000,
+    /** Bars kept: 10 minutes of 10 s. */
+    throughputBuckets: 60,
+    /** Failures kept for the "recent failures" table. */
+    recentFailures: 50,
+    /** Dead letters shown per page. */
+    deadLetterPage: 50,
+  },
+} as const;

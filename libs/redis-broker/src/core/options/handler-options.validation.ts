@@ -1,0 +1,159 @@
+import { BROKER_DEFAULTS } from './broker-defaults.js';
+import type {
+  BackoffOptions,
+  ChannelListenerOptions,
+  QueueHandlerOptions,
+  ResolvedChannelListenerOptions,
+  ResolvedQueueHandlerOptions,
+  ResolvedStreamConsumerOptions,
+  StreamConsumerOptions,
+  StreamTrimOptions,
+} from './handler.options.js';
+
+// Validation of handler options (@QueueHandler, @StreamConsumer, @OnChannel)
+// over the module's defaults; errors name the handler and the option.
+import { bool, expectRecord, fail, int, oneOf, rejectUnknown } from './option-checks.js';
+
+const CHANNEL_KEYS = ['parse', 'bufferSize', 'maxBufferBytes', 'overflow', 'concurrency'] as const;
+const STREAM_KEYS = [
+  'startId', 'concurrency', 'prefetch', 'maxDeliveries', 'backoff', 'parse', 'maxMessageBytes', 'blockTimeoutMs', 'claimIdleMs',
+  'reclaimIntervalMs', 'idleConsumerTtlMs',
+] as const;
+const TRIM_KEYS = ['maxLen', 'maxAgeMs'] as const;
+const STREAM_ID = /^(\$|\d+(-\d+)?)$/;
+const QUEUE_KEYS = [
+  'mode', 'concurrency', 'prefetch', 'maxAttempts', 'backoff', 'parse', 'maxMessageBytes', 'blockTimeoutMs', 'maxDeaths',
+] as const;
+const BACKOFF_KEYS = ['type', 'delayMs', 'maxDelayMs', 'jitter'] as const;
+
+/**
+ * Validates one handler's queue options over `base` (the module's resolved
+ * defaults; the built-in ones when absent). `path` names the options in errors.
+ */
+export function resolveQueueHandlerOptions(
+  path: string,
+  raw: QueueHandlerOptions | undefined,
+  base: ResolvedQueueHandlerOptions | undefined,
+): ResolvedQueueHandlerOptions {
+  const options = raw ?? {};
+  expectRecord(path, options);
+  rejectUnknown(`${path}.`, options, QUEUE_KEYS);
+  const d = base ?? { ...BROKER_DEFAULTS.queue, backoff: { ...BROKER_DEFAULTS.queue.backoff } };
+  const mode = oneOf(`${path}.mode`, options.mode, d.mode, ['reliable', 'fast'] as const);
+  const { concurrency, prefetch } = resolveWindow(path, options, d);
+  const backoff = resolveBackoff(`${path}.backoff`, options.backoff, d.backoff);
+  return {
+    mode,
+    concurrency,
+    prefetch,
+    maxAttempts: int(`${path}.maxAttempts`, options.maxAttempts, d.maxAttempts, 1, 1_000_000),
+    backoff,
+    parse: oneOf(`${path}.parse`, options.parse, d.parse, ['json', 'raw'] as const),
+    maxMessageBytes: int(`${path}.maxMessageBytes`, options.maxMessageBytes, d.maxMessageBytes, 1, 512 * 1024 * 1024),
+    blockTimeoutMs: int(`${path}.blockTimeoutMs`, options.blockTimeoutMs, d.blockTimeoutMs, 10, 600_000),
+    maxDeaths: int(`${path}.maxDeaths`, options.maxDeaths, d.maxDeaths, 1, 1_000),
+  };
+}
+
+/**
+ * Validates one channel listener's options over `base` (the module's resolved
+ * `channelDefaults`; the built-in ones when absent). `path` names them in errors.
+ */
+export function resolveChannelListenerOptions(
+  path: string,
+  raw: ChannelListenerOptions | undefined,
+  base: ResolvedChannelListenerOptions | undefined,
+): ResolvedChannelListenerOptions {
+  const options = raw ?? {};
+  expectRecord(path, options);
+  rejectUnknown(`${path}.`, options, CHANNEL_KEYS);
+  const d = base ?? BROKER_DEFAULTS.channel;
+  return {
+    parse: oneOf(`${path}.parse`, options.parse, d.parse, ['auto', 'json', 'raw'] as const),
+    bufferSize: int(`${path}.bufferSize`, options.bufferSize, d.bufferSize, 1, 10_000_000),
+    maxBufferBytes: int(`${path}.maxBufferBytes`, options.maxBufferBytes, d.maxBufferBytes, 1, 4 * 1024 * 1024 * 1024),
+    overflow: oneOf(`${path}.overflow`, options.overflow, d.overflow, ['drop-oldest', 'drop-newest'] as const),
+    concurrency: int(`${path}.concurrency`, options.concurrency, d.concurrency, 1, 10_000),
+  };
+}
+
+/**
+ * Validates one stream consumer's options over `base` (the module's resolved
+ * `streamDefaults`; the built-in ones when absent). `path` names them in errors.
+ */
+export function resolveStreamConsumerOptions(
+  path: string,
+  raw: StreamConsumerOptions | undefined,
+  base: ResolvedStreamConsumerOptions | undefined,
+): ResolvedStreamConsumerOptions {
+  const options = raw ?? {};
+  expectRecord(path, options);
+  rejectUnknown(`${path}.`, options, STREAM_KEYS);
+  const d = base ?? { ...BROKER_DEFAULTS.stream, backoff: { ...BROKER_DEFAULTS.stream.backoff } };
+  const startId = options.startId ?? d.startId;
+  if (typeof startId !== 'string' || !STREAM_ID.test(startId)) fail(`${path}.startId`, startId, '"0", "$" or an entry id such as "1700000000000-0"');
+  const { concurrency, prefetch } = resolveWindow(path, options, d);
+  const claimIdleMs = int(`${path}.claimIdleMs`, options.claimIdleMs, d.claimIdleMs, 10);
+  const blockTimeoutMs = int(`${path}.blockTimeoutMs`, options.blockTimeoutMs, d.blockTimeoutMs, 10, 600_000);
+  const idleConsumerTtlMs = int(`${path}.idleConsumerTtlMs`, options.idleConsumerTtlMs, d.idleConsumerTtlMs, 20);
+  if (idleConsumerTtlMs <= blockTimeoutMs) {
+    fail(`${path}.idleConsumerTtlMs`, idleConsumerTtlMs, `a number of ms greater than blockTimeoutMs (${blockTimeoutMs})`);
+  }
+  return {
+    startId,
+    concurrency,
+    prefetch,
+    maxDeliveries: int(`${path}.maxDeliveries`, options.maxDeliveries, d.maxDeliveries, 1, 1_000_000),
+    backoff: resolveBackoff(`${path}.backoff`, options.backoff, d.backoff),
+    parse: oneOf(`${path}.parse`, options.parse, d.parse, ['fields', 'json-fields'] as const),
+    maxMessageBytes: int(`${path}.maxMessageBytes`, options.maxMessageBytes, d.maxMessageBytes, 1, 512 * 1024 * 1024),
+    blockTimeoutMs,
+    claimIdleMs,
+    reclaimIntervalMs: int(`${path}.reclaimIntervalMs`, options.reclaimIntervalMs, d.reclaimIntervalMs, 10, 3_600_000),
+    idleConsumerTtlMs,
+  };
+}
+
+/** `concurrency` and `prefetch` of a queue or stream handler; an explicit prefetch below concurrency is refused. */
+function resolveWindow(
+  path: string,
+  options: { concurrency?: number; prefetch?: number },
+  d: { concurrency: number; prefetch: number },
+): { concurrency: number; prefetch: number } {
+  const concurrency = int(`${path}.concurrency`, options.concurrency, d.concurrency, 1, 10_000);
+  const prefetch = int(`${path}.prefetch`, options.prefetch, d.prefetch, 0, 100_000);
+  if (options.prefetch !== undefined && prefetch !== 0 && prefetch < concurrency) {
+    fail(`${path}.prefetch`, prefetch, `0 (same as concurrency) or a whole number ≥ concurrency (${concurrency})`);
+  }
+  return { concurrency, prefetch };
+}
+
+/** Retry spacing of a queue or stream handler over `d`, the defaults in force. */
+function resolveBackoff(path: string, raw: BackoffOptions | undefined, d: Required<BackoffOptions>): Required<BackoffOptions> {
+  const options = raw ?? {};
+  expectRecord(path, options);
+  rejectUnknown(`${path}.`, options, BACKOFF_KEYS);
+  const delayMs = int(`${path}.delayMs`, options.delayMs, d.delayMs, 0);
+  return {
+    type: oneOf(`${path}.type`, options.type, d.type, ['fixed', 'exponential'] as const),
+    delayMs,
+    maxDelayMs: int(`${path}.maxDelayMs`, options.maxDelayMs, Math.max(d.maxDelayMs, delayMs), delayMs),
+    jitter: bool(`${path}.jitter`, options.jitter, d.jitter),
+  };
+}
+
+/** Validates trimming options (module `streams.<name>` or one append's). */
+export function resolveStreamTrim(path: string, raw: StreamTrimOptions): StreamTrimOptions {
+  expectRecord(path, raw);
+  rejectUnknown(`${path}.`, raw, TRIM_KEYS);
+  if (raw.maxLen !== undefined && raw.maxAgeMs !== undefined) fail(path, raw, 'either maxLen or maxAgeMs, not both');
+  return {
+    maxLen: raw.maxLen === undefined ? undefined : int(`${path}.maxLen`, raw.maxLen, 0, 1),
+    maxAgeMs: raw.maxAgeMs === undefined ? undefined : int(`${path}.maxAgeMs`, raw.maxAgeMs, 0, 1),
+  };
+}
+
+/** The effective prefetch window of resolved handler options. */
+export function prefetchWindow(options: { prefetch: number; concurrency: number }): number {
+  return Math.max(options.prefetch, options.concurrency);
+}

@@ -1,0 +1,31 @@
+import { SetMetadata } from '@nestjs/common';
+import { QUEUE_HANDLER_METADATA } from '../../core/constants.js';
+import type { QueueHandlerOptions } from '../../core/options/handler.options.js';
+
+/** What `@QueueHandler` records on a method. */
+export interface QueueHandlerMetadata {
+  queue: string;
+  options: QueueHandlerOptions;
+}
+
+/**
+ * Consumes the Redis list `queue` (with the module's `keyPrefix`): each
+ * message goes to exactly one handler run across all processes. The method
+ * receives the payload (JSON-parsed unless `parse: 'raw'`) and a
+ * {@link QueueMessageContext}, or what `@Payload()` / `@Ctx()` select. Return
+ * (or resolve) to acknowledge; throw to retry with backoff, up to
+ * `maxAttempts`, then the message is dead-lettered with the error.
+ *
+ * Defaults: reliable mode (at-least-once, survives crashes), concurrency 1,
+ * 3 attempts with exponential backoff from 1 s.
+ *
+ * @example
+ * ```ts
+ * @QueueHandler('emails', { concurrency: 10 })
+ * async send(@Payload() email: EmailDto, @Ctx() ctx: QueueMessageContext) { ... }
+ * ```
+ * @publicApi
+ */
+export function QueueHandler(queue: string, options: QueueHandlerOptions = {}): MethodDecorator {
+  return SetMetadata<string, QueueHandlerMetadata>(QUEUE_HANDLER_METADATA, { queue, options });
+}
