@@ -77,7 +77,7 @@ async function start(): Promise<void> {
       `  dashboard      http://127.0.0.1:${workerPort}/dashboard   (user admin, password ${env.DASHBOARD_PASSWORD ? '$DASHBOARD_PASSWORD' : dashboardPassword})`,
       `  Redis          ${redactUrl(redis.url)}${redis.embedded ? ' (embedded, temporary)' : ''}`,
       `  database       ${shared.TIMELINE_DB}${scratch ? ' (temporary; set TIMELINE_DB to keep it)' : ''}`,
-      'Try the walk-through in README.md ("The sample"). Press Ctrl-C to stop.',
+      'Try the walk-through in docs/sample.md. Press Ctrl-C to stop.',
       '',
     ].join('\n'),
   );

@@ -1,5 +1,5 @@
 /**
- * The worker role of the README's least-privilege ACL for an app with
+ * The worker role of the least-privilege ACL in docs/security.md for an app with
  * `keyPrefix: 'app:'`, as `ACL SETUSER` arguments after the user name. Every
  * command the broker sends is listed, including those its Lua scripts run
  * (scripts execute with the caller's permissions).
@@ -27,7 +27,7 @@ export const BROKER_ACL_RULES = [
 ] as const;
 
 /**
- * The operator role of the README's ACL (same key prefix): what the
+ * The operator role of the ACL in docs/security.md (same key prefix): what the
  * dashboard (in an app with `producerOnly: true`) and every command of the
  * CLI send, scripts included.
  */

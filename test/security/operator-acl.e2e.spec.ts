@@ -33,7 +33,7 @@ class FailingWorker {
   }
 }
 
-describe('the worker and operator roles of the README ACL, each as its own Redis user', () => {
+describe('the worker and operator roles of the documented ACL, each as its own Redis user', () => {
   let redis: RedisServerHandle;
   let admin: Redis;
   let worker: INestApplicationContext;

@@ -53,7 +53,7 @@ export class RedisConnectionFactory implements OnApplicationShutdown {
     // commands (acks, starts), and auto-pipelining keeps one pipeline in
     // flight at a time, so a command waits for the previous batch's round
     // trip; measured with it on, p99 enqueue-to-handler latency at 5k msg/s
-    // was 11 ms instead of 3.4 ms (bench/README.md). A user may still turn it
+    // was 11 ms instead of 3.4 ms (CHANGELOG.md, Performance work). A user may still turn it
     // on for the command connection; blocking connections never pipeline.
     const perRole: RedisOptions = role === 'command' ? { connectionName } : { connectionName, enableAutoPipelining: false };
     let client: RedisClient;
