@@ -110,6 +110,12 @@ async function main() {
   check(resolved.endsWith('/node_modules/nest-redis-broker/dist/index.js'), `with --conditions=source, nest-redis-broker resolves to ${resolved}`);
   say(`node --conditions=source resolves nest-redis-broker to ${relative(project, fileURLToPath(resolved))}`);
 
+  // Nest apps are CommonJS by default: the ESM package must load through
+  // require() (require(esm), Node >= 20.19 / 22.12, hence `engines`).
+  const required = run('node', ['-e', "const b = require('nest-redis-broker'); const o = require('nest-redis-broker/observability'); console.log(typeof b.QueueHandler, typeof o.BrokerMetrics)"], { cwd: project }).trim();
+  check(required === 'function function', `require('nest-redis-broker') from CommonJS gave: ${required}`);
+  say(`require('nest-redis-broker') from CommonJS on Node ${process.versions.node}: QueueHandler and BrokerMetrics load`);
+
   say('== compile the app with the installed tsc (strict, nodenext)');
   copyFileSync(APP_SOURCE, join(project, 'src', 'main.ts'));
   writeFileSync(join(project, 'tsconfig.json'), `${JSON.stringify(USER_TSCONFIG, null, 2)}\n`);
