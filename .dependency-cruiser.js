@@ -99,7 +99,7 @@ export default {
     tsConfig: { fileName: 'tsconfig.json' },
     enhancedResolveOptions: {
       exportsFields: ['exports'],
-      conditionNames: ['source', 'import', 'require', 'node', 'default'],
+      conditionNames: ['nest-redis-broker-source', 'import', 'require', 'node', 'default'],
       extensions: ['.ts', '.js', '.d.ts'],
     },
   },

@@ -17,7 +17,7 @@ export default defineConfig({
   ],
   resolve: {
     // Tests import the library as users do, by package name, but run its
-    // TypeScript sources (child processes do the same with --conditions=source).
+    // TypeScript sources (child processes do the same with --conditions=nest-redis-broker-source).
     alias: [
       { find: /^nest-redis-broker\/testing$/, replacement: fileURLToPath(new URL('./libs/redis-broker/src/testing/index.ts', import.meta.url)) },
       { find: /^nest-redis-broker\/internal$/, replacement: fileURLToPath(new URL('./libs/redis-broker/src/internal.ts', import.meta.url)) },

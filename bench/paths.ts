@@ -11,7 +11,7 @@ export const FROM_SOURCE = import.meta.url.endsWith('.ts');
 export const ROOT = fileURLToPath(new URL(FROM_SOURCE ? '..' : '../../..', import.meta.url));
 
 /** Node flags a child needs to run the sibling of this file. */
-export const CHILD_EXEC_ARGV = FROM_SOURCE ? ['--conditions=source', '--import', '@swc-node/register/esm-register'] : [];
+export const CHILD_EXEC_ARGV = FROM_SOURCE ? ['--conditions=nest-redis-broker-source', '--import', '@swc-node/register/esm-register'] : [];
 
 /** The child entry point beside this file. */
 export const CHILD_ENTRY = fileURLToPath(new URL(FROM_SOURCE ? './child.ts' : './child.js', import.meta.url));

@@ -3,7 +3,7 @@
  * subscriber versus an `@OnChannel` handler, same Redis, same publisher
  * (pipelined slices of PUBLISH from this process). The buffer is as big as
  * the run, so nothing is dropped and every variant handles every message. Run:
- *   node --conditions=source --import @swc-node/register/esm-register bench/pubsub-throughput.ts
+ *   node --conditions=nest-redis-broker-source --import @swc-node/register/esm-register bench/pubsub-throughput.ts
  */
 import 'reflect-metadata';
 import { Injectable, Module } from '@nestjs/common';

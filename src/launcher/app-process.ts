@@ -17,7 +17,7 @@ export interface AppProcess {
  * the app's name.
  */
 export function spawnApp(name: string, entry: string, cwd: string, env: NodeJS.ProcessEnv, readyLine: string): AppProcess {
-  const child = spawn(process.execPath, ['--conditions=source', '--import', '@swc-node/register/esm-register', entry], {
+  const child = spawn(process.execPath, ['--conditions=nest-redis-broker-source', '--import', '@swc-node/register/esm-register', entry], {
     cwd,
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],

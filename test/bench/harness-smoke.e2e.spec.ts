@@ -14,7 +14,7 @@ const dir = mkdtempSync(join(tmpdir(), 'nrb-bench-smoke-'));
 function runBench(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
   const child = spawn(
     process.execPath,
-    ['--conditions=source', '--import', '@swc-node/register/esm-register', 'bench/run.ts', ...args],
+    ['--conditions=nest-redis-broker-source', '--import', '@swc-node/register/esm-register', 'bench/run.ts', ...args],
     { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] },
   );
   let stdout = '';

@@ -48,7 +48,7 @@ function processesStarted(marker: string, pidFile: string): { pid: number; comma
 
 /** Starts the launcher with the same command as the "start" script; `out` collects stdout and stderr. */
 function startLauncher(env: NodeJS.ProcessEnv): { out: () => string; exited: Promise<number | null>; kill: (signal: NodeJS.Signals) => void } {
-  const launcher = spawn(process.execPath, ['--conditions=source', '--import', '@swc-node/register/esm-register', 'src/launcher/main.ts'], {
+  const launcher = spawn(process.execPath, ['--conditions=nest-redis-broker-source', '--import', '@swc-node/register/esm-register', 'src/launcher/main.ts'], {
     cwd: root,
     env,
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -67,7 +67,7 @@ describe('npm start (the launcher)', () => {
     delete env.REDIS_URL;
     delete env.TIMELINE_DB;
     // The same command as the "start" script.
-    const launcher = spawn(process.execPath, ['--conditions=source', '--import', '@swc-node/register/esm-register', 'src/launcher/main.ts'], {
+    const launcher = spawn(process.execPath, ['--conditions=nest-redis-broker-source', '--import', '@swc-node/register/esm-register', 'src/launcher/main.ts'], {
       cwd: root,
       env,
       stdio: ['ignore', 'pipe', 'pipe'],

@@ -15,13 +15,13 @@ export interface FixtureProcess {
 
 /**
  * Runs `test/fixtures/<name>.ts` under Node with SWC (decorator metadata) and
- * the library's TypeScript sources (`--conditions=source`), as a separate
+ * the library's TypeScript sources (`--conditions=nest-redis-broker-source`), as a separate
  * process that tests may SIGKILL.
  */
 export function spawnFixture(name: string, env: Record<string, string>, readyLine = 'worker-ready'): FixtureProcess {
   const child = spawn(
     process.execPath,
-    ['--conditions=source', '--import', '@swc-node/register/esm-register', `test/fixtures/${name}.ts`],
+    ['--conditions=nest-redis-broker-source', '--import', '@swc-node/register/esm-register', `test/fixtures/${name}.ts`],
     { cwd: root, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] },
   );
   let out = '';
