@@ -48,5 +48,4 @@ describe('messages', () => {
     expect(messages.streamTakenOver('s', 'g', 'c', 1, 100)).toContain('took over 1 entry of s');
     expect(messages.streamTakenOver('s', 'g', 'c', 2, 100)).toContain('took over 2 entries of s');
   });
-
 });
