@@ -86,8 +86,10 @@ export default {
     {
       name: 'apps-use-the-package-name',
       severity: 'error',
-      comment: 'apps/, src/, test/ and bench/ import `nest-redis-broker` (and its entry points) by name, never a path into libs/.',
-      from: { path: '^(apps|src|test|bench)/' },
+      comment:
+        'apps/, src/, test/ and bench/ import `nest-redis-broker` (and its entry points) by name, never a path into libs/. ' +
+        'The one exception is test/unit/: unit tests of pure internal pieces (models, parsers, validators) import them where they live.',
+      from: { path: '^(apps|src|test|bench)/', pathNot: '^test/unit/' },
       // An import by package name resolves into libs/ through the workspace link: that one is allowed.
       to: { path: '^libs/', dependencyTypesNot: ['aliased-workspace'] },
     },

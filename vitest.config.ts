@@ -26,13 +26,28 @@ export default defineConfig({
     ],
   },
   test: {
-    include: ['test/**/*.spec.ts'],
     // An `.only` left in a test file would silently skip every other test of the run.
     allowOnly: false,
     testTimeout: 60_000,
     hookTimeout: 60_000,
     pool: 'forks',
+    // Two test files at a time: the e2e files start redis-server processes and Nest apps on a shared 2-core machine.
     maxWorkers: 2,
     reporters: ['default'],
+    // Two projects, run apart by `npm test` (unit first, so a broken invariant stops the run in
+    // seconds instead of after the end-to-end suite); a file path given on the command line is
+    // found in whichever project holds it.
+    projects: [
+      {
+        extends: true,
+        // The pure pieces, without Redis: each file runs in milliseconds.
+        test: { name: 'unit', include: ['test/unit/**/*.spec.ts'] },
+      },
+      {
+        extends: true,
+        // Real redis-server processes and Nest apps.
+        test: { name: 'e2e', include: ['test/**/*.spec.ts'], exclude: ['test/unit/**'] },
+      },
+    ],
   },
 });

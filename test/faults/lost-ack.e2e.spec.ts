@@ -1,10 +1,10 @@
-import { Injectable, type INestApplicationContext } from '@nestjs/common';
-import { Redis } from 'ioredis';
+import { Injectable } from '@nestjs/common';
 import { BrokerClient, Payload, QueueHandler, QueueKeys, StreamConsumer } from 'nest-redis-broker';
 import { ConsumerRunner } from 'nest-redis-broker/internal';
-import { startRedisServer, waitFor, type RedisServerHandle } from 'nest-redis-broker/testing';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { bootBroker, deferred, type CapturingLogger } from '../support/broker-app.js';
+import { waitFor } from 'nest-redis-broker/testing';
+import { afterEach, describe, expect, it } from 'vitest';
+import { deferred } from '../support/broker-app.js';
+import { useBrokerApp } from '../support/file-redis.js';
 
 // The handler of message/entry 0 waits for the test to let it finish, so the
 // test can take Redis down while it runs: its ack then fails for sure.
@@ -35,37 +35,22 @@ class GatedHandlers {
 }
 
 describe('an ack that fails because Redis went away while the handler ran', () => {
-  let redis: RedisServerHandle;
-  let app: INestApplicationContext;
-  let logger: CapturingLogger;
-  let plain: Redis;
-
-  beforeAll(async () => {
-    redis = await startRedisServer({ appendOnly: true });
-    // One retry per command: with Redis down, the ack is rejected instead of waiting in ioredis' offline queue.
-    ({ app, logger } = await bootBroker(
-      { connection: { url: redis.url, redis: { maxRetriesPerRequest: 1 } }, heartbeatIntervalMs: 200, consumerTtlMs: 1_000 },
-      [GatedHandlers],
-    ));
-    plain = new Redis(redis.url, { maxRetriesPerRequest: 1 });
-    plain.on('error', () => undefined);
-  });
+  // One retry per command: with Redis down, the ack is rejected instead of waiting in ioredis' offline queue.
+  const broker = useBrokerApp(
+    { connection: { redis: { maxRetriesPerRequest: 1 } }, heartbeatIntervalMs: 200, consumerTtlMs: 1_000 },
+    [GatedHandlers],
+    { server: { appendOnly: true }, client: { maxRetriesPerRequest: 1 } },
+  );
 
   afterEach(() => {
     gate = deferred();
     started = deferred();
   });
 
-  afterAll(async () => {
-    plain?.disconnect();
-    await app?.close();
-    await redis?.stop();
-  });
-
   /** Copies in the processing lists of every consumer of `queue`. */
   async function heldByConsumers(queue: string): Promise<number> {
-    const lists = await plain.keys(`{${queue}}:processing:*`);
-    const lengths = await Promise.all(lists.map((k) => plain.llen(k)));
+    const lists = await broker.plain.keys(`{${queue}}:processing:*`);
+    const lengths = await Promise.all(lists.map((k) => broker.plain.llen(k)));
     return lengths.reduce((a, b) => a + b, 0);
   }
 
@@ -75,7 +60,7 @@ describe('an ack that fails because Redis went away while the handler ran', () =
    * pass before the last raise seen has finished.
    */
   async function reaperPasses(queue: string, passes: number): Promise<void> {
-    const deadlines = async (): Promise<string> => (await plain.zrange(new QueueKeys(queue, '').consumers, '0', '-1', 'WITHSCORES')).join();
+    const deadlines = async (): Promise<string> => (await broker.plain.zrange(new QueueKeys(queue, '').consumers, '0', '-1', 'WITHSCORES')).join();
     let last = await deadlines();
     for (let seen = 0; seen < passes;) {
       await waitFor(async () => (await deadlines()) !== last, { description: `heartbeat ${seen + 1} of ${passes} of ${queue}` });
@@ -86,44 +71,44 @@ describe('an ack that fails because Redis went away while the handler ran', () =
 
   /** How many XAUTOCLAIM calls Redis has run since it started. */
   async function xautoclaimCalls(): Promise<number> {
-    const stats = await plain.info('commandstats');
+    const stats = await broker.plain.info('commandstats');
     return Number(/cmdstat_xautoclaim:calls=(\d+)/.exec(stats)?.[1] ?? 0);
   }
 
   it('queue: acks the handled message once Redis is back, instead of running it again', async () => {
-    await plain.lpush('lost-ack-q', JSON.stringify({ id: 0 }));
+    await broker.plain.lpush('lost-ack-q', JSON.stringify({ id: 0 }));
     await started.promise;
-    await redis.kill();
+    await broker.redis.kill();
     gate.resolve();
-    await waitFor(() => /of queue "lost-ack-q"(: | was handled but its ack failed)/.test(logger.text()), { timeoutMs: 15_000, description: 'the ack to fail' });
-    await redis.start();
-    await waitFor(async () => (await plain.lpush('lost-ack-q', JSON.stringify({ id: 1 })).catch(() => 0)) > 0, {
+    await waitFor(() => /of queue "lost-ack-q"(: | was handled but its ack failed)/.test(broker.logger.text()), { timeoutMs: 15_000, description: 'the ack to fail' });
+    await broker.redis.start();
+    await waitFor(async () => (await broker.plain.lpush('lost-ack-q', JSON.stringify({ id: 1 })).catch(() => 0)) > 0, {
       timeoutMs: 15_000, description: 'Redis to accept the next message',
     });
     await waitFor(() => queueRuns.includes(1), { timeoutMs: 15_000, description: 'the next message to run' });
     // Recovery ran before message 1 was fetched; the reaper gets its chance too: nothing comes back.
-    await waitFor(async () => (await plain.llen('lost-ack-q')) === 0 && (await heldByConsumers('lost-ack-q')) === 0, {
+    await waitFor(async () => (await broker.plain.llen('lost-ack-q')) === 0 && (await heldByConsumers('lost-ack-q')) === 0, {
       description: 'message 1 acked',
     });
     await reaperPasses('lost-ack-q', 2);
     expect(queueRuns.filter((id) => id === 0)).toHaveLength(1);
-    expect(logger.text()).toMatch(/Re-sent 1 ack\(s\) of queue lost-ack-q/);
+    expect(broker.logger.text()).toMatch(/Re-sent 1 ack\(s\) of queue lost-ack-q/);
     expect(await heldByConsumers('lost-ack-q')).toBe(0);
-    expect(await plain.llen('lost-ack-q')).toBe(0);
-    expect(app.get(ConsumerRunner).health().every((h) => h.state === 'running')).toBe(true);
+    expect(await broker.plain.llen('lost-ack-q')).toBe(0);
+    expect(broker.app.get(ConsumerRunner).health().every((h) => h.state === 'running')).toBe(true);
   });
 
   it('stream: re-sends the XACK until it lands, so the entry is not reclaimed and run again', async () => {
-    const client = app.get(BrokerClient);
+    const client = broker.app.get(BrokerClient);
     await client.append('lost-ack-s', { n: '0' });
     await started.promise;
-    await redis.kill();
+    await broker.redis.kill();
     gate.resolve();
-    await waitFor(() => plain.status !== 'ready', { description: 'connections to drop' });
+    await waitFor(() => broker.plain.status !== 'ready', { description: 'connections to drop' });
     // Down for longer than claimIdleMs: without the re-sent XACK the entry would be taken over and run again.
     await new Promise((resolve) => setTimeout(resolve, 1_000));
-    await redis.start();
-    await waitFor(async () => (await plain.xpending('lost-ack-s', 'g').catch(() => [1]) as unknown[])[0] === 0, {
+    await broker.redis.start();
+    await waitFor(async () => (await broker.plain.xpending('lost-ack-s', 'g').catch(() => [1]) as unknown[])[0] === 0, {
       timeoutMs: 15_000, description: 'the entry to be acknowledged',
     });
     await client.append('lost-ack-s', { n: '1' });
@@ -132,6 +117,6 @@ describe('an ack that fails because Redis went away while the handler ran', () =
     const claims = await xautoclaimCalls();
     await waitFor(async () => (await xautoclaimCalls()) >= claims + 2, { description: 'two more reclaimer passes' });
     expect(streamRuns.filter((n) => n === '0')).toHaveLength(1);
-    expect(app.get(ConsumerRunner).health().every((h) => h.state === 'running')).toBe(true);
+    expect(broker.app.get(ConsumerRunner).health().every((h) => h.state === 'running')).toBe(true);
   });
 });

@@ -1,11 +1,10 @@
-import { Injectable, ValidationPipe, type INestApplicationContext } from '@nestjs/common';
+import { Injectable, ValidationPipe } from '@nestjs/common';
 import { IsInt, Min } from 'class-validator';
-import { Redis } from 'ioredis';
 import { Payload, QueueDeadLetterService, QueueHandler, StreamConsumer, StreamDeadLetterService } from 'nest-redis-broker';
 import { ConsumerRunner } from 'nest-redis-broker/internal';
-import { startRedisServer, waitFor, waitForQueuesIdle, waitForStreamGroupsIdle, type RedisServerHandle } from 'nest-redis-broker/testing';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { bootBroker } from '../support/broker-app.js';
+import { waitFor, waitForQueuesIdle, waitForStreamGroupsIdle } from 'nest-redis-broker/testing';
+import { describe, expect, it } from 'vitest';
+import { useBrokerApp } from '../support/file-redis.js';
 import { ledger, report } from '../support/ledger.js';
 
 const MAX_BYTES = 4_096;
@@ -65,35 +64,21 @@ function malformedMessages(): { body: Buffer | string; reasons: string[] }[] {
 }
 
 describe('malformed input pushed by a plain client', () => {
-  let redis: RedisServerHandle;
-  let app: INestApplicationContext;
-  let plain: Redis;
-
-  beforeAll(async () => {
-    redis = await startRedisServer();
-    plain = new Redis(redis.url);
-    ({ app } = await bootBroker({ connection: { url: redis.url }, deadLetterMaxEntries: DEAD_CAP }, [FuzzHandlers]));
-  });
-
-  afterAll(async () => {
-    await app?.close();
-    plain?.disconnect();
-    await redis?.stop();
-  });
+  const broker = useBrokerApp({ deadLetterMaxEntries: DEAD_CAP }, [FuzzHandlers]);
 
   it('dead-letters every malformed list message with a reason while the valid ones interleaved with them are all handled', async () => {
     const bad = malformedMessages();
     const valid = 100;
     // Valid and malformed messages alternate on the list.
     for (let i = 0; i < Math.max(valid, bad.length); i += 1) {
-      if (i < valid) await plain.lpush('fuzz', JSON.stringify({ id: i }));
-      if (i < bad.length) await plain.lpush('fuzz', bad[i].body);
+      if (i < valid) await broker.plain.lpush('fuzz', JSON.stringify({ id: i }));
+      if (i < bad.length) await broker.plain.lpush('fuzz', bad[i].body);
     }
     // Valid, with a "__proto__" key: JSON.parse makes it a plain own property, it reaches no prototype.
-    await plain.lpush('fuzz', '{"__proto__":{"polluted":true},"id":500}');
-    const dead = app.get(QueueDeadLetterService);
+    await broker.plain.lpush('fuzz', '{"__proto__":{"polluted":true},"id":500}');
+    const dead = broker.app.get(QueueDeadLetterService);
     await waitFor(async () => (await dead.count('fuzz')) === bad.length, { timeoutMs: 20_000, description: `${bad.length} dead letters` });
-    await waitForQueuesIdle(redis.url, ['fuzz']);
+    await waitForQueuesIdle(broker.redis.url, ['fuzz']);
     await waitFor(() => handled.includes('500'), { description: 'the message with a __proto__ key' });
     const result = ledger(valid, handled.filter((n) => n !== '500'));
     const letters = await dead.list('fuzz', { limit: bad.length });
@@ -112,23 +97,23 @@ describe('malformed input pushed by a plain client', () => {
     }
     // Nothing from a payload became a key or reached the prototype chain.
     expect(({} as Record<string, unknown>).polluted).toBeUndefined();
-    const keys = await plain.keys('*');
+    const keys = await broker.plain.keys('*');
     // (The registry of queue names, {}:registry:queues, holds only names the code used.)
     expect(keys.filter((k) => !k.startsWith('fuzz') && !k.startsWith('{fuzz') && !k.startsWith('{}:registry:'))).toEqual([]);
-    expect(app.get(ConsumerRunner).health().every((h) => h.state === 'running' && !h.failing)).toBe(true);
+    expect(broker.app.get(ConsumerRunner).health().every((h) => h.state === 'running' && !h.failing)).toBe(true);
   });
 
   it('keeps the dead-letter list at deadLetterMaxEntries under a flood of oversized messages', async () => {
     const flood = 300;
     const body = 'y'.repeat(MAX_BYTES + 1);
-    await plain.lpush('fuzz', ...Array.from({ length: flood }, () => body));
-    await plain.lpush('fuzz', JSON.stringify({ id: 1_000 }));
+    await broker.plain.lpush('fuzz', ...Array.from({ length: flood }, () => body));
+    await broker.plain.lpush('fuzz', JSON.stringify({ id: 1_000 }));
     await waitFor(() => handled.includes('1000'), { timeoutMs: 20_000, description: 'the valid message behind the flood' });
-    await waitForQueuesIdle(redis.url, ['fuzz']);
-    const dead = app.get(QueueDeadLetterService);
+    await waitForQueuesIdle(broker.redis.url, ['fuzz']);
+    const dead = broker.app.get(QueueDeadLetterService);
     report('queue oversized flood', { flood, cap: DEAD_CAP, dead: await dead.count('fuzz') });
     expect(await dead.count('fuzz')).toBe(DEAD_CAP);
-    expect(await plain.hlen('{fuzz}:dead:messages')).toBe(DEAD_CAP);
+    expect(await broker.plain.hlen('{fuzz}:dead:messages')).toBe(DEAD_CAP);
   });
 
   it('dead-letters malformed stream entries (broken JSON fields, wrong types, stray bytes) while valid ones flow', async () => {
@@ -148,12 +133,12 @@ describe('malformed input pushed by a plain client', () => {
     ];
     const ids: string[] = [];
     for (let i = 0; i < valid; i += 1) {
-      await plain.xadd('fuzz-s', '*', 'n', String(i));
-      if (i < bad.length) ids.push((await plain.xadd('fuzz-s', '*', ...bad[i].fields))!);
+      await broker.plain.xadd('fuzz-s', '*', 'n', String(i));
+      if (i < bad.length) ids.push((await broker.plain.xadd('fuzz-s', '*', ...bad[i].fields))!);
     }
-    const dead = app.get(StreamDeadLetterService);
+    const dead = broker.app.get(StreamDeadLetterService);
     await waitFor(async () => (await dead.count('fuzz-s', 'g')) === bad.length, { timeoutMs: 20_000, description: `${bad.length} dead entries` });
-    await waitForStreamGroupsIdle(redis.url, [{ stream: 'fuzz-s', group: 'g' }]);
+    await waitForStreamGroupsIdle(broker.redis.url, [{ stream: 'fuzz-s', group: 'g' }]);
     const result = ledger(valid, streamHandled);
     const letters = await dead.list('fuzz-s', 'g', { limit: 50 });
     report('stream malformed input', { valid, malformed: bad.length, handled: result.handled, dead: letters.length });

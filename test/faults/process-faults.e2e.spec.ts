@@ -3,7 +3,8 @@ import { waitFor, waitForQueuesIdle, waitForStreamGroupsIdle } from 'nest-redis-
 import { describe, expect, it } from 'vitest';
 import { ledger, loggedTotal, report } from '../support/ledger.js';
 import type { FixtureProcess } from '../support/processes.js';
-import { BOOT_BUDGET_MS, DRAIN_BUDGET_MS, useRedis, WorkerPool } from '../support/worker-pool.js';
+import { useRedis } from '../support/file-redis.js';
+import { BOOT_BUDGET_MS, DRAIN_BUDGET_MS, WorkerPool } from '../support/worker-pool.js';
 
 const WINDOW = 4;
 // Poison scenarios boot 4 workers one after another (one per crash, then the one that finishes), then drain.

@@ -1,10 +1,10 @@
-import { Injectable, type INestApplicationContext } from '@nestjs/common';
-import { Redis } from 'ioredis';
+import { Injectable } from '@nestjs/common';
 import { BrokerClient, Payload, QueueHandler, StreamConsumer } from 'nest-redis-broker';
 import { ConsumerRunner } from 'nest-redis-broker/internal';
-import { startRedisServer, waitFor, waitForQueuesIdle, waitForStreamGroupsIdle, type RedisServerHandle } from 'nest-redis-broker/testing';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { bootBroker, type CapturingLogger } from '../support/broker-app.js';
+import { waitFor, waitForQueuesIdle, waitForStreamGroupsIdle } from 'nest-redis-broker/testing';
+import { describe, expect, it } from 'vitest';
+import { bootBroker } from '../support/broker-app.js';
+import { useBrokerApp } from '../support/file-redis.js';
 import { ledger, report } from '../support/ledger.js';
 
 const SENT = 300;
@@ -31,23 +31,7 @@ class RestartHandlers {
 }
 
 describe('Redis SIGKILLed and restarted (AOF, appendfsync always) during production and consumption', () => {
-  let redis: RedisServerHandle;
-  let app: INestApplicationContext;
-  let logger: CapturingLogger;
-  let plain: Redis;
-
-  beforeAll(async () => {
-    redis = await startRedisServer({ appendOnly: true });
-    plain = new Redis(redis.url);
-    plain.on('error', () => undefined);
-    ({ app, logger } = await bootBroker({ connection: { url: redis.url }, consumerTtlMs: 1_000, heartbeatIntervalMs: 200 }, [RestartHandlers]));
-  });
-
-  afterAll(async () => {
-    await app?.close();
-    plain?.disconnect();
-    await redis?.stop();
-  });
+  const broker = useBrokerApp({ consumerTtlMs: 1_000, heartbeatIntervalMs: 200 }, [RestartHandlers], { server: { appendOnly: true } });
 
   /**
    * Sends 0..SENT-1 one by one, as an application would: an enqueue that
@@ -76,9 +60,9 @@ describe('Redis SIGKILLed and restarted (AOF, appendfsync always) during product
     for (let restart = 1; restart <= RESTARTS; restart += 1) {
       const target = (restart * SENT) / (RESTARTS + 1);
       await waitFor(() => acked.length >= target && handled.length > 0, { timeoutMs: 20_000, description: `${target} acknowledged enqueues` });
-      await redis.kill();
-      await waitFor(() => plain.status !== 'ready', { description: 'connections to drop' });
-      await redis.start();
+      await broker.redis.kill();
+      await waitFor(() => broker.plain.status !== 'ready', { description: 'connections to drop' });
+      await broker.redis.start();
     }
     await producing;
     return { acked, errors };
@@ -86,13 +70,13 @@ describe('Redis SIGKILLed and restarted (AOF, appendfsync always) during product
 
   it('reliable list queue: every acknowledged enqueue is handled after 2 restarts', async () => {
     handled.length = 0;
-    const client = app.get(BrokerClient);
+    const client = broker.app.get(BrokerClient);
     const { acked, errors } = await produceThroughRestarts((id) => client.enqueue('restart-q', { id }));
-    await waitForQueuesIdle(redis.url, ['restart-q'], { timeoutMs: 30_000 }).catch(async (error: unknown) => {
+    await waitForQueuesIdle(broker.redis.url, ['restart-q'], { timeoutMs: 30_000 }).catch(async (error: unknown) => {
       // Say where the messages are, for the CI log.
-      const keys = await plain.keys('*restart-q*');
-      const sizes = await Promise.all(keys.map(async (k) => `${k}=${await plain.type(k)}:${(await plain.type(k)) === 'list' ? await plain.llen(k) : ''}`));
-      throw new Error(`${String(error)}; keys: ${sizes.join(' ')}; missing: ${ledger(acked, handled).missing.join(',')}; health: ${JSON.stringify(app.get(ConsumerRunner).health())}`);
+      const keys = await broker.plain.keys('*restart-q*');
+      const sizes = await Promise.all(keys.map(async (k) => `${k}=${await broker.plain.type(k)}:${(await broker.plain.type(k)) === 'list' ? await broker.plain.llen(k) : ''}`));
+      throw new Error(`${String(error)}; keys: ${sizes.join(' ')}; missing: ${ledger(acked, handled).missing.join(',')}; health: ${JSON.stringify(broker.app.get(ConsumerRunner).health())}`);
     });
     const result = ledger(acked, handled);
     report('queue Redis restart x2', { sent: SENT, acked: acked.length, producerErrors: errors, handled: result.handled, missing: result.missing.length, duplicates: result.duplicates });
@@ -102,25 +86,25 @@ describe('Redis SIGKILLed and restarted (AOF, appendfsync always) during product
     // A repeat comes from a reply lost with the connection: a resent LPUSH, or a message taken just before the kill.
     expect(result.duplicates).toBeLessThanOrEqual(RESTARTS * (WINDOW + 1) + errors);
     // The loops resumed on their own: running and not failing, and the connections said they were back.
-    expect(app.get(ConsumerRunner).health().every((h) => h.state === 'running' && !h.failing)).toBe(true);
-    expect(logger.text()).toContain('is ready again');
+    expect(broker.app.get(ConsumerRunner).health().every((h) => h.state === 'running' && !h.failing)).toBe(true);
+    expect(broker.logger.text()).toContain('is ready again');
   });
 
   it('rejects an enqueue while Redis is down past the retry budget, and stores nothing for it', async () => {
     const { app: producer } = await bootBroker({
-      connection: { url: redis.url, redis: { maxRetriesPerRequest: 1 } }, producerOnly: true,
+      connection: { url: broker.redis.url, redis: { maxRetriesPerRequest: 1 } }, producerOnly: true,
     }, []);
     try {
       const client = producer.get(BrokerClient);
-      await redis.kill();
+      await broker.redis.kill();
       await expect(client.enqueue('down-q', { id: 1 })).rejects.toThrow();
       await expect(client.append('down-s', { n: '1' })).rejects.toThrow();
-      await redis.start();
-      await waitFor(() => plain.status === 'ready', { description: 'the plain client to reconnect' });
+      await broker.redis.start();
+      await waitFor(() => broker.plain.status === 'ready', { description: 'the plain client to reconnect' });
       await client.enqueue('down-q', { id: 2 });
       // Only the enqueue that resolved is stored: a rejected one is never written later behind the caller's back.
-      expect(await plain.lrange('down-q', 0, -1)).toEqual(['{"id":2}']);
-      expect(await plain.exists('down-s')).toBe(0);
+      expect(await broker.plain.lrange('down-q', 0, -1)).toEqual(['{"id":2}']);
+      expect(await broker.plain.exists('down-s')).toBe(0);
     } finally {
       await producer.close();
     }
@@ -128,9 +112,9 @@ describe('Redis SIGKILLed and restarted (AOF, appendfsync always) during product
 
   it('stream consumer group: every acknowledged append is handled after 2 restarts', async () => {
     handled.length = 0;
-    const client = app.get(BrokerClient);
+    const client = broker.app.get(BrokerClient);
     const { acked, errors } = await produceThroughRestarts((n) => client.append('restart-s', { n: String(n) }));
-    await waitForStreamGroupsIdle(redis.url, [{ stream: 'restart-s', group: 'g' }], { timeoutMs: 30_000 });
+    await waitForStreamGroupsIdle(broker.redis.url, [{ stream: 'restart-s', group: 'g' }], { timeoutMs: 30_000 });
     const result = ledger(acked, handled);
     report('stream Redis restart x2', { sent: SENT, acked: acked.length, producerErrors: errors, handled: result.handled, missing: result.missing.length, duplicates: result.duplicates });
     expect(acked).toHaveLength(SENT);

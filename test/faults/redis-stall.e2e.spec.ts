@@ -1,10 +1,9 @@
-import { Injectable, type INestApplicationContext } from '@nestjs/common';
-import { Redis } from 'ioredis';
+import { Injectable } from '@nestjs/common';
 import { BrokerClient, OnChannel, Payload, QueueHandler, StreamConsumer } from 'nest-redis-broker';
 import { ConsumerRunner } from 'nest-redis-broker/internal';
-import { startRedisServer, waitFor, waitForQueuesIdle, waitForStreamGroupsIdle, type RedisServerHandle } from 'nest-redis-broker/testing';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { bootBroker } from '../support/broker-app.js';
+import { waitFor, waitForQueuesIdle, waitForStreamGroupsIdle } from 'nest-redis-broker/testing';
+import { afterAll, describe, expect, it } from 'vitest';
+import { useBrokerApp } from '../support/file-redis.js';
 import { ledger, report } from '../support/ledger.js';
 
 const SENT = 200;
@@ -38,25 +37,14 @@ class StallHandlers {
 }
 
 describe('Redis frozen (SIGSTOP) for longer than the blocking timeout, then resumed (SIGCONT)', () => {
-  let redis: RedisServerHandle;
-  let app: INestApplicationContext;
-  let plain: Redis;
+  const broker = useBrokerApp({}, [StallHandlers]);
 
-  beforeAll(async () => {
-    redis = await startRedisServer();
-    plain = new Redis(redis.url);
-    ({ app } = await bootBroker({ connection: { url: redis.url } }, [StallHandlers]));
-  });
-
-  afterAll(async () => {
-    redis?.resume();
-    await app?.close();
-    plain?.disconnect();
-    await redis?.stop();
+  afterAll(() => {
+    broker.redis?.resume();
   });
 
   it('every consumer loop recovers and handles what was sent before, during and after the stall', async () => {
-    const client = app.get(BrokerClient);
+    const client = broker.app.get(BrokerClient);
     const sendAll = (from: number, to: number): Promise<unknown> => Promise.all(
       Array.from({ length: to - from }, (_, i) => from + i).flatMap((n) => [
         client.enqueue('stall-q', { id: n }), client.append('stall-s', { n: String(n) }),
@@ -64,16 +52,16 @@ describe('Redis frozen (SIGSTOP) for longer than the blocking timeout, then resu
     );
     await sendAll(0, SENT / 2);
     await waitFor(() => handledQueue.length > 0 && handledStream.length > 0, { description: 'consumption to start' });
-    redis.pause();
+    broker.redis.pause();
     // Sent while Redis is frozen: these wait in the sockets and ioredis' queues.
     const duringStall = sendAll(SENT / 2, SENT);
     const fastDuringStall = client.enqueue('stall-fast', { id: 1 });
     await new Promise((resolve) => setTimeout(resolve, STALL_MS));
-    redis.resume();
+    broker.redis.resume();
     await duringStall;
     await fastDuringStall;
-    await waitForQueuesIdle(redis.url, ['stall-q', 'stall-fast'], { timeoutMs: 20_000 });
-    await waitForStreamGroupsIdle(redis.url, [{ stream: 'stall-s', group: 'g' }], { timeoutMs: 20_000 });
+    await waitForQueuesIdle(broker.redis.url, ['stall-q', 'stall-fast'], { timeoutMs: 20_000 });
+    await waitForStreamGroupsIdle(broker.redis.url, [{ stream: 'stall-s', group: 'g' }], { timeoutMs: 20_000 });
     await waitFor(() => handledQueue.includes('fast-1'), { description: 'the fast-mode message' });
     const queue = ledger(SENT, handledQueue.filter((n) => !n.startsWith('fast-')));
     const stream = ledger(SENT, handledStream);
@@ -88,7 +76,7 @@ describe('Redis frozen (SIGSTOP) for longer than the blocking timeout, then resu
     // The loops fetch again: a message sent now is handled too.
     await client.enqueue('stall-q', { id: SENT });
     await waitFor(() => handledQueue.includes(String(SENT)), { description: 'a message sent after recovery' });
-    expect(app.get(ConsumerRunner).health().every((h) => h.state === 'running')).toBe(true);
+    expect(broker.app.get(ConsumerRunner).health().every((h) => h.state === 'running')).toBe(true);
     // The sharded subscriber survived the stall too: a message published now is heard.
     await client.publish('stall-c', { n: 1 }, { sharded: true });
     await waitFor(() => heard.includes(1), { description: 'a channel message after the stall' });

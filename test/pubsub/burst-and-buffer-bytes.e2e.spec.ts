@@ -1,9 +1,10 @@
-import { Injectable, type INestApplicationContext } from '@nestjs/common';
+import { Injectable } from '@nestjs/common';
 import { Redis } from 'ioredis';
 import { ChannelSubscriptionService, OnChannel, type ChannelListenerStats } from 'nest-redis-broker';
-import { startRedisServer, waitFor, type RedisServerHandle } from 'nest-redis-broker/testing';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { bootBroker, deferred } from '../support/broker-app.js';
+import { waitFor } from 'nest-redis-broker/testing';
+import { describe, expect, it } from 'vitest';
+import { deferred } from '../support/broker-app.js';
+import { useBrokerApp } from '../support/file-redis.js';
 
 const BURST = 100_000;
 // Published in pipelines of this many: as fast as one client can publish.
@@ -34,27 +35,13 @@ async function publishBurst(admin: Redis, channel: string): Promise<void> {
 }
 
 describe('channel listener buffers', () => {
-  let redis: RedisServerHandle;
-  let app: INestApplicationContext;
-  let admin: Redis;
+  const broker = useBrokerApp({}, [InstantListener]);
 
   const stats = (handler: string): ChannelListenerStats =>
-    app.get(ChannelSubscriptionService).stats().find((s) => s.handler === handler)!;
-
-  beforeAll(async () => {
-    redis = await startRedisServer();
-    admin = new Redis(redis.url);
-    ({ app } = await bootBroker({ connection: { url: redis.url } }, [InstantListener]));
-  });
-
-  afterAll(async () => {
-    await app?.close();
-    admin?.disconnect();
-    await redis?.stop();
-  });
+    broker.app.get(ChannelSubscriptionService).stats().find((s) => s.handler === handler)!;
 
   it('delivers every message of a 100,000-message burst to a handler that keeps up, dropping none', async () => {
-    await publishBurst(admin, 'burst');
+    await publishBurst(broker.plain, 'burst');
     const handler = 'InstantListener@handle';
     await waitFor(() => stats(handler).handled + stats(handler).dropped === BURST, {
       timeoutMs: 60_000,
@@ -66,7 +53,7 @@ describe('channel listener buffers', () => {
   });
 
   it('delivers every message of a 100,000-message burst to an async handler that keeps up, dropping none', async () => {
-    await publishBurst(admin, 'burst-async');
+    await publishBurst(broker.plain, 'burst-async');
     const handler = 'InstantListener@handleAsync';
     await waitFor(() => stats(handler).handled + stats(handler).dropped === BURST, {
       timeoutMs: 60_000,
@@ -80,7 +67,7 @@ describe('channel listener buffers', () => {
     const gate = deferred();
     const kept: number[] = [];
     const quarter = 256 * 1024;
-    const unsubscribe = await app.get(ChannelSubscriptionService).subscribe(
+    const unsubscribe = await broker.app.get(ChannelSubscriptionService).subscribe(
       'large',
       async (payload) => {
         await gate.promise;
@@ -89,7 +76,7 @@ describe('channel listener buffers', () => {
       { parse: 'raw', bufferSize: 1_000, maxBufferBytes: 4 * quarter, label: 'stuck' },
     );
     // Ten messages of 256 KiB: one runs (stuck), four fill the 1 MiB, five are dropped.
-    for (let seq = 10; seq < 20; seq += 1) await admin.publish('large', String(seq).padEnd(quarter, 'x'));
+    for (let seq = 10; seq < 20; seq += 1) await broker.plain.publish('large', String(seq).padEnd(quarter, 'x'));
     await waitFor(() => {
       const s = stats('stuck');
       return s.running + s.buffered + s.dropped === 10;
@@ -97,7 +84,7 @@ describe('channel listener buffers', () => {
     expect(stats('stuck')).toMatchObject({ running: 1, buffered: 4, bufferedBytes: 4 * quarter, dropped: 5, maxBufferBytes: 4 * quarter });
 
     // A message larger than the whole byte bound is dropped while the handler is busy.
-    await admin.publish('large', '20'.padEnd(5 * quarter, 'x'));
+    await broker.plain.publish('large', '20'.padEnd(5 * quarter, 'x'));
     await waitFor(() => stats('stuck').dropped === 6, { description: 'the oversized message to be dropped' });
     expect(stats('stuck').bufferedBytes).toBe(4 * quarter);
 
@@ -110,7 +97,7 @@ describe('channel listener buffers', () => {
   });
 
   it('rejects a maxBufferBytes that is not a positive whole number, naming it', async () => {
-    const subscriptions = app.get(ChannelSubscriptionService);
+    const subscriptions = broker.app.get(ChannelSubscriptionService);
     await expect(subscriptions.subscribe('ok', () => undefined, { maxBufferBytes: 0 })).rejects.toThrow(/subscribe\.maxBufferBytes/);
     await expect(subscriptions.subscribe('ok', () => undefined, { maxBufferBytes: 1.5 })).rejects.toThrow(/subscribe\.maxBufferBytes/);
   });

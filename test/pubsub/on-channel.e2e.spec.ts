@@ -1,11 +1,11 @@
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
-import { Injectable, ParseIntPipe, type INestApplicationContext } from '@nestjs/common';
+import { Injectable, ParseIntPipe } from '@nestjs/common';
 import { Redis } from 'ioredis';
 import { BrokerClient, BrokerEvents, ChannelMessageContext, Ctx, OnChannel, Payload, type FailedEvent } from 'nest-redis-broker';
-import { startRedisServer, waitFor, type RedisServerHandle } from 'nest-redis-broker/testing';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { bootBroker, type CapturingLogger } from '../support/broker-app.js';
+import { waitFor } from 'nest-redis-broker/testing';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { useBrokerApp } from '../support/file-redis.js';
 
 const run = promisify(execFile);
 
@@ -69,27 +69,16 @@ class FlakyListeners {
 }
 
 describe('@OnChannel listeners', () => {
-  let redis: RedisServerHandle;
-  let app: INestApplicationContext;
-  let logger: CapturingLogger;
-  let plain: Redis;
   const failures: FailedEvent[] = [];
 
-  beforeAll(async () => {
-    redis = await startRedisServer();
-    plain = new Redis(redis.url);
-    ({ app, logger } = await bootBroker({ connection: { url: redis.url } }, [GreetingListener, SecondGreetingListener, FlakyListeners]));
-    app.get(BrokerEvents).on('failed', (event) => failures.push(event));
-  });
+  const broker = useBrokerApp({}, [GreetingListener, SecondGreetingListener, FlakyListeners]);
 
-  afterAll(async () => {
-    await app?.close();
-    plain?.disconnect();
-    await redis?.stop();
+  beforeAll(() => {
+    broker.app.get(BrokerEvents).on('failed', (event) => failures.push(event));
   });
 
   it('delivers `redis-cli PUBLISH hello world` to an @OnChannel("hello") handler as the string "world"', async () => {
-    const { stdout } = await run('redis-cli', ['-p', String(redis.port), 'PUBLISH', 'hello', 'world']);
+    const { stdout } = await run('redis-cli', ['-p', String(broker.redis.port), 'PUBLISH', 'hello', 'world']);
     await waitFor(() => hello.length === 1, { description: 'the hello handler to run' });
     expect(hello[0].payload).toBe('world');
     expect(hello[0].ctx.channel).toBe('hello');
@@ -104,19 +93,19 @@ describe('@OnChannel listeners', () => {
   it('gives each of two handlers of one channel each message exactly once, over a single subscription', async () => {
     hello.length = 0;
     helloAgain.length = 0;
-    for (let i = 0; i < 20; i += 1) await plain.publish('hello', JSON.stringify({ i }));
+    for (let i = 0; i < 20; i += 1) await broker.plain.publish('hello', JSON.stringify({ i }));
     await waitFor(() => hello.length === 20 && helloAgain.length === 20, { description: 'both handlers to get 20 messages' });
     expect(hello.map((r) => r.payload)).toEqual(Array.from({ length: 20 }, (_, i) => ({ i })));
     expect(helloAgain.map((r) => r.payload)).toEqual(Array.from({ length: 20 }, (_, i) => ({ i })));
-    expect(await plain.pubsub('NUMSUB', 'hello')).toEqual(['hello', 1]);
-    const clients = (await plain.client('LIST')) as string;
+    expect(await broker.plain.pubsub('NUMSUB', 'hello')).toEqual(['hello', 1]);
+    const clients = (await broker.plain.client('LIST')) as string;
     const subscriber = clients.split('\n').find((line) => line.includes('name=nrb:subscriber:channels '));
     // hello, counts, jobs: each channel once, however many handlers; the pattern once.
     expect(subscriber).toMatch(/ sub=3 psub=1 /);
   });
 
   it('delivers a PUBLISH on user.login to the pattern handler with the pattern and the channel in its context', async () => {
-    await plain.publish('user.login', 'x');
+    await broker.plain.publish('user.login', 'x');
     await waitFor(() => userEvents.length === 1, { description: 'the pattern handler to run' });
     expect(userEvents[0].payload).toBe('x');
     expect(userEvents[0].ctx.pattern).toBe('user.*');
@@ -124,9 +113,9 @@ describe('@OnChannel listeners', () => {
   });
 
   it('resolves publish() to the number of subscribers that received the message', async () => {
-    const client = app.get(BrokerClient);
+    const client = broker.app.get(BrokerClient);
     expect(await client.publish('nobody-listens', 'hi')).toBe(0);
-    const extra = new Redis(redis.url);
+    const extra = new Redis(broker.redis.url);
     try {
       await extra.subscribe('user.logout');
       // The broker's pattern subscription plus the extra plain subscriber.
@@ -139,12 +128,12 @@ describe('@OnChannel listeners', () => {
   });
 
   it('publishes strings as they are and other values as JSON', async () => {
-    const extra = new Redis(redis.url);
+    const extra = new Redis(broker.redis.url);
     const seen: string[] = [];
     try {
       extra.on('message', (_channel: string, message: string) => seen.push(message));
       await extra.subscribe('wire');
-      const client = app.get(BrokerClient);
+      const client = broker.app.get(BrokerClient);
       await client.publish('wire', 'plain text');
       await client.publish('wire', { a: [1, 2] });
       await client.publish('wire', 42);
@@ -156,12 +145,12 @@ describe('@OnChannel listeners', () => {
   });
 
   it('publishMany() sends every message in order in one pipeline, encoded as publish() does, and refuses an unencodable batch whole', async () => {
-    const extra = new Redis(redis.url);
+    const extra = new Redis(broker.redis.url);
     const seen: string[] = [];
     try {
       extra.on('message', (_channel: string, message: string) => seen.push(message));
       await extra.subscribe('many');
-      const client = app.get(BrokerClient);
+      const client = broker.app.get(BrokerClient);
       const batch = Array.from({ length: 2_500 }, (_, i) => (i % 2 === 0 ? { i } : `text ${i}`));
       const receivers = await client.publishMany('many', batch);
       expect(receivers).toHaveLength(2_500);
@@ -181,9 +170,9 @@ describe('@OnChannel listeners', () => {
   });
 
   it('delivers SPUBLISH and publish(..., { sharded: true }) to a sharded listener with sharded in its context', async () => {
-    expect(await plain.spublish('orders', '{"id":1}')).toBe(1);
-    expect(await app.get(BrokerClient).publish('orders', { id: 2 }, { sharded: true })).toBe(1);
-    expect(await app.get(BrokerClient).publishMany('orders', [{ id: 3 }, { id: 4 }], { sharded: true })).toEqual([1, 1]);
+    expect(await broker.plain.spublish('orders', '{"id":1}')).toBe(1);
+    expect(await broker.app.get(BrokerClient).publish('orders', { id: 2 }, { sharded: true })).toBe(1);
+    expect(await broker.app.get(BrokerClient).publishMany('orders', [{ id: 3 }, { id: 4 }], { sharded: true })).toEqual([1, 1]);
     await waitFor(() => orders.length === 4, { description: 'four sharded messages' });
     expect(orders.map((r) => r.payload)).toEqual([{ id: 1 }, { id: 2 }, { id: 3 }, { id: 4 }]);
     expect(orders[0].ctx.sharded).toBe(true);
@@ -191,19 +180,19 @@ describe('@OnChannel listeners', () => {
   });
 
   it('runs parameter pipes on channel messages', async () => {
-    await plain.publish('counts', JSON.stringify({ n: '41' }));
+    await broker.plain.publish('counts', JSON.stringify({ n: '41' }));
     await waitFor(() => counts.length === 1, { description: 'the pipe-transformed payload' });
     expect(counts).toEqual([41]);
   });
 
   it('keeps delivering to a handler and its neighbour after the handler throws, and logs the error', async () => {
-    await plain.publish('jobs', 'first');
-    await plain.publish('jobs', 'boom');
-    await plain.publish('jobs', 'after');
+    await broker.plain.publish('jobs', 'first');
+    await broker.plain.publish('jobs', 'boom');
+    await broker.plain.publish('jobs', 'after');
     await waitFor(() => flaky.length === 2 && steady.length === 3, { description: 'both handlers to see the messages after the error' });
     expect(flaky).toEqual(['first', 'after']);
     expect(steady).toEqual(['first', 'boom', 'after']);
     expect(failures).toEqual([expect.objectContaining({ kind: 'channel', handler: 'FlakyListeners@failsOnBoom', error: 'handler exploded' })]);
-    expect(logger.text()).toMatch(/FlakyListeners@failsOnBoom failed on a message of channel "jobs": handler exploded/);
+    expect(broker.logger.text()).toMatch(/FlakyListeners@failsOnBoom failed on a message of channel "jobs": handler exploded/);
   });
 });

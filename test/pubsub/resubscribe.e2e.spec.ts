@@ -1,9 +1,8 @@
-import { Injectable, type INestApplicationContext } from '@nestjs/common';
-import { Redis } from 'ioredis';
+import { Injectable } from '@nestjs/common';
 import { BrokerClient, ChannelSubscriptionService, OnChannel, type ChannelMessageContext } from 'nest-redis-broker';
-import { startRedisServer, waitFor, type RedisServerHandle } from 'nest-redis-broker/testing';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { bootBroker } from '../support/broker-app.js';
+import { waitFor } from 'nest-redis-broker/testing';
+import { describe, expect, it } from 'vitest';
+import { useBrokerApp } from '../support/file-redis.js';
 
 const seen = { plain: [] as unknown[], pattern: [] as string[], sharded: [] as unknown[] };
 
@@ -47,80 +46,50 @@ function subscriberLines(list: string): string[] {
 }
 
 describe('resubscription after a lost connection', () => {
-  let redis: RedisServerHandle;
-  let app: INestApplicationContext;
-  let admin: Redis;
-
-  beforeAll(async () => {
-    redis = await startRedisServer();
-    admin = new Redis(redis.url, { maxRetriesPerRequest: null });
-    admin.on('error', () => undefined);
-    ({ app } = await bootBroker({ connection: { url: redis.url } }, [RecoveringListeners]));
-  });
-
-  afterAll(async () => {
-    await app?.close();
-    admin?.disconnect();
-    await redis?.stop();
-  });
+  const broker = useBrokerApp({}, [RecoveringListeners], { client: { maxRetriesPerRequest: null } });
 
   it('delivers on channels, patterns and sharded channels before anything breaks', async () => {
-    await publishUntilAllReceive(app.get(BrokerClient), 'r0');
+    await publishUntilAllReceive(broker.app.get(BrokerClient), 'r0');
   });
 
   it('resubscribes every channel, pattern and sharded channel after CLIENT KILL TYPE pubsub', async () => {
-    const before = subscriberLines((await admin.client('LIST')) as string);
+    const before = subscriberLines((await broker.plain.client('LIST')) as string);
     expect(before).toHaveLength(2);
-    expect(await admin.call('CLIENT', 'KILL', 'TYPE', 'pubsub')).toBe(2);
-    await publishUntilAllReceive(app.get(BrokerClient), 'r1');
-    const after = subscriberLines((await admin.client('LIST')) as string);
+    expect(await broker.plain.call('CLIENT', 'KILL', 'TYPE', 'pubsub')).toBe(2);
+    await publishUntilAllReceive(broker.app.get(BrokerClient), 'r1');
+    const after = subscriberLines((await broker.plain.client('LIST')) as string);
     expect(after.find((l) => l.includes('nrb:subscriber:channels '))).toMatch(/ sub=1 psub=1 ssub=0 /);
     expect(after.find((l) => l.includes('nrb:subscriber:sharded-channels '))).toMatch(/ sub=0 psub=0 ssub=1 /);
   });
 
   it('resubscribes after Redis restarts, without restarting the app', async () => {
-    await redis.kill();
-    await redis.start();
-    await publishUntilAllReceive(app.get(BrokerClient), 'r2');
+    await broker.redis.kill();
+    await broker.redis.start();
+    await publishUntilAllReceive(broker.app.get(BrokerClient), 'r2');
   });
 });
 
 describe('resubscription of a process whose last plain subscription was removed', () => {
-  let redis: RedisServerHandle;
-  let app: INestApplicationContext;
-  let admin: Redis;
-
-  beforeAll(async () => {
-    redis = await startRedisServer();
-    admin = new Redis(redis.url, { maxRetriesPerRequest: null });
-    admin.on('error', () => undefined);
-    // No decorated listener: the runtime subscriptions below are all this process has.
-    ({ app } = await bootBroker({ connection: { url: redis.url } }, []));
-  });
-
-  afterAll(async () => {
-    await app?.close();
-    admin?.disconnect();
-    await redis?.stop();
-  });
+  // No decorated listener: the runtime subscriptions below are all this process has.
+  const broker = useBrokerApp({}, [], { client: { maxRetriesPerRequest: null } });
 
   it('still resubscribes a sharded channel after the last plain subscription of the process was removed', async () => {
     // Redis counts plain and sharded subscriptions apart; a connection whose
     // plain count reached 0 would be forgotten by ioredis' own resubscribe.
-    const subscriptions = app.get(ChannelSubscriptionService);
+    const subscriptions = broker.app.get(ChannelSubscriptionService);
     const got: unknown[] = [];
     const unsubscribe = await subscriptions.subscribe({ channel: 'audit', sharded: true }, (payload) => got.push(payload));
     const temporary = await subscriptions.subscribe('short-lived', () => undefined);
     await temporary();
     // The process now holds no plain subscription at all, and the sharded one.
     await waitFor(async () => {
-      const lines = subscriberLines((await admin.client('LIST')) as string);
+      const lines = subscriberLines((await broker.plain.client('LIST')) as string);
       return lines.every((line) => / sub=0 psub=0 /.test(line)) && lines.some((line) => / ssub=1 /.test(line));
     }, { description: 'no plain subscription left, the sharded one kept' });
-    expect(await admin.call('CLIENT', 'KILL', 'TYPE', 'pubsub')).toBeGreaterThanOrEqual(1);
+    expect(await broker.plain.call('CLIENT', 'KILL', 'TYPE', 'pubsub')).toBeGreaterThanOrEqual(1);
     await waitFor(
       async () => {
-        if (got.length === 0) await app.get(BrokerClient).publish('audit', 'after-kill', { sharded: true }).catch(() => 0);
+        if (got.length === 0) await broker.app.get(BrokerClient).publish('audit', 'after-kill', { sharded: true }).catch(() => 0);
         return got.length > 0;
       },
       { timeoutMs: 20_000, intervalMs: 100, description: 'the sharded runtime listener to receive after the kill' },

@@ -1,10 +1,10 @@
 import { connect, type Socket } from 'node:net';
-import { Injectable, type INestApplicationContext } from '@nestjs/common';
-import { Redis } from 'ioredis';
+import { Injectable } from '@nestjs/common';
 import { BrokerEvents, ChannelSubscriptionService, OnChannel, type ChannelListenerStats } from 'nest-redis-broker';
-import { startRedisServer, waitFor, type RedisServerHandle } from 'nest-redis-broker/testing';
+import { waitFor } from 'nest-redis-broker/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { bootBroker, deferred, type CapturingLogger } from '../support/broker-app.js';
+import { deferred } from '../support/broker-app.js';
+import { useBrokerApp } from '../support/file-redis.js';
 
 const BURST = 20_000;
 const OLDEST_BUFFER = 100;
@@ -58,41 +58,34 @@ function clientLine(list: string, name: string): string | undefined {
 }
 
 describe('a slow channel handler under a burst', () => {
-  let redis: RedisServerHandle;
-  let app: INestApplicationContext;
-  let logger: CapturingLogger;
-  let admin: Redis;
   let stalled: Socket;
   let droppedEvents = 0;
 
-  const stats = (handler: string): ChannelListenerStats =>
-    app.get(ChannelSubscriptionService).stats().find((s) => s.handler === handler)!;
+  const broker = useBrokerApp({}, [SlowListeners], {
+    // Disconnect a pub/sub client as soon as 4 MB wait for it in Redis.
+    beforeBoot: ({ plain }) => plain.config('SET', 'client-output-buffer-limit', 'pubsub 4mb 0 0'),
+  });
 
   beforeAll(async () => {
-    redis = await startRedisServer();
-    admin = new Redis(redis.url);
-    // Disconnect a pub/sub client as soon as 4 MB wait for it in Redis.
-    await admin.config('SET', 'client-output-buffer-limit', 'pubsub 4mb 0 0');
-    ({ app, logger } = await bootBroker({ connection: { url: redis.url } }, [SlowListeners]));
-    app.get(BrokerEvents).on('dropped', (event) => {
+    broker.app.get(BrokerEvents).on('dropped', (event) => {
       if (event.kind === 'channel') droppedEvents += event.count;
     });
-    stalled = await stalledSubscriber(redis.port);
+    stalled = await stalledSubscriber(broker.redis.port);
   });
 
-  afterAll(async () => {
+  afterAll(() => {
     gate.resolve();
     stalled?.destroy();
-    await app?.close();
-    admin?.disconnect();
-    await redis?.stop();
   });
 
+  const stats = (handler: string): ChannelListenerStats =>
+    broker.app.get(ChannelSubscriptionService).stats().find((s) => s.handler === handler)!;
+
   it('keeps its subscriber connected and its buffers within bounds, dropping by the overflow policy', async () => {
-    const subscriberBefore = clientLine((await admin.client('LIST')) as string, 'nrb:subscriber:channels');
+    const subscriberBefore = clientLine((await broker.plain.client('LIST')) as string, 'nrb:subscriber:channels');
     expect(subscriberBefore).toBeDefined();
     for (let start = 0; start < BURST; start += SLICE) {
-      const pipeline = admin.pipeline();
+      const pipeline = broker.plain.pipeline();
       for (let seq = start; seq < start + SLICE; seq += 1) pipeline.publish('flood', JSON.stringify({ seq, filler: FILLER }));
       await pipeline.exec();
     }
@@ -104,11 +97,11 @@ describe('a slow channel handler under a burst', () => {
       { timeoutMs: 30_000, description: 'the whole burst to reach both listeners' },
     );
     // The control subscriber that does not read was disconnected by Redis; ours was not.
-    await waitFor(async () => clientLine((await admin.client('LIST')) as string, 'stalled-control') === undefined, {
+    await waitFor(async () => clientLine((await broker.plain.client('LIST')) as string, 'stalled-control') === undefined, {
       timeoutMs: 30_000,
       description: 'Redis to disconnect the stalled control subscriber',
     });
-    const subscriberAfter = clientLine((await admin.client('LIST')) as string, 'nrb:subscriber:channels');
+    const subscriberAfter = clientLine((await broker.plain.client('LIST')) as string, 'nrb:subscriber:channels');
     expect(subscriberAfter?.match(/ id=\d+|^id=\d+/)?.[0]).toBe(subscriberBefore?.match(/ id=\d+|^id=\d+/)?.[0]);
 
     const oldest = stats('SlowListeners@dropsOldest');
@@ -118,8 +111,8 @@ describe('a slow channel handler under a burst', () => {
     expect(oldest.buffered).toBe(OLDEST_BUFFER);
     expect(newest.buffered).toBe(NEWEST_BUFFER);
     await waitFor(() => droppedEvents === oldest.dropped + newest.dropped, { description: 'dropped events to add up to the counters' });
-    expect(logger.text()).toMatch(/SlowListeners@dropsOldest is slower than channel "flood": dropped \d+ message\(s\)/);
-    expect(logger.text()).toMatch(/overflow: drop-newest/);
+    expect(broker.logger.text()).toMatch(/SlowListeners@dropsOldest is slower than channel "flood": dropped \d+ message\(s\)/);
+    expect(broker.logger.text()).toMatch(/overflow: drop-newest/);
 
     gate.resolve();
     await waitFor(

@@ -4,7 +4,7 @@ import { BrokerEvents, Ctx, Payload, QueueHandler, QueueKeys, type QueueMessageC
 import { waitFor } from 'nest-redis-broker/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bootBroker, deferred } from '../support/broker-app.js';
-import { useRedis } from '../support/worker-pool.js';
+import { useRedis } from '../support/file-redis.js';
 
 const CONSUMER = 'ack-order-consumer';
 const COPIES = 3;

@@ -3,7 +3,7 @@ import { QueueHandler, QueueKeys } from 'nest-redis-broker';
 import { waitFor } from 'nest-redis-broker/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bootBroker, deferred, type CapturingLogger } from '../support/broker-app.js';
-import { useRedis } from '../support/worker-pool.js';
+import { useRedis } from '../support/file-redis.js';
 
 const CONSUMER = 'count-ack-consumer';
 const keys = new QueueKeys('count-acks', '');

@@ -1,10 +1,10 @@
 import { createHash } from 'node:crypto';
-import { Injectable, type INestApplicationContext } from '@nestjs/common';
+import { Injectable } from '@nestjs/common';
 import { Redis } from 'ioredis';
 import { NonRetryableError, QueueDeadLetterService, QueueHandler, QueueKeys } from 'nest-redis-broker';
-import { startRedisServer, waitFor, waitForQueuesIdle, type RedisServerHandle } from 'nest-redis-broker/testing';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { bootBroker, type CapturingLogger } from '../support/broker-app.js';
+import { waitFor, waitForQueuesIdle } from 'nest-redis-broker/testing';
+import { describe, expect, it } from 'vitest';
+import { useBrokerApp } from '../support/file-redis.js';
 
 /** More than Lua's unpack() takes at once (about 8,000 values). */
 const BACKLOG = 12_000;
@@ -41,40 +41,29 @@ async function deadCounts(plain: Redis, keys: QueueKeys): Promise<[number, numbe
 }
 
 describe('deadLetterMaxEntries turned on over a large dead-letter backlog', () => {
-  let redis: RedisServerHandle;
-  let plain: Redis;
-  let app: INestApplicationContext;
-  let logger: CapturingLogger;
-
-  beforeAll(async () => {
-    redis = await startRedisServer();
-    plain = new Redis(redis.url);
-    // Both queues already hold their backlog when the app starts with the cap.
-    await storeDeadBacklog(plain, new QueueKeys('orders', ''), BACKLOG);
-    await storeDeadBacklog(plain, new QueueKeys('poisoned', ''), BACKLOG);
-    ({ app, logger } = await bootBroker(
-      { connection: { url: redis.url }, deadLetterMaxEntries: CAP, heartbeatIntervalMs: 100, consumerTtlMs: 1_000 },
-      [RejectingHandlers],
-    ));
-  });
-
-  afterAll(async () => {
-    await app?.close();
-    plain?.disconnect();
-    await redis?.stop();
-  });
+  const broker = useBrokerApp(
+    { deadLetterMaxEntries: CAP, heartbeatIntervalMs: 100, consumerTtlMs: 1_000 },
+    [RejectingHandlers],
+    {
+      // Both queues already hold their backlog when the app starts with the cap.
+      beforeBoot: async ({ plain }) => {
+        await storeDeadBacklog(plain, new QueueKeys('orders', ''), BACKLOG);
+        await storeDeadBacklog(plain, new QueueKeys('poisoned', ''), BACKLOG);
+      },
+    },
+  );
 
   it('drops the oldest down to the cap when a handler dead-letters a message, records and bodies with them', async () => {
     const keys = new QueueKeys('orders', '');
-    await plain.lpush('orders', JSON.stringify({ id: 'new' }));
-    await waitForQueuesIdle(redis.url, ['orders'], { timeoutMs: 30_000 });
+    await broker.plain.lpush('orders', JSON.stringify({ id: 'new' }));
+    await waitForQueuesIdle(broker.redis.url, ['orders'], { timeoutMs: 30_000 });
 
-    expect(await deadCounts(plain, keys)).toEqual([CAP, CAP, CAP]);
-    const newestFirst = await app.get(QueueDeadLetterService).list('orders', { limit: CAP });
+    expect(await deadCounts(broker.plain, keys)).toEqual([CAP, CAP, CAP]);
+    const newestFirst = await broker.app.get(QueueDeadLetterService).list('orders', { limit: CAP });
     expect(newestFirst[0]).toMatchObject({ reason: 'non-retryable', message: '{"id":"new"}' });
     // The survivors are the newest of the backlog, each with its record and body.
     expect(newestFirst.slice(1).map((d) => d.id)).toEqual(Array.from({ length: CAP - 1 }, (_, i) => `backlog-${BACKLOG - 1 - i}`));
-    expect(logger.text()).not.toMatch(/Could not settle/);
+    expect(broker.logger.text()).not.toMatch(/Could not settle/);
   });
 
   it('drops the oldest down to the cap when the reaper quarantines a poison message', async () => {
@@ -82,14 +71,14 @@ describe('deadLetterMaxEntries turned on over a large dead-letter backlog', () =
     // A consumer that died for the last allowed time while running this message.
     const message = JSON.stringify({ id: 'poison' });
     const sha = createHash('sha1').update(message).digest('hex');
-    await plain.hset(keys.deaths, sha, MAX_DEATHS - 1);
-    await plain.lpush(keys.processing('ghost'), message);
-    await plain.zadd(keys.consumers, 0, 'ghost');
+    await broker.plain.hset(keys.deaths, sha, MAX_DEATHS - 1);
+    await broker.plain.lpush(keys.processing('ghost'), message);
+    await broker.plain.zadd(keys.consumers, 0, 'ghost');
 
-    await waitFor(async () => (await plain.zscore(keys.consumers, 'ghost')) === null, { timeoutMs: 30_000, description: 'the reaper to reap the dead consumer' });
-    expect(await deadCounts(plain, keys)).toEqual([CAP, CAP, CAP]);
-    const [newest] = await app.get(QueueDeadLetterService).list('poisoned', { limit: 1 });
+    await waitFor(async () => (await broker.plain.zscore(keys.consumers, 'ghost')) === null, { timeoutMs: 30_000, description: 'the reaper to reap the dead consumer' });
+    expect(await deadCounts(broker.plain, keys)).toEqual([CAP, CAP, CAP]);
+    const [newest] = await broker.app.get(QueueDeadLetterService).list('poisoned', { limit: 1 });
     expect(newest).toMatchObject({ reason: 'poison', message });
-    expect(logger.text()).toMatch(/ghost of queue poisoned stopped heart-beating: 0 message\(s\) returned to the queue, 1 quarantined/);
+    expect(broker.logger.text()).toMatch(/ghost of queue poisoned stopped heart-beating: 0 message\(s\) returned to the queue, 1 quarantined/);
   });
 });

@@ -1,13 +1,4 @@
-import {
-  CallHandler,
-  CanActivate,
-  ExecutionContext,
-  Injectable,
-  NestInterceptor,
-  UseGuards,
-  UseInterceptors,
-  type INestApplicationContext,
-} from '@nestjs/common';
+import { CallHandler, CanActivate, ExecutionContext, Injectable, NestInterceptor, UseGuards, UseInterceptors } from '@nestjs/common';
 import { Redis } from 'ioredis';
 import { tap, type Observable } from 'rxjs';
 import {
@@ -21,9 +12,10 @@ import {
   type QueueMessageContext,
 } from 'nest-redis-broker';
 import { ConsumerRunner, HandlerRegistry } from 'nest-redis-broker/internal';
-import { startRedisServer, waitFor, waitForQueuesIdle, type RedisServerHandle } from 'nest-redis-broker/testing';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startRedisServer, waitFor, waitForQueuesIdle } from 'nest-redis-broker/testing';
+import { describe, expect, it } from 'vitest';
 import { bootBroker } from '../support/broker-app.js';
+import { useBrokerApp } from '../support/file-redis.js';
 
 const events: string[] = [];
 const seen: Record<string, unknown[]> = { delayed: [], dedup: [], prio: [], path: [] };
@@ -73,24 +65,10 @@ class Handlers {
 }
 
 describe('delivery options and the Nest pipeline', () => {
-  let redis: RedisServerHandle;
-  let app: INestApplicationContext;
-  let plain: Redis;
-
-  beforeAll(async () => {
-    redis = await startRedisServer();
-    plain = new Redis(redis.url);
-    ({ app } = await bootBroker({ connection: { url: redis.url }, delayedPollMs: 50 }, [Handlers, RecordingInterceptor]));
-  });
-
-  afterAll(async () => {
-    await app?.close();
-    plain?.disconnect();
-    await redis?.stop();
-  });
+  const broker = useBrokerApp({ delayedPollMs: 50 }, [Handlers, RecordingInterceptor]);
 
   it('holds a delayed message in the delayed set until it is due', async () => {
-    const client = app.get(BrokerClient);
+    const client = broker.app.get(BrokerClient);
     const delayMs = 400;
     const enqueuedAt = Date.now();
     await client.enqueue('delayed', 'later', { delayMs });
@@ -98,27 +76,27 @@ describe('delivery options and the Nest pipeline', () => {
     await waitFor(() => seen.delayed.length === 2, { description: 'both messages' });
     // Its due time is Redis' clock (this machine's) at the enqueue plus the delay: not handed out before.
     expect(delayedAt.get('later')! - enqueuedAt).toBeGreaterThanOrEqual(delayMs);
-    expect((await app.get(QueueInspector).stats('delayed')).delayed).toBe(0);
+    expect((await broker.app.get(QueueInspector).stats('delayed')).delayed).toBe(0);
   });
 
   it('skips a message whose dedupKey was seen within the window', async () => {
-    const client = app.get(BrokerClient);
+    const client = broker.app.get(BrokerClient);
     expect(await client.enqueue('dedup', 'first', { dedupKey: 'order-1' })).toBe(true);
     expect(await client.enqueue('dedup', 'second', { dedupKey: 'order-1' })).toBe(false);
     expect(await client.enqueue('dedup', 'other', { dedupKey: 'order-2', dedupTtlMs: 50 })).toBe(true);
-    await waitForQueuesIdle(redis.url, ['dedup']);
+    await waitForQueuesIdle(broker.redis.url, ['dedup']);
     expect(seen.dedup.sort()).toEqual(['first', 'other']);
   });
 
   it('puts a high-priority message at the consuming end', async () => {
-    const client = app.get(BrokerClient);
-    await plain.lpush('prio-unconsumed', '"a"', '"b"');
+    const client = broker.app.get(BrokerClient);
+    await broker.plain.lpush('prio-unconsumed', '"a"', '"b"');
     await client.enqueue('prio-unconsumed', 'urgent', { priority: 'high' });
-    expect(await plain.rpop('prio-unconsumed')).toBe('"urgent"');
+    expect(await broker.plain.rpop('prio-unconsumed')).toBe('"urgent"');
   });
 
   it('runs interceptors with the redis-broker context type and resolves @Payload property paths', async () => {
-    await app.get(BrokerClient).enqueue('path', { user: { id: 'u-9' } });
+    await broker.app.get(BrokerClient).enqueue('path', { user: { id: 'u-9' } });
     await waitFor(() => seen.path.length === 1, { description: 'the handler' });
     expect(seen.path).toEqual([['u-9', 1]]);
     // getType() answers the exported constant, whose value apps compare with.
@@ -128,19 +106,19 @@ describe('delivery options and the Nest pipeline', () => {
   });
 
   it('applies guards: a message a guard rejects fails like a handler error', async () => {
-    await app.get(BrokerClient).enqueueMany('guarded', [{ n: 1 }, { n: 2 }]);
-    const [stats] = await waitForQueuesIdle(redis.url, ['guarded']);
+    await broker.app.get(BrokerClient).enqueueMany('guarded', [{ n: 1 }, { n: 2 }]);
+    const [stats] = await waitForQueuesIdle(broker.redis.url, ['guarded']);
     expect(events).toContain('guarded 2');
     expect(events).not.toContain('guarded 1');
     expect(stats.dead).toBe(1);
     // The rejected message is the dead one, recorded as a failed attempt of the handler with the guard's error.
-    const [dead] = await app.get(QueueDeadLetterService).list('guarded');
+    const [dead] = await broker.app.get(QueueDeadLetterService).list('guarded');
     expect(dead).toMatchObject({ message: '{"n":1}', reason: 'max-attempts', error: 'Forbidden resource', attempts: 1, handler: 'Handlers@guarded' });
   });
 
   it('registers every handler and reports each consumer running', async () => {
-    expect(app.get(HandlerRegistry).queues().sort()).toEqual(['dedup', 'delayed', 'guarded', 'path']);
-    expect(app.get(ConsumerRunner).health().map((h) => h.state)).toEqual(['running', 'running', 'running', 'running']);
+    expect(broker.app.get(HandlerRegistry).queues().sort()).toEqual(['dedup', 'delayed', 'guarded', 'path']);
+    expect(broker.app.get(ConsumerRunner).health().map((h) => h.state)).toEqual(['running', 'running', 'running', 'running']);
   });
 });
 

@@ -1,9 +1,9 @@
 import { Injectable } from '@nestjs/common';
-import { Redis } from 'ioredis';
 import { QueueHandler, QueueInspector, QueueKeys } from 'nest-redis-broker';
-import { startRedisServer, waitFor, type RedisServerHandle } from 'nest-redis-broker/testing';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { waitFor } from 'nest-redis-broker/testing';
+import { describe, expect, it } from 'vitest';
 import { bootBroker, deferred } from '../support/broker-app.js';
+import { useRedis } from '../support/file-redis.js';
 
 let gate = deferred();
 const started: unknown[] = [];
@@ -24,29 +24,18 @@ class GatedHandlers {
 }
 
 describe('fast mode and shutdown deadlines', () => {
-  let redis: RedisServerHandle;
-  let plain: Redis;
-
-  beforeAll(async () => {
-    redis = await startRedisServer();
-    plain = new Redis(redis.url);
-  });
-
-  afterAll(async () => {
-    plain?.disconnect();
-    await redis?.stop();
-  });
+  const ctx = useRedis({}, { flushBeforeEach: false });
 
   it('fast mode holds a running message only in memory (at-most-once, as documented)', async () => {
     started.length = 0;
     gate = deferred();
-    const { app } = await bootBroker({ connection: { url: redis.url } }, [GatedHandlers]);
+    const { app } = await bootBroker({ connection: { url: ctx.redis.url } }, [GatedHandlers]);
     try {
-      await plain.lpush('fastq', '"in-flight"');
+      await ctx.plain.lpush('fastq', '"in-flight"');
       await waitFor(() => started.includes('in-flight'), { description: 'the handler to start' });
       // Nowhere in Redis: a crash now would lose it.
-      expect(await plain.llen('fastq')).toBe(0);
-      expect(await plain.keys('{fastq}:*')).toEqual([]);
+      expect(await ctx.plain.llen('fastq')).toBe(0);
+      expect(await ctx.plain.keys('{fastq}:*')).toEqual([]);
     } finally {
       gate.resolve();
       await app.close();
@@ -56,8 +45,8 @@ describe('fast mode and shutdown deadlines', () => {
   it('hands messages back to the queue when handlers outlive the shutdown deadline', async () => {
     started.length = 0;
     gate = deferred();
-    const { app, logger } = await bootBroker({ connection: { url: redis.url }, shutdownTimeoutMs: 100 }, [GatedHandlers]);
-    await plain.lpush('slowq', '"m1"', '"m2"', '"m3"');
+    const { app, logger } = await bootBroker({ connection: { url: ctx.redis.url }, shutdownTimeoutMs: 100 }, [GatedHandlers]);
+    await ctx.plain.lpush('slowq', '"m1"', '"m2"', '"m3"');
     await waitFor(() => started.length === 1, { description: 'the first handler to start' });
     expect((await app.get(QueueInspector).stats('slowq')).processing).toBe(3);
     await app.close();
@@ -65,8 +54,8 @@ describe('fast mode and shutdown deadlines', () => {
     expect(logger.text()).toMatch(/Shutdown deadline \(shutdownTimeoutMs\) passed with 1 handler\(s\) of queue "slowq" still running/);
     const keys = new QueueKeys('slowq', '');
     // Oldest first at the consuming end: m1 is taken next.
-    expect(await plain.lrange('slowq', 0, -1)).toEqual(['"m3"', '"m2"', '"m1"']);
-    expect(await plain.zcard(keys.consumers)).toBe(0);
+    expect(await ctx.plain.lrange('slowq', 0, -1)).toEqual(['"m3"', '"m2"', '"m1"']);
+    expect(await ctx.plain.zcard(keys.consumers)).toBe(0);
     gate.resolve();
   });
 });

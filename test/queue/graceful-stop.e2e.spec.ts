@@ -1,7 +1,7 @@
 import { Redis } from 'ioredis';
 import { QueueKeys } from 'nest-redis-broker';
-import { startRedisServer, type RedisServerHandle } from 'nest-redis-broker/testing';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
+import { useRedis } from '../support/file-redis.js';
 import { spawnFixture, type FixtureProcess } from '../support/processes.js';
 
 const ROUNDS = 6;
@@ -14,42 +14,34 @@ repeat t = redis.call('TIME') until tonumber(t[1]) * 1000000 + tonumber(t[2]) >=
 return 1`;
 
 describe('reliable queue: a graceful stop', () => {
-  let redis: RedisServerHandle;
-  let plain: Redis;
+  const ctx = useRedis({}, { flushBeforeEach: false });
   const started: FixtureProcess[] = [];
   const keys = new QueueKeys('work', '');
-
-  beforeAll(async () => {
-    redis = await startRedisServer();
-    plain = new Redis(redis.url);
-  });
 
   afterAll(async () => {
     for (const worker of started) {
       worker.child.kill('SIGKILL');
       await worker.exited;
     }
-    plain?.disconnect();
-    await redis?.stop();
   });
 
   it('leaves no consumer entry behind, even with a heartbeat every 10 ms', async () => {
     for (let round = 0; round < ROUNDS; round++) {
       const workers = Array.from({ length: AT_ONCE }, () => {
         const worker = spawnFixture('fault-worker', {
-          REDIS_URL: redis.url, KIND: 'queue', NAME: 'work', HEARTBEAT_MS: '10', CONSUMER_TTL_MS: '60000', WORK_MS: '5', CONCURRENCY: '2',
+          REDIS_URL: ctx.redis.url, KIND: 'queue', NAME: 'work', HEARTBEAT_MS: '10', CONSUMER_TTL_MS: '60000', WORK_MS: '5', CONCURRENCY: '2',
         });
         started.push(worker);
         return worker;
       });
       await Promise.all(workers.map((w) => w.ready));
       // Work in flight, so each stop drains and hands back while heartbeats tick.
-      await plain.lpush('work', ...Array.from({ length: 200 }, (_, i) => JSON.stringify({ id: round * 1000 + i })));
-      while ((await plain.zcard(keys.consumers)) < AT_ONCE) await new Promise((r) => setTimeout(r, 20));
+      await ctx.plain.lpush('work', ...Array.from({ length: 200 }, (_, i) => JSON.stringify({ id: round * 1000 + i })));
+      while ((await ctx.plain.zcard(keys.consumers)) < AT_ONCE) await new Promise((r) => setTimeout(r, 20));
       // Redis kept busy in 20 ms slices: each release waits in line while the
       // worker's 10 ms heartbeat timer fires, the order in which a heartbeat
       // could land after the release.
-      const busy = new Redis(redis.url);
+      const busy = new Redis(ctx.redis.url);
       let stopping = true;
       const hog = (async () => {
         while (stopping) await busy.call('EVAL', BUSY_20MS, '0');
@@ -60,7 +52,7 @@ describe('reliable queue: a graceful stop', () => {
       await hog;
       busy.disconnect();
       // Every worker released itself and exited: no heartbeat may have re-added it.
-      expect(await plain.zrange(keys.consumers, '0', '-1')).toEqual([]);
+      expect(await ctx.plain.zrange(keys.consumers, '0', '-1')).toEqual([]);
     }
   }, TEST_TIMEOUT_MS);
 });

@@ -1,17 +1,11 @@
-import {
-  CallHandler,
-  ExecutionContext,
-  Injectable,
-  NestInterceptor,
-  UseInterceptors,
-  type INestApplicationContext,
-} from '@nestjs/common';
+import { CallHandler, ExecutionContext, Injectable, NestInterceptor, UseInterceptors } from '@nestjs/common';
 import { APP_INTERCEPTOR } from '@nestjs/core';
 import { of, tap, throwError, type Observable } from 'rxjs';
 import { BrokerClient, Ctx, Payload, QueueHandler, type QueueMessageContext } from 'nest-redis-broker';
-import { startRedisServer, waitFor, waitForQueuesIdle, type RedisServerHandle } from 'nest-redis-broker/testing';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { bootBroker, type CapturingLogger } from '../support/broker-app.js';
+import { startRedisServer, waitFor, waitForQueuesIdle } from 'nest-redis-broker/testing';
+import { describe, expect, it } from 'vitest';
+import { bootBroker } from '../support/broker-app.js';
+import { useBrokerApp } from '../support/file-redis.js';
 
 // Handlers without any enhancer are called directly, the others through Nest's
 // pipeline; both must behave the same way from the handler's point of view.
@@ -68,47 +62,35 @@ class GloballyInterceptedHandlers {
 }
 
 describe('handler calls with and without Nest enhancers', () => {
-  let redis: RedisServerHandle;
-  let app: INestApplicationContext;
-  let logger: CapturingLogger;
-
-  beforeAll(async () => {
-    redis = await startRedisServer();
-    ({ app, logger } = await bootBroker({ connection: { url: redis.url }, delayedPollMs: 50 }, [PlainHandlers, InterceptedHandlers, TaggingInterceptor]));
-  });
-
-  afterAll(async () => {
-    await app?.close();
-    await redis?.stop();
-  });
+  const broker = useBrokerApp({ delayedPollMs: 50 }, [PlainHandlers, InterceptedHandlers, TaggingInterceptor]);
 
   it('passes payload and context positionally to a handler without enhancers or parameter decorators', async () => {
-    await app.get(BrokerClient).enqueue('plain-positional', { n: 7 });
+    await broker.app.get(BrokerClient).enqueue('plain-positional', { n: 7 });
     await waitFor(() => calls.includes('positional 7 plain-positional attempt 1'), { description: 'the plain handler' });
   });
 
   it('maps @Payload(path) and @Ctx() in any order for a handler without enhancers', async () => {
-    await app.get(BrokerClient).enqueue('plain-params', { order: { id: 'o-1' } });
+    await broker.app.get(BrokerClient).enqueue('plain-params', { order: { id: 'o-1' } });
     await waitFor(() => calls.includes('params o-1 plain-params'), { description: 'the handler with parameter decorators' });
   });
 
   it('waits for an Observable result: one that errors fails the message', async () => {
-    await app.get(BrokerClient).enqueueMany('plain-observable', [{ fail: false }, { fail: true }]);
-    const [stats] = await waitForQueuesIdle(redis.url, ['plain-observable']);
+    await broker.app.get(BrokerClient).enqueueMany('plain-observable', [{ fail: false }, { fail: true }]);
+    const [stats] = await waitForQueuesIdle(broker.redis.url, ['plain-observable']);
     expect(calls).toContain('observable false');
     expect(calls).toContain('observable true');
     expect(stats.dead).toBe(1);
   });
 
   it('logs a plain handler error under ExceptionsHandler, as Nest does, and retries the message', async () => {
-    await app.get(BrokerClient).enqueue('plain-throws', 'x');
-    const [stats] = await waitForQueuesIdle(redis.url, ['plain-throws']);
+    await broker.app.get(BrokerClient).enqueue('plain-throws', 'x');
+    const [stats] = await waitForQueuesIdle(broker.redis.url, ['plain-throws']);
     expect(stats.dead).toBe(1);
-    expect(logger.lines.some((l) => l.level === 'error' && l.context === 'ExceptionsHandler' && l.message.includes('plain handler failed'))).toBe(true);
+    expect(broker.logger.lines.some((l) => l.level === 'error' && l.context === 'ExceptionsHandler' && l.message.includes('plain handler failed'))).toBe(true);
   });
 
   it('still runs a class-level interceptor around its handler', async () => {
-    await app.get(BrokerClient).enqueue('class-intercepted', 'a');
+    await broker.app.get(BrokerClient).enqueue('class-intercepted', 'a');
     await waitFor(() => calls.includes('class-intercepted a'), { description: 'the intercepted handler' });
     expect(calls).toContain('intercepted redis-broker class-intercepted');
     await waitFor(() => calls.includes('intercepted after'), { description: 'the interceptor after the handler' });

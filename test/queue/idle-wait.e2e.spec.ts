@@ -4,7 +4,7 @@ import { QueueHandler } from 'nest-redis-broker';
 import { waitFor } from 'nest-redis-broker/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bootBroker } from '../support/broker-app.js';
-import { useRedis } from '../support/worker-pool.js';
+import { useRedis } from '../support/file-redis.js';
 
 const handled: string[] = [];
 

@@ -2,9 +2,10 @@ import { Injectable, Module } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { Redis } from 'ioredis';
 import { QueueHandler, RedisBrokerModule } from 'nest-redis-broker';
-import { startRedisServer, waitFor, type RedisServerHandle } from 'nest-redis-broker/testing';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { waitFor } from 'nest-redis-broker/testing';
+import { describe, expect, it } from 'vitest';
 import { CapturingLogger } from '../support/broker-app.js';
+import { useRedis } from '../support/file-redis.js';
 
 @Injectable()
 class AppConfig {
@@ -26,15 +27,7 @@ class PrefixedHandler {
 }
 
 describe('RedisBrokerModule.forRootAsync', () => {
-  let redis: RedisServerHandle;
-
-  beforeAll(async () => {
-    redis = await startRedisServer();
-  });
-
-  afterAll(async () => {
-    await redis?.stop();
-  });
+  const ctx = useRedis({}, { flushBeforeEach: false });
 
   it('takes its options from an injected provider, and the key prefix applies to the list name', async () => {
     @Module({
@@ -42,14 +35,14 @@ describe('RedisBrokerModule.forRootAsync', () => {
         RedisBrokerModule.forRootAsync({
           imports: [ConfigLikeModule],
           inject: [AppConfig],
-          useFactory: (config: AppConfig) => ({ connection: { url: redis.url }, keyPrefix: config.prefix }),
+          useFactory: (config: AppConfig) => ({ connection: { url: ctx.redis.url }, keyPrefix: config.prefix }),
         }),
       ],
       providers: [PrefixedHandler],
     })
     class AsyncAppModule {}
     const app = await NestFactory.createApplicationContext(AsyncAppModule, { logger: new CapturingLogger() });
-    const plain = new Redis(redis.url);
+    const plain = new Redis(ctx.redis.url);
     try {
       await plain.lpush('tenant-a:jobs', '{"n":1}');
       await plain.lpush('jobs', '{"n":2}');

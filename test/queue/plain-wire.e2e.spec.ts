@@ -1,10 +1,9 @@
 import { createHash } from 'node:crypto';
-import { Injectable, type INestApplicationContext } from '@nestjs/common';
-import { Redis } from 'ioredis';
+import { Injectable } from '@nestjs/common';
 import { BrokerClient, Ctx, Payload, QueueHandler, type QueueMessageContext } from 'nest-redis-broker';
-import { startRedisServer, waitFor, type RedisServerHandle } from 'nest-redis-broker/testing';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { bootBroker } from '../support/broker-app.js';
+import { waitFor } from 'nest-redis-broker/testing';
+import { describe, expect, it } from 'vitest';
+import { useBrokerApp } from '../support/file-redis.js';
 
 const received: { payload: unknown; ctx: QueueMessageContext }[] = [];
 
@@ -17,25 +16,11 @@ class UserEventsHandler {
 }
 
 describe('list queues on the plain Redis wire format', () => {
-  let redis: RedisServerHandle;
-  let app: INestApplicationContext;
-  let plain: Redis;
-
-  beforeAll(async () => {
-    redis = await startRedisServer();
-    plain = new Redis(redis.url);
-    ({ app } = await bootBroker({ connection: { url: redis.url }, instanceId: 'wire-consumer' }, [UserEventsHandler]));
-  });
-
-  afterAll(async () => {
-    await app?.close();
-    plain?.disconnect();
-    await redis?.stop();
-  });
+  const broker = useBrokerApp({ instanceId: 'wire-consumer' }, [UserEventsHandler]);
 
   it('delivers a JSON string LPUSHed by a plain client to the decorated handler', async () => {
     const pushedAt = Date.now();
-    await plain.lpush('user-signups', JSON.stringify({ userId: 'u1', plan: 'pro' }));
+    await broker.plain.lpush('user-signups', JSON.stringify({ userId: 'u1', plan: 'pro' }));
     await waitFor(() => received.length === 1, { description: 'the handler to run' });
     const handledBy = Date.now();
     expect(received[0].payload).toEqual({ userId: 'u1', plan: 'pro' });
@@ -53,19 +38,19 @@ describe('list queues on the plain Redis wire format', () => {
       id: sha1, queue: 'user-signups', attempt: 1, raw: '{"userId":"u1","plan":"pro"}',
       consumer: 'wire-consumer', receivedAt: received[0].ctx.receivedAt,
     });
-    expect(await plain.llen('user-signups')).toBe(0);
+    expect(await broker.plain.llen('user-signups')).toBe(0);
   });
 
   it('writes enqueued payloads as the same JSON a plain BRPOP client reads', async () => {
-    const client = app.get(BrokerClient);
+    const client = broker.app.get(BrokerClient);
     await client.enqueue('reports', { reportId: 42, tags: ['a', 'b'] });
-    const popped = await plain.brpop('reports', 1);
+    const popped = await broker.plain.brpop('reports', 1);
     expect(popped).toEqual(['reports', '{"reportId":42,"tags":["a","b"]}']);
   });
 
   it('keeps order across enqueueMany: the first payload is consumed first', async () => {
-    const client = app.get(BrokerClient);
+    const client = broker.app.get(BrokerClient);
     await client.enqueueMany('ordered', [1, 2, 3]);
-    expect(await plain.rpop('ordered', 3)).toEqual(['1', '2', '3']);
+    expect(await broker.plain.rpop('ordered', 3)).toEqual(['1', '2', '3']);
   });
 });

@@ -1,9 +1,10 @@
 import { Injectable, type INestApplicationContext } from '@nestjs/common';
 import { Redis } from 'ioredis';
 import { QueueHandler, QueueKeys } from 'nest-redis-broker';
-import { startRedisServer, waitFor, waitForQueuesIdle, type RedisServerHandle } from 'nest-redis-broker/testing';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { waitFor, waitForQueuesIdle } from 'nest-redis-broker/testing';
+import { afterAll, describe, expect, it } from 'vitest';
 import { bootBroker, deferred, type CapturingLogger } from '../support/broker-app.js';
+import { useRedis } from '../support/file-redis.js';
 
 const QUEUE = 'oom';
 const IDLE_QUEUE = 'oom-idle';
@@ -64,90 +65,82 @@ class StuckHandler {
 }
 
 describe('a reliable queue when Redis reaches maxmemory (noeviction)', () => {
-  let redis: RedisServerHandle;
-  let plain: Redis;
+  const ctx = useRedis({ args: ['--maxmemory-policy', 'noeviction'] }, { flushBeforeEach: false });
   const apps: { app: INestApplicationContext; logger: CapturingLogger }[] = [];
   const keys = new QueueKeys(QUEUE, '');
   const stuckKeys = new QueueKeys(STUCK_QUEUE, '');
 
-  beforeAll(async () => {
-    redis = await startRedisServer({ args: ['--maxmemory-policy', 'noeviction'] });
-    plain = new Redis(redis.url);
-  });
-
   afterAll(async () => {
     gate.resolve();
     for (const { app } of apps) await app.close();
-    plain?.disconnect();
-    await redis?.stop();
   });
 
   it('keeps every consumer alive through the episode: none is reaped, no death is counted', async () => {
     // Three consumers, each running one message it holds until the end.
     for (const id of ['a', 'b', 'c']) {
       apps.push(await bootBroker(
-        { connection: { url: redis.url }, instanceId: `consumer-${id}`, heartbeatIntervalMs: HEARTBEAT_MS, consumerTtlMs: CONSUMER_TTL_MS },
+        { connection: { url: ctx.redis.url }, instanceId: `consumer-${id}`, heartbeatIntervalMs: HEARTBEAT_MS, consumerTtlMs: CONSUMER_TTL_MS },
         [HeldHandler],
       ));
-      await plain.lpush(QUEUE, JSON.stringify({ id }));
+      await ctx.plain.lpush(QUEUE, JSON.stringify({ id }));
       await waitFor(() => runs.includes(id), { description: `consumer ${id} to run message ${id}` });
     }
-    expect(await plain.zcard(keys.consumers)).toBe(3);
+    expect(await ctx.plain.zcard(keys.consumers)).toBe(3);
 
-    await fillPastMaxmemory(plain);
+    await fillPastMaxmemory(ctx.plain);
 
     // Past the deadline every consumer had when the episode began, each heartbeat has been tried at least once.
-    const deadlines = (await plain.zrange(keys.consumers, '0', '-1', 'WITHSCORES')).filter((_, i) => i % 2 === 1).map(Number);
+    const deadlines = (await ctx.plain.zrange(keys.consumers, '0', '-1', 'WITHSCORES')).filter((_, i) => i % 2 === 1).map(Number);
     const lastDeadline = Math.max(...deadlines);
-    await waitFor(async () => (await redisTimeMs(plain)) > lastDeadline + HEARTBEAT_MS, {
+    await waitFor(async () => (await redisTimeMs(ctx.plain)) > lastDeadline + HEARTBEAT_MS, {
       timeoutMs: 30_000,
       intervalMs: 50,
       description: 'every heartbeat deadline from before the episode to pass',
     });
-    await expect(plain.zadd(keys.consumers, 0, 'probe')).rejects.toThrow(/OOM/);
+    await expect(ctx.plain.zadd(keys.consumers, 0, 'probe')).rejects.toThrow(/OOM/);
 
     // Memory frees; wait until each consumer has heart-beaten since (each reaper ran a pass after it).
-    await freeMemory(plain);
-    const freedAt = await redisTimeMs(plain);
+    await freeMemory(ctx.plain);
+    const freedAt = await redisTimeMs(ctx.plain);
     await waitFor(
       async () => {
-        const scores = await plain.zmscore(keys.consumers, 'consumer-a', 'consumer-b', 'consumer-c');
+        const scores = await ctx.plain.zmscore(keys.consumers, 'consumer-a', 'consumer-b', 'consumer-c');
         return scores.every((score) => score !== null && Number(score) > freedAt + CONSUMER_TTL_MS);
       },
       { timeoutMs: 30_000, description: 'every consumer to heart-beat after memory was freed' },
     );
 
-    expect(await plain.hlen(keys.deaths)).toBe(0);
-    expect(await plain.llen(QUEUE)).toBe(0);
-    for (const id of ['a', 'b', 'c']) expect(await plain.llen(keys.processing(`consumer-${id}`))).toBe(1);
+    expect(await ctx.plain.hlen(keys.deaths)).toBe(0);
+    expect(await ctx.plain.llen(QUEUE)).toBe(0);
+    for (const id of ['a', 'b', 'c']) expect(await ctx.plain.llen(keys.processing(`consumer-${id}`))).toBe(1);
     for (const { logger } of apps) expect(logger.text()).not.toMatch(/stopped heart-beating/);
 
     gate.resolve();
     // The idle consumers' blocking waits were refused meanwhile; their loops came back by themselves.
     expect(apps.some(({ logger }) => /could not fetch: OOM/.test(logger.text()))).toBe(true);
-    await plain.lpush(IDLE_QUEUE, JSON.stringify({ id: 'after' }));
-    await waitForQueuesIdle(redis.url, [QUEUE, IDLE_QUEUE], { timeoutMs: 30_000 });
+    await ctx.plain.lpush(IDLE_QUEUE, JSON.stringify({ id: 'after' }));
+    await waitForQueuesIdle(ctx.redis.url, [QUEUE, IDLE_QUEUE], { timeoutMs: 30_000 });
     expect(runs.sort()).toEqual(['a', 'after', 'b', 'c']);
   });
 
   it('hands back what a stopping consumer holds, as an orderly stop, while Redis is out of memory', async () => {
     const stopping = await bootBroker(
-      { connection: { url: redis.url }, instanceId: 'stopping', heartbeatIntervalMs: HEARTBEAT_MS, consumerTtlMs: CONSUMER_TTL_MS, shutdownTimeoutMs: 100 },
+      { connection: { url: ctx.redis.url }, instanceId: 'stopping', heartbeatIntervalMs: HEARTBEAT_MS, consumerTtlMs: CONSUMER_TTL_MS, shutdownTimeoutMs: 100 },
       [StuckHandler],
     );
-    await plain.lpush(STUCK_QUEUE, JSON.stringify({ id: 'stuck' }));
+    await ctx.plain.lpush(STUCK_QUEUE, JSON.stringify({ id: 'stuck' }));
     await waitFor(() => runs.includes('stuck'), { description: 'the message to start' });
 
-    await fillPastMaxmemory(plain);
+    await fillPastMaxmemory(ctx.plain);
     try {
       // Its handler never finishes: at the deadline the message goes back to the queue.
       await stopping.app.close();
-      expect(await plain.lrange(STUCK_QUEUE, 0, -1)).toEqual([JSON.stringify({ id: 'stuck' })]);
-      expect(await plain.llen(stuckKeys.processing('stopping'))).toBe(0);
-      expect(await plain.zscore(stuckKeys.consumers, 'stopping')).toBeNull();
-      expect(await plain.hlen(stuckKeys.deaths)).toBe(0);
+      expect(await ctx.plain.lrange(STUCK_QUEUE, 0, -1)).toEqual([JSON.stringify({ id: 'stuck' })]);
+      expect(await ctx.plain.llen(stuckKeys.processing('stopping'))).toBe(0);
+      expect(await ctx.plain.zscore(stuckKeys.consumers, 'stopping')).toBeNull();
+      expect(await ctx.plain.hlen(stuckKeys.deaths)).toBe(0);
     } finally {
-      await freeMemory(plain);
+      await freeMemory(ctx.plain);
     }
   });
 });

@@ -1,5 +1,4 @@
-import { Injectable, type INestApplicationContext } from '@nestjs/common';
-import { Redis } from 'ioredis';
+import { Injectable } from '@nestjs/common';
 import {
   BrokerEvents,
   NonRetryableError,
@@ -8,9 +7,9 @@ import {
   type QueueMessageContext,
   type RetriedEvent,
 } from 'nest-redis-broker';
-import { startRedisServer, waitFor, waitForQueuesIdle, type RedisServerHandle } from 'nest-redis-broker/testing';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { bootBroker } from '../support/broker-app.js';
+import { waitFor, waitForQueuesIdle } from 'nest-redis-broker/testing';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { useBrokerApp } from '../support/file-redis.js';
 
 const attemptsSeen = new Map<string, number[]>();
 /** When each run of a queue's handler started (epoch ms), by queue. */
@@ -59,27 +58,17 @@ class FlakyHandlers {
 }
 
 describe('retries and the dead-letter list', () => {
-  let redis: RedisServerHandle;
-  let app: INestApplicationContext;
-  let plain: Redis;
   const retried: RetriedEvent[] = [];
 
-  beforeAll(async () => {
-    redis = await startRedisServer();
-    plain = new Redis(redis.url);
-    ({ app } = await bootBroker({ connection: { url: redis.url }, delayedPollMs: 50 }, [FlakyHandlers]));
-    app.get(BrokerEvents).on('retried', (event) => retried.push(event));
-  });
+  const broker = useBrokerApp({ delayedPollMs: 50 }, [FlakyHandlers]);
 
-  afterAll(async () => {
-    await app?.close();
-    plain?.disconnect();
-    await redis?.stop();
+  beforeAll(() => {
+    broker.app.get(BrokerEvents).on('retried', (event) => retried.push(event));
   });
 
   it('retries with the configured backoff, then dead-letters with the reason after maxAttempts', async () => {
-    await plain.lpush('flaky', JSON.stringify({ id: 'a' }));
-    const [stats] = await waitForQueuesIdle(redis.url, ['flaky'], { timeoutMs: 10_000 });
+    await broker.plain.lpush('flaky', JSON.stringify({ id: 'a' }));
+    const [stats] = await waitForQueuesIdle(broker.redis.url, ['flaky'], { timeoutMs: 10_000 });
     expect(attemptsSeen.get('a')).toEqual([1, 2, 3]);
     expect(retried.filter((e) => e.source === 'flaky').map((e) => [e.attempt, e.delayMs])).toEqual([
       [1, 40],
@@ -90,7 +79,7 @@ describe('retries and the dead-letter list', () => {
     expect(first).toBeGreaterThanOrEqual(40);
     expect(second).toBeGreaterThanOrEqual(80);
     expect(stats.dead).toBe(1);
-    const [dead] = await app.get(QueueDeadLetterService).list('flaky');
+    const [dead] = await broker.app.get(QueueDeadLetterService).list('flaky');
     expect(dead).toMatchObject({
       queue: 'flaky',
       reason: 'max-attempts',
@@ -102,8 +91,8 @@ describe('retries and the dead-letter list', () => {
   });
 
   it('caps each wait at maxDelayMs: a message with 12 attempts dies within seconds, not after 100 s of doubling waits', async () => {
-    await plain.lpush('capped', JSON.stringify({ id: 'c' }));
-    const [stats] = await waitForQueuesIdle(redis.url, ['capped'], { timeoutMs: 30_000 });
+    await broker.plain.lpush('capped', JSON.stringify({ id: 'c' }));
+    const [stats] = await waitForQueuesIdle(broker.redis.url, ['capped'], { timeoutMs: 30_000 });
     expect(stats.dead).toBe(1);
     const delays = retried.filter((e) => e.source === 'capped').map((e) => e.delayMs);
     expect(delays).toEqual([50, ...Array.from({ length: CAPPED_ATTEMPTS - 2 }, () => 100)]);
@@ -113,8 +102,8 @@ describe('retries and the dead-letter list', () => {
   });
 
   it('spreads retries with jitter: each wait is a different point of [delay/2, delay], and the handler waits it', async () => {
-    await plain.lpush('jittered', JSON.stringify({ id: 'j' }));
-    const [stats] = await waitForQueuesIdle(redis.url, ['jittered'], { timeoutMs: 30_000 });
+    await broker.plain.lpush('jittered', JSON.stringify({ id: 'j' }));
+    const [stats] = await waitForQueuesIdle(broker.redis.url, ['jittered'], { timeoutMs: 30_000 });
     expect(stats.dead).toBe(1);
     const delays = retried.filter((e) => e.source === 'jittered').map((e) => e.delayMs);
     expect(delays).toHaveLength(JITTERED_ATTEMPTS - 1);
@@ -128,28 +117,28 @@ describe('retries and the dead-letter list', () => {
   });
 
   it('requeue brings a dead message back, with fresh attempts', async () => {
-    const deadLetters = app.get(QueueDeadLetterService);
+    const deadLetters = broker.app.get(QueueDeadLetterService);
     const [dead] = await deadLetters.list('flaky');
     healAfter = 1; // the handler works now
     expect(await deadLetters.requeue('flaky', dead.id)).toBe(true);
     await waitFor(() => (attemptsSeen.get('a') ?? []).length === 4, { description: 'the requeued message to run' });
     expect(attemptsSeen.get('a')!.at(-1)).toBe(1);
-    await waitForQueuesIdle(redis.url, ['flaky']);
+    await waitForQueuesIdle(broker.redis.url, ['flaky']);
     expect(await deadLetters.count('flaky')).toBe(0);
     expect(await deadLetters.requeue('flaky', dead.id)).toBe(false);
   });
 
   it('sends a NonRetryableError straight to the dead-letter list', async () => {
-    await plain.lpush('strict', JSON.stringify({ id: '7' }));
-    await waitFor(async () => (await app.get(QueueDeadLetterService).count('strict')) === 1, { description: 'dead letter' });
+    await broker.plain.lpush('strict', JSON.stringify({ id: '7' }));
+    await waitFor(async () => (await broker.app.get(QueueDeadLetterService).count('strict')) === 1, { description: 'dead letter' });
     expect(attemptsSeen.get('strict-7')).toEqual([1]);
-    const [dead] = await app.get(QueueDeadLetterService).list('strict');
+    const [dead] = await broker.app.get(QueueDeadLetterService).list('strict');
     expect(dead).toMatchObject({ reason: 'non-retryable', error: 'order 7 does not exist', attempts: 1 });
   });
 
   it('requeueAll and purge operate on the whole dead-letter list', async () => {
-    const deadLetters = app.get(QueueDeadLetterService);
-    await plain.lpush('strict', JSON.stringify({ id: '8' }), JSON.stringify({ id: '9' }));
+    const deadLetters = broker.app.get(QueueDeadLetterService);
+    await broker.plain.lpush('strict', JSON.stringify({ id: '8' }), JSON.stringify({ id: '9' }));
     await waitFor(async () => (await deadLetters.count('strict')) === 3, { description: 'three dead letters' });
     expect(await deadLetters.requeueAll('strict')).toBe(3);
     await waitFor(async () => (await deadLetters.count('strict')) === 3, { description: 'them to die again' });

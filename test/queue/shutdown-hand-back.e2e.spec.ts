@@ -2,7 +2,8 @@ import { QueueKeys } from 'nest-redis-broker';
 import { waitFor } from 'nest-redis-broker/testing';
 import { describe, expect, it } from 'vitest';
 import type { FixtureProcess } from '../support/processes.js';
-import { useRedis, WorkerPool } from '../support/worker-pool.js';
+import { useRedis } from '../support/file-redis.js';
+import { WorkerPool } from '../support/worker-pool.js';
 
 // A SIGKILLed worker and a poison message are the fault suite's (test/faults/worker-kills, process-faults).
 const TOTAL = 40;

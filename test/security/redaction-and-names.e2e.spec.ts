@@ -1,10 +1,10 @@
 import { inspect } from 'node:util';
 import { Injectable } from '@nestjs/common';
-import { Redis } from 'ioredis';
 import { BrokerClient, InvalidBrokerOptionsError, QueueHandler, redactUrl, StreamConsumer, type RedisBrokerModuleOptions } from 'nest-redis-broker';
 import { freePort, startRedisServer, waitFor, type RedisServerHandle } from 'nest-redis-broker/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bootBroker, CapturingLogger } from '../support/broker-app.js';
+import { useRedis } from '../support/file-redis.js';
 
 const PASSWORD = 'hunter2-Sup3rSecret';
 // A password with an unencoded `@`: a redactor stopping at the first `@` printed its second half.
@@ -136,23 +136,12 @@ describe('no secrets in logs or errors', () => {
 });
 
 describe('key names built from user input', () => {
-  let redis: RedisServerHandle;
-  let plain: Redis;
-
-  beforeAll(async () => {
-    redis = await startRedisServer();
-    plain = new Redis(redis.url);
-  });
-
-  afterAll(async () => {
-    plain?.disconnect();
-    await redis?.stop();
-  });
+  const ctx = useRedis({}, { flushBeforeEach: false });
 
   const badNames = ['', 'a'.repeat(201), 'two words', 'tab\there', 'line\nbreak', 'bell\u0007', 'del\u007f', 'a{b}', '{tag}', 'close}'];
 
   it('rejects queue and stream names, dedup keys and groups that are empty, too long, or hold white space, control characters or braces', async () => {
-    const { app } = await bootBroker({ connection: { url: redis.url }, keyPrefix: 'app:', producerOnly: true }, []);
+    const { app } = await bootBroker({ connection: { url: ctx.redis.url }, keyPrefix: 'app:', producerOnly: true }, []);
     const client = app.get(BrokerClient);
     try {
       for (const name of badNames) {
@@ -163,11 +152,11 @@ describe('key names built from user input', () => {
       }
       await expect(client.enqueue(42 as unknown as string, { id: 1 })).rejects.toThrow(/Invalid queue name 42/);
       // Nothing was written for any rejected name.
-      expect(await plain.keys('*')).toEqual([]);
+      expect(await ctx.plain.keys('*')).toEqual([]);
       // The longest accepted name, with the prefix in front.
       await client.enqueue('a'.repeat(200), { id: 1 });
-      expect((await plain.keys('*')).sort()).toEqual([`app:${'a'.repeat(200)}`, '{app:}:registry:queues']);
-      expect(await plain.smembers('{app:}:registry:queues')).toEqual(['a'.repeat(200)]);
+      expect((await ctx.plain.keys('*')).sort()).toEqual([`app:${'a'.repeat(200)}`, '{app:}:registry:queues']);
+      expect(await ctx.plain.smembers('{app:}:registry:queues')).toEqual(['a'.repeat(200)]);
     } finally {
       await app.close();
     }

@@ -1,9 +1,9 @@
 import { Injectable, type INestApplicationContext } from '@nestjs/common';
-import { Redis } from 'ioredis';
 import { BrokerClient, Ctx, Payload, StreamConsumer, StreamInspector, type StreamMessageContext } from 'nest-redis-broker';
-import { startRedisServer, waitFor, waitForStreamGroupsIdle, type RedisServerHandle } from 'nest-redis-broker/testing';
+import { waitFor, waitForStreamGroupsIdle } from 'nest-redis-broker/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bootBroker } from '../support/broker-app.js';
+import { useRedis } from '../support/file-redis.js';
 
 const analytics: { fields: Record<string, string>; ctx: StreamMessageContext }[] = [];
 const audit: { userId: string; ctx: StreamMessageContext }[] = [];
@@ -45,31 +45,26 @@ class LateReplayConsumer {
 }
 
 describe('stream consumer groups', () => {
-  let redis: RedisServerHandle;
-  let plain: Redis;
+  const ctx = useRedis({}, { flushBeforeEach: false });
   const apps: INestApplicationContext[] = [];
 
   beforeAll(async () => {
-    redis = await startRedisServer();
-    plain = new Redis(redis.url);
-    const connection = { url: redis.url };
+    const connection = { url: ctx.redis.url };
     apps.push((await bootBroker({ connection, instanceId: 'node-a' }, [AnalyticsConsumer, AuditConsumer, SharedWorkConsumer])).app);
     apps.push((await bootBroker({ connection, instanceId: 'node-b' }, [SharedWorkConsumer])).app);
   });
 
   afterAll(async () => {
     for (const app of apps) await app.close();
-    plain?.disconnect();
-    await redis?.stop();
   });
 
   it('delivers entries XADDed by a plain client to every group exactly once, in id order', async () => {
-    await waitForStreamGroupsIdle(redis.url, [{ stream: 'user-events', group: 'analytics' }, { stream: 'user-events', group: 'audit' }]);
+    await waitForStreamGroupsIdle(ctx.redis.url, [{ stream: 'user-events', group: 'analytics' }, { stream: 'user-events', group: 'audit' }]);
     const ids: string[] = [];
     for (let i = 1; i <= 20; i += 1) {
-      ids.push((await plain.xadd('user-events', '*', 'userId', `u${i}`, 'eventType', 'login', 'data', 'successful')) as string);
+      ids.push((await ctx.plain.xadd('user-events', '*', 'userId', `u${i}`, 'eventType', 'login', 'data', 'successful')) as string);
     }
-    const stats = await waitForStreamGroupsIdle(redis.url, [{ stream: 'user-events', group: 'analytics' }, { stream: 'user-events', group: 'audit' }]);
+    const stats = await waitForStreamGroupsIdle(ctx.redis.url, [{ stream: 'user-events', group: 'analytics' }, { stream: 'user-events', group: 'audit' }]);
     expect(stats.map((s) => s.dead)).toEqual([0, 0]);
     expect(analytics.map((e) => e.ctx.id)).toEqual(ids);
     expect(audit.map((e) => e.ctx.id)).toEqual(ids);
@@ -81,27 +76,27 @@ describe('stream consumer groups', () => {
   it('writes appended entries as a flat field map a plain client reads, JSON-encoding nested values', async () => {
     const client = apps[0].get(BrokerClient);
     const id = await client.append('plain-read', { userId: 'u1', eventType: 'purchase', data: { product: 'abc', qty: 2 }, timestamp: 1700000000000 });
-    const [[readId, fields]] = (await plain.xrange('plain-read', '-', '+')) as [string, string[]][];
+    const [[readId, fields]] = (await ctx.plain.xrange('plain-read', '-', '+')) as [string, string[]][];
     expect(readId).toBe(id);
     expect(fields).toEqual(['userId', 'u1', 'eventType', 'purchase', 'data', '{"product":"abc","qty":2}', 'timestamp', '1700000000000']);
     const ids = await client.appendMany('plain-read', [{ n: 1 }, { n: 2 }, { n: 3 }]);
     expect(ids).toHaveLength(3);
-    expect(await plain.xlen('plain-read')).toBe(4);
+    expect(await ctx.plain.xlen('plain-read')).toBe(4);
     expect([...ids].sort()).toEqual(ids);
   });
 
   it('shares the entries of one group among its consumers, each entry handled once', async () => {
     const client = apps[0].get(BrokerClient);
     const ids = await client.appendMany('shared-work', Array.from({ length: 40 }, (_, n) => ({ n })));
-    await waitForStreamGroupsIdle(redis.url, [{ stream: 'shared-work', group: 'workers' }]);
+    await waitForStreamGroupsIdle(ctx.redis.url, [{ stream: 'shared-work', group: 'workers' }]);
     expect(shared.map((s) => s.id).sort()).toEqual([...ids].sort());
     expect(new Set(shared.map((s) => s.consumer))).toEqual(new Set(['node-a', 'node-b']));
   });
 
   it('replays the stream history to a group created later with start id 0', async () => {
     const history: string[] = [];
-    for (let i = 0; i < 5; i += 1) history.push((await plain.xadd('history', '*', 'n', String(i))) as string);
-    const { app } = await bootBroker({ connection: { url: redis.url }, instanceId: 'late-node' }, [LateReplayConsumer]);
+    for (let i = 0; i < 5; i += 1) history.push((await ctx.plain.xadd('history', '*', 'n', String(i))) as string);
+    const { app } = await bootBroker({ connection: { url: ctx.redis.url }, instanceId: 'late-node' }, [LateReplayConsumer]);
     apps.push(app);
     await waitFor(() => replayed.length === 5, { description: 'the late group to replay the history' });
     expect(replayed).toEqual(history);

@@ -1,9 +1,10 @@
 import { Injectable, type INestApplicationContext } from '@nestjs/common';
 import { Redis } from 'ioredis';
 import { BrokerClient, Ctx, StreamConsumer, type StreamMessageContext } from 'nest-redis-broker';
-import { startRedisServer, waitFor, type RedisServerHandle } from 'nest-redis-broker/testing';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { waitFor } from 'nest-redis-broker/testing';
+import { afterAll, describe, expect, it } from 'vitest';
 import { bootBroker } from '../support/broker-app.js';
+import { useRedis } from '../support/file-redis.js';
 
 const RESTARTS = 20;
 const IDLE_TTL_MS = 300;
@@ -28,29 +29,22 @@ async function consumers(redis: Redis, key: string): Promise<Map<string, number>
 }
 
 describe('idle stream consumers', () => {
-  let redis: RedisServerHandle;
-  let plain: Redis;
   let live: INestApplicationContext | undefined;
 
-  beforeAll(async () => {
-    redis = await startRedisServer();
-    plain = new Redis(redis.url);
-  });
+  const ctx = useRedis({}, { flushBeforeEach: false });
 
   afterAll(async () => {
     await live?.close();
-    plain?.disconnect();
-    await redis?.stop();
   });
 
   it('deletes the consumers of restarted workers once idle past the bound, keeping the live one and any with pending entries', async () => {
     // A consumer that died holding an entry: it must stay until the entry is taken over.
-    await plain.xgroup('CREATE', 'jobs', 'runners', '$', 'MKSTREAM');
-    await plain.xadd('jobs', '*', 'job', 'held');
-    await plain.xreadgroup('GROUP', 'runners', 'ghost', 'COUNT', 1, 'STREAMS', 'jobs', '>');
+    await ctx.plain.xgroup('CREATE', 'jobs', 'runners', '$', 'MKSTREAM');
+    await ctx.plain.xadd('jobs', '*', 'job', 'held');
+    await ctx.plain.xreadgroup('GROUP', 'runners', 'ghost', 'COUNT', 1, 'STREAMS', 'jobs', '>');
 
     for (let i = 0; i < RESTARTS; i += 1) {
-      const { app } = await bootBroker({ connection: { url: redis.url }, instanceId: `worker-${i}` }, [JobConsumer]);
+      const { app } = await bootBroker({ connection: { url: ctx.redis.url }, instanceId: `worker-${i}` }, [JobConsumer]);
       await app.init();
       const before = handled;
       await app.get(BrokerClient).append('jobs', { job: `j-${i}` });
@@ -59,16 +53,16 @@ describe('idle stream consumers', () => {
     }
     expect(consumersSeen.size).toBe(RESTARTS);
 
-    ({ app: live } = await bootBroker({ connection: { url: redis.url }, instanceId: 'worker-live' }, [JobConsumer]));
+    ({ app: live } = await bootBroker({ connection: { url: ctx.redis.url }, instanceId: 'worker-live' }, [JobConsumer]));
     await live.init();
-    await waitFor(async () => [...(await consumers(plain, 'jobs')).keys()].every((name) => name === 'ghost' || name === 'worker-live'), {
+    await waitFor(async () => [...(await consumers(ctx.plain, 'jobs')).keys()].every((name) => name === 'ghost' || name === 'worker-live'), {
       timeoutMs: 30_000,
       description: 'the restarted workers to leave XINFO CONSUMERS',
     });
-    const left = await consumers(plain, 'jobs');
+    const left = await consumers(ctx.plain, 'jobs');
     expect(left.get('ghost')).toBe(1);
     expect([...left.keys()].filter((name) => name.startsWith('worker-') && name !== 'worker-live')).toEqual([]);
-    const requeueConsumers = [...(await consumers(plain, '{jobs}:requeue:runners')).keys()];
+    const requeueConsumers = [...(await consumers(ctx.plain, '{jobs}:requeue:runners')).keys()];
     expect(requeueConsumers.filter((name) => name !== 'worker-live')).toEqual([]);
   });
 });

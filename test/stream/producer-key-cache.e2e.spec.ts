@@ -1,10 +1,8 @@
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
-import type { INestApplicationContext } from '@nestjs/common';
 import { BrokerClient } from 'nest-redis-broker';
-import { startRedisServer, type RedisServerHandle } from 'nest-redis-broker/testing';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { bootBroker } from '../support/broker-app.js';
+import { describe, expect, it } from 'vitest';
+import { useBrokerApp } from '../support/file-redis.js';
 
 const NAMES = 100_000;
 const WRITES_AT_ONCE = 1_000;
@@ -19,21 +17,10 @@ function heapAfterGc(): number {
 }
 
 describe("a producer's key cache", () => {
-  let redis: RedisServerHandle;
-  let app: INestApplicationContext;
-
-  beforeAll(async () => {
-    redis = await startRedisServer();
-    ({ app } = await bootBroker({ connection: { url: redis.url }, producerOnly: true }, []));
-  });
-
-  afterAll(async () => {
-    await app?.close();
-    await redis?.stop();
-  });
+  const broker = useBrokerApp({ producerOnly: true }, []);
 
   it('keeps a bounded number of names when a producer writes to ever new queues and streams', { timeout: 180_000 }, async () => {
-    const client = app.get(BrokerClient);
+    const client = broker.app.get(BrokerClient);
     // Warm up the code paths, so what they allocate once is not counted.
     for (let i = 0; i < 2_000; i += 1) await client.enqueueMany(`warm-${i}`, []);
     const before = heapAfterGc();

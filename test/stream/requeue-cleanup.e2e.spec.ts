@@ -1,9 +1,8 @@
-import { Injectable, type INestApplicationContext } from '@nestjs/common';
-import { Redis } from 'ioredis';
+import { Injectable } from '@nestjs/common';
 import { NonRetryableError, StreamConsumer, StreamDeadLetterService } from 'nest-redis-broker';
-import { startRedisServer, waitFor, waitForStreamGroupsIdle, type RedisServerHandle } from 'nest-redis-broker/testing';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { bootBroker } from '../support/broker-app.js';
+import { waitFor, waitForStreamGroupsIdle } from 'nest-redis-broker/testing';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { useBrokerApp } from '../support/file-redis.js';
 
 const REQUEUE = '{mail}:requeue:sender';
 const sent: string[] = [];
@@ -19,27 +18,16 @@ class MailConsumer {
 }
 
 describe("a group's requeue stream", () => {
-  let redis: RedisServerHandle;
-  let app: INestApplicationContext;
-  let plain: Redis;
+  const broker = useBrokerApp({}, [MailConsumer]);
   let dead: StreamDeadLetterService;
 
-  beforeAll(async () => {
-    redis = await startRedisServer();
-    plain = new Redis(redis.url);
-    ({ app } = await bootBroker({ connection: { url: redis.url } }, [MailConsumer]));
-    dead = app.get(StreamDeadLetterService);
-  });
-
-  afterAll(async () => {
-    await app?.close();
-    plain?.disconnect();
-    await redis?.stop();
+  beforeAll(() => {
+    dead = broker.app.get(StreamDeadLetterService);
   });
 
   it('keeps a requeued entry only until it is settled, handled or dead again', async () => {
     refuse = new Set(['a@x', 'b@x', 'c@x']);
-    for (const to of ['a@x', 'b@x', 'c@x']) await plain.xadd('mail', '*', 'to', to);
+    for (const to of ['a@x', 'b@x', 'c@x']) await broker.plain.xadd('mail', '*', 'to', to);
     await waitFor(async () => (await dead.count('mail', 'sender')) === 3, { description: 'three dead mails' });
 
     // Two of them now go through, one dies again.
@@ -47,9 +35,9 @@ describe("a group's requeue stream", () => {
     expect(await dead.requeueAll('mail', 'sender')).toBe(3);
     await waitFor(() => sent.length === 2, { description: 'the requeued mails to be sent' });
     await waitFor(async () => (await dead.count('mail', 'sender')) === 1, { description: 'the refused mail to die again' });
-    await waitForStreamGroupsIdle(redis.url, [{ stream: 'mail', group: 'sender' }]);
+    await waitForStreamGroupsIdle(broker.redis.url, [{ stream: 'mail', group: 'sender' }]);
     expect(sent.sort()).toEqual(['a@x', 'b@x']);
-    expect(await plain.xlen(REQUEUE)).toBe(0);
+    expect(await broker.plain.xlen(REQUEUE)).toBe(0);
     expect((await dead.list('mail', 'sender'))[0].fields).toEqual({ to: 'c@x' });
   });
 });

@@ -1,13 +1,12 @@
-import { Injectable, ValidationPipe, type INestApplicationContext } from '@nestjs/common';
+import { Injectable, ValidationPipe } from '@nestjs/common';
 import { IsString } from 'class-validator';
-import { Redis } from 'ioredis';
 import {
   BrokerClient, BrokerEvents, Ctx, NonRetryableError, Payload, StreamConsumer,
   StreamDeadLetterService, type RetriedEvent, type StreamMessageContext,
 } from 'nest-redis-broker';
-import { startRedisServer, waitFor, waitForStreamGroupsIdle, type RedisServerHandle } from 'nest-redis-broker/testing';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { bootBroker } from '../support/broker-app.js';
+import { waitFor, waitForStreamGroupsIdle } from 'nest-redis-broker/testing';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { useBrokerApp } from '../support/file-redis.js';
 
 const deliveries: { orderId: string; count: number; requeued: boolean; at: number }[] = [];
 let failOrders = true;
@@ -40,27 +39,17 @@ class OrderConsumer {
 }
 
 describe('stream retries and dead letters', () => {
-  let redis: RedisServerHandle;
-  let app: INestApplicationContext;
-  let plain: Redis;
   const retried: RetriedEvent[] = [];
 
-  beforeAll(async () => {
-    redis = await startRedisServer();
-    plain = new Redis(redis.url);
-    ({ app } = await bootBroker({ connection: { url: redis.url }, instanceId: 'billing-1' }, [OrderConsumer]));
-    app.get(BrokerEvents).on('retried', (e) => retried.push(e));
-  });
+  const broker = useBrokerApp({ instanceId: 'billing-1' }, [OrderConsumer]);
 
-  afterAll(async () => {
-    await app?.close();
-    plain?.disconnect();
-    await redis?.stop();
+  beforeAll(() => {
+    broker.app.get(BrokerEvents).on('retried', (e) => retried.push(e));
   });
 
   it('redelivers a failing entry with growing backoff, then dead-letters it with reason and delivery count', async () => {
-    const id = await app.get(BrokerClient).append('orders', { orderId: 'o-1', amount: 30 });
-    const dead = app.get(StreamDeadLetterService);
+    const id = await broker.app.get(BrokerClient).append('orders', { orderId: 'o-1', amount: 30 });
+    const dead = broker.app.get(StreamDeadLetterService);
     await waitFor(async () => (await dead.count('orders', 'billing')) === 1, { description: 'the entry to be dead-lettered' });
     const runs = deliveries.filter((d) => d.orderId === 'o-1');
     expect(runs.map((d) => d.count)).toEqual([1, 2, 3]);
@@ -73,27 +62,27 @@ describe('stream retries and dead letters', () => {
       originalId: id, stream: 'orders', group: 'billing', consumer: 'billing-1', reason: 'max-deliveries',
       error: 'payment gateway down for o-1', deliveries: 3, handler: 'OrderConsumer@bill', fields: { orderId: 'o-1', amount: '30' },
     });
-    const [stats] = await waitForStreamGroupsIdle(redis.url, [{ stream: 'orders', group: 'billing' }]);
+    const [stats] = await waitForStreamGroupsIdle(broker.redis.url, [{ stream: 'orders', group: 'billing' }]);
     expect(stats).toMatchObject({ pending: 0, dead: 1 });
   });
 
   it('requeues a dead entry for its group alone, with a fresh delivery count', async () => {
     failOrders = false;
-    const dead = app.get(StreamDeadLetterService);
+    const dead = broker.app.get(StreamDeadLetterService);
     const [record] = await dead.list('orders', 'billing');
     expect(await dead.requeue('orders', 'billing', record.id)).toBe(true);
     await waitFor(() => deliveries.some((d) => d.requeued), { description: 'the requeued entry to run' });
     expect(deliveries.find((d) => d.requeued)).toMatchObject({ orderId: 'o-1', count: 1 });
-    const [stats] = await waitForStreamGroupsIdle(redis.url, [{ stream: 'orders', group: 'billing' }]);
+    const [stats] = await waitForStreamGroupsIdle(broker.redis.url, [{ stream: 'orders', group: 'billing' }]);
     expect(stats).toMatchObject({ pending: 0, dead: 0 });
-    expect(await plain.xlen('orders')).toBe(1);
+    expect(await broker.plain.xlen('orders')).toBe(1);
     expect(await dead.requeue('orders', 'billing', record.id)).toBe(false);
   });
 
   it('requeues and purges every dead entry of a group', async () => {
-    const client = app.get(BrokerClient);
+    const client = broker.app.get(BrokerClient);
     await client.appendMany('orders', [{ orderId: 'always-bad' }, { orderId: 'always-bad' }]);
-    const dead = app.get(StreamDeadLetterService);
+    const dead = broker.app.get(StreamDeadLetterService);
     await waitFor(async () => (await dead.count('orders', 'billing')) === 2, { description: 'two dead entries' });
     expect(await dead.requeueAll('orders', 'billing')).toBe(2);
     await waitFor(async () => (await dead.count('orders', 'billing')) === 2, { description: 'them to die again' });
@@ -102,24 +91,24 @@ describe('stream retries and dead letters', () => {
   });
 
   it('dead-letters an entry that fails validation at once, without retries', async () => {
-    await plain.xadd('signups', '*', 'email', 'a@example.com');
-    await plain.xadd('signups', '*', 'name', 'no email');
-    const [stats] = await waitForStreamGroupsIdle(redis.url, [{ stream: 'signups', group: 'mailer' }]);
+    await broker.plain.xadd('signups', '*', 'email', 'a@example.com');
+    await broker.plain.xadd('signups', '*', 'name', 'no email');
+    const [stats] = await waitForStreamGroupsIdle(broker.redis.url, [{ stream: 'signups', group: 'mailer' }]);
     expect(stats.dead).toBe(1);
     expect(validated).toEqual(['a@example.com']);
-    const [record] = await app.get(StreamDeadLetterService).list('signups', 'mailer');
+    const [record] = await broker.app.get(StreamDeadLetterService).list('signups', 'mailer');
     expect(record).toMatchObject({ reason: 'validation', deliveries: 1, fields: { name: 'no email' } });
     expect(record.error).toContain('email must be a string');
   });
 
   it('decodes JSON fields on request and dead-letters unparsable ones and NonRetryableError at once', async () => {
-    await plain.xadd('json-events', '*', 'kind', 'ok', 'data', '{"product":"abc"}', 'tags', '["a"]', 'count', '3');
-    await plain.xadd('json-events', '*', 'kind', 'broken', 'data', '{not json');
-    await plain.xadd('json-events', '*', 'kind', 'refuse');
-    const [stats] = await waitForStreamGroupsIdle(redis.url, [{ stream: 'json-events', group: 'reader' }]);
+    await broker.plain.xadd('json-events', '*', 'kind', 'ok', 'data', '{"product":"abc"}', 'tags', '["a"]', 'count', '3');
+    await broker.plain.xadd('json-events', '*', 'kind', 'broken', 'data', '{not json');
+    await broker.plain.xadd('json-events', '*', 'kind', 'refuse');
+    const [stats] = await waitForStreamGroupsIdle(broker.redis.url, [{ stream: 'json-events', group: 'reader' }]);
     expect(decoded).toEqual([{ kind: 'ok', data: { product: 'abc' }, tags: ['a'], count: '3' }]);
     expect(stats.dead).toBe(2);
-    const reasons = (await app.get(StreamDeadLetterService).list('json-events', 'reader')).map((r) => [r.reason, r.deliveries]);
+    const reasons = (await broker.app.get(StreamDeadLetterService).list('json-events', 'reader')).map((r) => [r.reason, r.deliveries]);
     expect(reasons).toEqual([['non-retryable', 1], ['unparsable', 1]]);
   });
 });

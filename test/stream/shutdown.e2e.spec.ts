@@ -1,9 +1,9 @@
 import { Injectable } from '@nestjs/common';
-import { Redis } from 'ioredis';
 import { Ctx, StreamConsumer, type StreamMessageContext } from 'nest-redis-broker';
-import { startRedisServer, waitFor, waitForStreamGroupsIdle, type RedisServerHandle } from 'nest-redis-broker/testing';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { waitFor, waitForStreamGroupsIdle } from 'nest-redis-broker/testing';
+import { afterAll, describe, expect, it } from 'vitest';
 import { bootBroker, deferred } from '../support/broker-app.js';
+import { useRedis } from '../support/file-redis.js';
 
 const finished: string[] = [];
 const started: string[] = [];
@@ -31,33 +31,25 @@ class TakeoverConsumer {
 }
 
 describe('stream consumer shutdown', () => {
-  let redis: RedisServerHandle;
-  let plain: Redis;
+  const ctx = useRedis({}, { flushBeforeEach: false });
 
-  beforeAll(async () => {
-    redis = await startRedisServer();
-    plain = new Redis(redis.url);
-  });
-
-  afterAll(async () => {
+  afterAll(() => {
     stuck.resolve();
-    plain?.disconnect();
-    await redis?.stop();
   });
 
   it('finishes running handlers until the deadline and leaves the unfinished entry pending for another consumer', async () => {
-    const { app } = await bootBroker({ connection: { url: redis.url }, instanceId: 'leaving', shutdownTimeoutMs: 300 }, [SlowConsumer]);
-    const first = (await plain.xadd('reports', '*', 'report', 'r1')) as string;
-    const second = (await plain.xadd('reports', '*', 'report', 'r2')) as string;
+    const { app } = await bootBroker({ connection: { url: ctx.redis.url }, instanceId: 'leaving', shutdownTimeoutMs: 300 }, [SlowConsumer]);
+    const first = (await ctx.plain.xadd('reports', '*', 'report', 'r1')) as string;
+    const second = (await ctx.plain.xadd('reports', '*', 'report', 'r2')) as string;
     await waitFor(() => started.length === 2, { description: 'both handlers to start' });
     await app.close();
     expect(finished).toEqual([first]);
-    const [count, , , consumers] = (await plain.xpending('reports', 'renderers')) as [number, string, string, [string, string][]];
+    const [count, , , consumers] = (await ctx.plain.xpending('reports', 'renderers')) as [number, string, string, [string, string][]];
     expect(count).toBe(1);
     expect(consumers).toEqual([['leaving', '1']]);
 
-    const next = await bootBroker({ connection: { url: redis.url }, instanceId: 'taking-over' }, [TakeoverConsumer]);
-    await waitForStreamGroupsIdle(redis.url, [{ stream: 'reports', group: 'renderers' }]);
+    const next = await bootBroker({ connection: { url: ctx.redis.url }, instanceId: 'taking-over' }, [TakeoverConsumer]);
+    await waitForStreamGroupsIdle(ctx.redis.url, [{ stream: 'reports', group: 'renderers' }]);
     expect(rerun).toEqual([{ id: second, deliveries: 2, consumer: 'taking-over' }]);
     await next.app.close();
   });

@@ -1,9 +1,8 @@
-import { Injectable, type INestApplicationContext } from '@nestjs/common';
-import { Redis } from 'ioredis';
+import { Injectable } from '@nestjs/common';
 import { StreamConsumer, StreamDeadLetterService } from 'nest-redis-broker';
-import { startRedisServer, waitFor, waitForStreamGroupsIdle, type RedisServerHandle } from 'nest-redis-broker/testing';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { bootBroker } from '../support/broker-app.js';
+import { waitFor, waitForStreamGroupsIdle } from 'nest-redis-broker/testing';
+import { describe, expect, it } from 'vitest';
+import { useBrokerApp } from '../support/file-redis.js';
 
 const LIMIT = 1_024;
 const handled: string[] = [];
@@ -17,32 +16,18 @@ class UploadConsumer {
 }
 
 describe('stream entry size limit', () => {
-  let redis: RedisServerHandle;
-  let app: INestApplicationContext;
-  let plain: Redis;
-
-  beforeAll(async () => {
-    redis = await startRedisServer();
-    plain = new Redis(redis.url);
-    ({ app } = await bootBroker({ connection: { url: redis.url } }, [UploadConsumer]));
-  });
-
-  afterAll(async () => {
-    await app?.close();
-    plain?.disconnect();
-    await redis?.stop();
-  });
+  const broker = useBrokerApp({}, [UploadConsumer]);
 
   it('dead-letters an entry over maxMessageBytes unrun, with its reason and fields, and goes on with the next', async () => {
-    await plain.xadd('uploads', '*', 'name', 'small-1');
-    const bigId = await plain.xadd('uploads', '*', 'name', 'big', 'body', 'x'.repeat(2 * LIMIT));
+    await broker.plain.xadd('uploads', '*', 'name', 'small-1');
+    const bigId = await broker.plain.xadd('uploads', '*', 'name', 'big', 'body', 'x'.repeat(2 * LIMIT));
     // 400 characters but 1,200 bytes of UTF-8: the limit is in bytes.
-    const wideId = await plain.xadd('uploads', '*', 'name', 'wide', 'body', '€'.repeat(400));
+    const wideId = await broker.plain.xadd('uploads', '*', 'name', 'wide', 'body', '€'.repeat(400));
     // Exactly at the limit: runs.
-    await plain.xadd('uploads', '*', 'name', 'edge', 'body', 'y'.repeat(LIMIT - 'name'.length - 'edge'.length - 'body'.length));
-    await plain.xadd('uploads', '*', 'name', 'small-2');
+    await broker.plain.xadd('uploads', '*', 'name', 'edge', 'body', 'y'.repeat(LIMIT - 'name'.length - 'edge'.length - 'body'.length));
+    await broker.plain.xadd('uploads', '*', 'name', 'small-2');
 
-    const dead = app.get(StreamDeadLetterService);
+    const dead = broker.app.get(StreamDeadLetterService);
     await waitFor(async () => handled.length === 3 && (await dead.count('uploads', 'scanner')) === 2, {
       description: 'the small entries to run and the large ones to be dead-lettered',
     });
@@ -53,7 +38,7 @@ describe('stream entry size limit', () => {
       [bigId, 'too-large', `entry is ${2 * LIMIT + 11} bytes; maxMessageBytes is ${LIMIT}`, 'big'],
     ]);
     expect(records[1].fields.body).toHaveLength(2 * LIMIT);
-    const [stats] = await waitForStreamGroupsIdle(redis.url, [{ stream: 'uploads', group: 'scanner' }]);
+    const [stats] = await waitForStreamGroupsIdle(broker.redis.url, [{ stream: 'uploads', group: 'scanner' }]);
     expect(stats).toMatchObject({ pending: 0, dead: 2 });
   });
 });

@@ -1,29 +1,5 @@
-import { Redis } from 'ioredis';
-import { startRedisServer, type RedisServerHandle, type RedisServerOptions } from 'nest-redis-broker/testing';
-import { afterAll, afterEach, beforeAll, beforeEach } from 'vitest';
+import { afterEach } from 'vitest';
 import { spawnFixture, type FixtureProcess } from './processes.js';
-
-/**
- * A redis-server for the whole file and a plain client on it (errors
- * ignored: some tests kill Redis), emptied before each test. Call inside
- * `describe`; read `redis` and `plain` from the returned object in tests.
- */
-export function useRedis(options: RedisServerOptions = {}): { readonly redis: RedisServerHandle; readonly plain: Redis } {
-  const state = {} as { redis: RedisServerHandle; plain: Redis };
-  beforeAll(async () => {
-    state.redis = await startRedisServer(options);
-    state.plain = new Redis(state.redis.url);
-    state.plain.on('error', () => undefined);
-  });
-  beforeEach(async () => {
-    await state.plain.flushall();
-  });
-  afterAll(async () => {
-    state.plain?.disconnect();
-    await state.redis?.stop();
-  });
-  return state;
-}
 
 /**
  * What one worker process boot may take: seconds normally, 20 s and more on the shared 2-core CI

@@ -1,6 +1,6 @@
 import { waitForQueuesIdle } from 'nest-redis-broker/testing';
 import { describe, expect, it } from 'vitest';
-import { useRedis } from '../support/worker-pool.js';
+import { useRedis } from '../support/file-redis.js';
 
 /** What waitForQueuesIdle reports when the queues stay busy for `timeoutMs` (the wait is expected to fail). */
 async function timeoutMessage(url: string, queues: string[], timeoutMs: number): Promise<string> {

@@ -2,7 +2,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { declaredKeyCount, expandLuaIncludes } from 'nest-redis-broker/internal';
+import { declaredKeyCount, expandLuaIncludes } from '../../libs/redis-broker/src/core/redis/broker-scripts.js';
 
 const SRC = fileURLToPath(new URL('../../libs/redis-broker/src/', import.meta.url));
 const INCLUDE_DIR = join(SRC, 'core/redis/lua-include');

@@ -15,7 +15,7 @@ export { REDIS_BROKER_MODULE_OPTIONS } from './broker/redis-broker.module-defini
 // Connections and scripts
 export { RedisConnectionFactory } from './core/redis/redis-connection.factory.js';
 export type { ConnectionRole } from './core/redis/redis-client.js';
-export { defineBrokerScripts, expandLuaIncludes, declaredKeyCount } from './core/redis/broker-scripts.js';
+export { defineBrokerScripts } from './core/redis/broker-scripts.js';
 
 // Discovery and the consumers it starts
 export { ConsumerRunner } from './broker/consumer.runner.js';
@@ -24,17 +24,3 @@ export { HandlerRegistry } from './discovery/handler.registry.js';
 export type { HandlerDescriptor, QueueHandlerDescriptor } from './discovery/handler-descriptor.js';
 export { PendingReclaimer } from './stream/pending.reclaimer.js';
 export type { RawStreamEntry } from './stream/stream-entry.js';
-
-// Pure pieces the delivery guarantees rest on, for unit tests without Redis
-export { ProcessingListModel, type AckPlan } from './queue/processing-list.model.js';
-export { toDeliveries, type QueueDelivery } from './queue/queue-delivery.js';
-export { TickBatcher } from './runtime/tick-batcher.js';
-export { RingBuffer } from './pubsub/ring-buffer.js';
-export { BoundedCache } from './runtime/bounded-cache.js';
-export { backoffDelay } from './runtime/backoff.js';
-export { settledBy } from './runtime/deadline.js';
-export {
-  resolveQueueHandlerOptions,
-  resolveChannelListenerOptions,
-  resolveStreamConsumerOptions,
-} from './core/options/handler-options.validation.js';
