@@ -35,7 +35,7 @@ describe('the stream idle-refresh script (stream-refresh-idle.lua)', () => {
     const taken = (await redis.xadd('jobs', '*', 'n', '1')) as string;
     const acked = (await redis.xadd('jobs', '*', 'n', '2')) as string;
     await redis.xreadgroup('GROUP', 'g', 'mine', 'COUNT', 2, 'STREAMS', 'jobs', '>');
-    await redis.xclaim('jobs', 'g', 'other', 0, taken);
+    await redis.call('XCLAIM', 'jobs', 'g', 'other', 0, taken);
     await redis.xack('jobs', 'g', acked);
     expect(await redis.nrbStreamRefreshIdle('jobs', 'g', 'mine', taken, acked)).toBe(0);
     expect((await pending()).map(([id, consumer, , deliveries]) => [id, consumer, deliveries])).toEqual([[taken, 'other', 2]]);
