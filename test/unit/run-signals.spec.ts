@@ -25,11 +25,15 @@ describe('RunSignals', () => {
   });
 
   it('settles a run that finishes before its timeout with its result, leaving its signal alone', async () => {
-    const run = new RunSignals(60_000).prepare()!;
-    await expect(run.race(Promise.resolve('done'), () => undefined)).resolves.toBe('done');
-    await expect(run.race(Promise.reject(new Error('boom')), () => undefined)).rejects.toThrow('boom');
-    expect(run.signal.aborted).toBe(false);
-    expect(run.timedOut).toBe(false);
+    const signals = new RunSignals(60_000);
+    const succeeding = signals.prepare()!;
+    const failing = signals.prepare()!;
+    await expect(succeeding.race(Promise.resolve('done'), () => undefined)).resolves.toBe('done');
+    await expect(failing.race(Promise.reject(new Error('boom')), () => undefined)).rejects.toThrow('boom');
+    for (const run of [succeeding, failing]) {
+      expect(run.signal.aborted).toBe(false);
+      expect(run.timedOut).toBe(false);
+    }
   });
 
   it('rejects a run that outlives its timeout with a TimeoutError, aborting its signal with the same reason', async () => {

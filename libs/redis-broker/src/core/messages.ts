@@ -70,7 +70,7 @@ export const messages = {
   streamTakenOver: (key: string, group: string, consumer: string, count: number, idleMs: number) =>
     `Consumer ${consumer} of group "${group}" took over ${count} entr${count === 1 ? 'y' : 'ies'} of ${key} pending for more than ${idleMs} ms (their consumer is presumed dead).`,
   streamIdleRefreshFailed: (source: string, error: string) =>
-    `Could not refresh the idle time of the entries ${source} is running (another consumer may take one over after claimIdleMs and run it again): ${error}`,
+    `Could not refresh the idle time of the entries this consumer holds in ${source} (another consumer may take one over after claimIdleMs and run it again): ${error}`,
   streamSettleError: (source: string, id: string, error: string) =>
     `Could not settle entry ${id} of ${source}: ${error}. It stays pending and is reclaimed later.`,
   streamDeadLettered: (source: string, id: string, reason: string, error: string) =>
