@@ -39,7 +39,7 @@ export const messages = {
   acksResent: (queue: string, resent: number, landed: number) =>
     `Re-sent ${resent} ack(s) of queue ${queue} that had failed (${landed} more had landed before the failure).`,
   shutdownTimeout: (source: string, inFlight: number) =>
-    `Shutdown deadline (shutdownTimeoutMs) passed with ${inFlight} handler(s) of ${source} still running; their messages are handed back to the queue and will run again.`,
+    `Shutdown deadline (shutdownTimeoutMs) passed with ${inFlight} handler(s) of ${source} still running; their ctx.signal is aborted, and their messages are handed back (reliable queues) or left pending (streams) to run again.`,
   handBackTimeout: (source: string, graceMs: number) =>
     `Could not hand back the messages of ${source} within ${graceMs} ms (is Redis down?); other consumers recover them once this consumer's heartbeat expires.`,
   handlerFailed: (target: string, source: string, id: string, attempt: number, error: string) =>
