@@ -50,6 +50,7 @@ describe('module option rejection', () => {
     ['deadLetterMaxEntries', module({ deadLetterMaxEntries: -1 }), invalid('deadLetterMaxEntries', '-1')],
     ['queueDefaults', module({ queueDefaults: [] }), invalid('queueDefaults', '[]')],
     ['queueDefaults.mode', module({ queueDefaults: { mode: 'turbo' } }), invalid('queueDefaults.mode', '"turbo"')],
+    ['queueDefaults.timeoutMs', module({ queueDefaults: { timeoutMs: '5s' } }), invalid('queueDefaults.timeoutMs', '"5s"')],
     ['streamDefaults.startId', module({ streamDefaults: { startId: 'latest' } }), invalid('streamDefaults.startId', '"latest"')],
     ['channelDefaults.overflow', module({ channelDefaults: { overflow: 'block' } }), invalid('channelDefaults.overflow', '"block"')],
     ['streams', module({ streams: 7 }), invalid('streams', '7')],
@@ -134,6 +135,8 @@ describe('queue handler option rejection', () => {
     ['maxMessageBytes above 512 MiB', queue({ maxMessageBytes: 512 * 1024 * 1024 + 1 }), invalid('Orders@handle.maxMessageBytes', '536870913')],
     ['blockTimeoutMs', queue({ blockTimeoutMs: 9 }), invalid('Orders@handle.blockTimeoutMs', '9')],
     ['maxDeaths', queue({ maxDeaths: 1_001 }), invalid('Orders@handle.maxDeaths', '1001')],
+    ['timeoutMs', queue({ timeoutMs: -1 }), invalid('Orders@handle.timeoutMs', '-1')],
+    ['timeoutMs above the timer limit', queue({ timeoutMs: 2 ** 31 }), invalid('Orders@handle.timeoutMs', '2147483648')],
     ['NaN', queue({ maxAttempts: Number.NaN }), invalid('Orders@handle.maxAttempts', 'null')],
   ])('rejects %s', (_name, run, expected) => {
     expect(rejection(run)).toContain(expected);
@@ -166,6 +169,7 @@ describe('stream consumer option rejection', () => {
     ['maxMessageBytes', stream({ maxMessageBytes: 0 }), invalid('Billing@on.maxMessageBytes', '0')],
     ['blockTimeoutMs', stream({ blockTimeoutMs: 600_001 }), invalid('Billing@on.blockTimeoutMs', '600001')],
     ['claimIdleMs', stream({ claimIdleMs: 5 }), invalid('Billing@on.claimIdleMs', '5')],
+    ['timeoutMs', stream({ timeoutMs: 1.5 }), invalid('Billing@on.timeoutMs', '1.5')],
     ['reclaimIntervalMs', stream({ reclaimIntervalMs: 3_600_001 }), invalid('Billing@on.reclaimIntervalMs', '3600001')],
     ['idleConsumerTtlMs', stream({ idleConsumerTtlMs: 19 }), invalid('Billing@on.idleConsumerTtlMs', '19')],
     ['idleConsumerTtlMs vs blockTimeoutMs', stream({ blockTimeoutMs: 500, idleConsumerTtlMs: 500 }), invalid('Billing@on.idleConsumerTtlMs', '500')],

@@ -39,11 +39,13 @@ export const messages = {
   acksResent: (queue: string, resent: number, landed: number) =>
     `Re-sent ${resent} ack(s) of queue ${queue} that had failed (${landed} more had landed before the failure).`,
   shutdownTimeout: (source: string, inFlight: number) =>
-    `Shutdown deadline (shutdownTimeoutMs) passed with ${inFlight} handler(s) of ${source} still running; their messages are handed back to the queue and will run again.`,
+    `Shutdown deadline (shutdownTimeoutMs) passed with ${inFlight} handler(s) of ${source} still running; their ctx.signal is aborted, and their messages are handed back (reliable queues) or left pending (streams) to run again.`,
   handBackTimeout: (source: string, graceMs: number) =>
     `Could not hand back the messages of ${source} within ${graceMs} ms (is Redis down?); other consumers recover them once this consumer's heartbeat expires.`,
   handlerFailed: (target: string, source: string, id: string, attempt: number, error: string) =>
     `${target} failed on message ${id} of ${source} (attempt ${attempt}): ${error}`,
+  lateHandlerResult: (target: string, source: string, id: string, timeoutMs: number, outcome: string) =>
+    `${target} on message ${id} of ${source} ${outcome} after its timeoutMs (${timeoutMs} ms) had passed; the result is ignored (the message was already settled as timed out). Honour ctx.signal to stop a run at its timeout.`,
   deadLettered: (source: string, id: string, reason: string, error: string) =>
     `Message ${id} of ${source} moved to the dead-letter list (${reason}): ${error}`,
   heartbeatFailed: (queue: string, error: string) =>
@@ -67,6 +69,8 @@ export const messages = {
     `Consumer group "${group}" of stream "${stream}" is gone (deleted, or Redis restarted without persistence); recreating it from "${startId}". Entries pending in the old group are lost to it.`,
   streamTakenOver: (key: string, group: string, consumer: string, count: number, idleMs: number) =>
     `Consumer ${consumer} of group "${group}" took over ${count} entr${count === 1 ? 'y' : 'ies'} of ${key} pending for more than ${idleMs} ms (their consumer is presumed dead).`,
+  streamIdleRefreshFailed: (source: string, error: string) =>
+    `Could not refresh the idle time of the entries this consumer holds in ${source} (another consumer may take one over after claimIdleMs and run it again): ${error}`,
   streamSettleError: (source: string, id: string, error: string) =>
     `Could not settle entry ${id} of ${source}: ${error}. It stays pending and is reclaimed later.`,
   streamDeadLettered: (source: string, id: string, reason: string, error: string) =>

@@ -171,6 +171,13 @@ export class QueueMessageContext {
     readonly consumer: string,
     /** When this process received it (epoch ms). */
     readonly receivedAt: number,
+    /**
+     * Aborted when the handler's `timeoutMs` passes (reason: a `TimeoutError`
+     * DOMException) or shutdown's deadline comes (an `AbortError`). Pass it to
+     * `fetch` and the like, or check `signal.aborted`: a run cannot be stopped
+     * from outside.
+     */
+    readonly signal: AbortSignal,
   ) {}
 
   /** sha1 of the message text: equal payloads share it (put your own id in the payload when you need one per message). */

@@ -6,13 +6,14 @@ import type { BrokerEvents } from '../core/events.js';
 import type { ResolvedQueueHandlerOptions } from '../core/options/handler.options.js';
 import { errorText, validationText } from '../core/error-text.js';
 import { backoffDelay } from '../runtime/backoff.js';
+import type { RunSignals, TimedRun } from '../runtime/run-signals.js';
 import { isThenable } from '../runtime/thenable.js';
 import { TickBatcher } from '../runtime/tick-batcher.js';
 import { QueueMessageContext, type QueueDelivery } from './queue-delivery.js';
 import type { DeadLetterReason, QueueSettler } from './queue.settler.js';
 
-/** How a delivery left the processor. */
-export type QueueOutcome = 'settled' | 'unsettled' | 'ack-failed';
+/** How a delivery left the processor; `handed-back`: failed after shutdown's deadline, left for the hand-back. */
+export type QueueOutcome = 'settled' | 'unsettled' | 'ack-failed' | 'handed-back';
 
 /** What the processor needs from the rest of one queue consumer. */
 export interface QueueProcessorDeps {
@@ -33,6 +34,8 @@ export interface QueueProcessorDeps {
   maxAcking: number;
   /** Called when a retry is scheduled `ms` from now. */
   retryScheduled: (ms: number) => void;
+  /** The runs' abort signals and `timeoutMs` clock. */
+  signals: RunSignals;
 }
 
 /**
@@ -80,9 +83,11 @@ export class QueueMessageProcessor {
         return this.deadLetterUnrun(delivery, 'unparsable', `not JSON: ${errorText(error)}`, attempt);
       }
     }
-    const context = new QueueMessageContext(delivery, this.deps.queue, attempt, raw, this.deps.consumerId, delivery.receivedAt);
-    if (delivery.deaths > 0 || !delivery.marked) return this.prepareThenRun(delivery, payload, context);
-    return this.run(delivery, payload, context);
+    const timed = this.deps.signals.prepare();
+    const signal = timed?.signal ?? this.deps.signals.shared;
+    const context = new QueueMessageContext(delivery, this.deps.queue, attempt, raw, this.deps.consumerId, delivery.receivedAt, signal);
+    if (delivery.deaths > 0 || !delivery.marked) return this.prepareThenRun(delivery, payload, context, timed);
+    return this.run(delivery, payload, context, timed);
   }
 
   /** Resolves once every ack gathered so far has returned (shutdown waits for it before handing messages back). */
@@ -96,7 +101,7 @@ export class QueueMessageProcessor {
    * process too, nothing handled beside it runs again. A message the fetch
    * recorded as waiting is marked started first, so a crash blames it.
    */
-  private async prepareThenRun(delivery: QueueDelivery, payload: unknown, context: QueueMessageContext): Promise<void> {
+  private async prepareThenRun(delivery: QueueDelivery, payload: unknown, context: QueueMessageContext, timed: TimedRun | undefined): Promise<void> {
     try {
       if (delivery.deaths > 0) await this.drain();
       await this.deps.settler.markStarted(delivery);
@@ -104,10 +109,15 @@ export class QueueMessageProcessor {
       this.unsettled(delivery, error);
       return;
     }
-    await this.run(delivery, payload, context);
+    await this.run(delivery, payload, context, timed);
   }
 
-  private run(delivery: QueueDelivery, payload: unknown, context: QueueMessageContext): Promise<void> | undefined {
+  /**
+   * With `timeoutMs`, an asynchronous result races its clock: the first of
+   * the two settles the delivery, once; what the handler does later is logged
+   * and ignored.
+   */
+  private run(delivery: QueueDelivery, payload: unknown, context: QueueMessageContext, timed: TimedRun | undefined): Promise<void> | undefined {
     const started = performance.now();
     let result: unknown;
     try {
@@ -116,10 +126,18 @@ export class QueueMessageProcessor {
       return this.failed(delivery, error, started, context.attempt);
     }
     if (!isThenable(result)) return this.succeeded(delivery, started);
-    return Promise.resolve(result).then(
+    const settled = timed ? timed.race(result, (error) => this.late(delivery, error)) : Promise.resolve(result);
+    return settled.then(
       () => this.succeeded(delivery, started),
-      (error: unknown) => this.failed(delivery, error, started, context.attempt),
+      (error: unknown) => this.failed(delivery, error, started, context.attempt, timed?.timedOut === true),
     );
+  }
+
+  /** A timed-out handler finished after all: its delivery was settled at the timeout. */
+  private late(delivery: QueueDelivery, error: unknown): void {
+    const { deps } = this;
+    const outcome = error === undefined ? 'succeeded' : `failed: ${errorText(error)}`;
+    this.logger.warn(messages.lateHandlerResult(deps.handler, `queue "${deps.queue}"`, delivery.sha, deps.signals.timeoutMs, outcome));
   }
 
   private succeeded(delivery: QueueDelivery, started: number): Promise<void> | undefined {
@@ -150,12 +168,18 @@ export class QueueMessageProcessor {
     for (const delivery of deliveries) this.deps.release(delivery, outcome);
   }
 
-  private async failed(delivery: QueueDelivery, error: unknown, started: number, attempt: number): Promise<void> {
+  private async failed(delivery: QueueDelivery, error: unknown, started: number, attempt: number, timedOut = false): Promise<void> {
     const { deps } = this;
+    if (deps.signals.deadlinePassed && deps.options.mode === 'reliable') {
+      // Stopped by shutdown, not by its own fault: its copy stays in the
+      // processing list, which the stop hands back (no attempt counted).
+      deps.release(delivery, 'handed-back');
+      return;
+    }
     const durationMs = performance.now() - started;
     const text = errorText(error);
     deps.events.emit('failed', { kind: 'queue', source: deps.queue, handler: deps.handler, durationMs, error: text });
-    await this.settleWith(delivery, () => this.onFailure(delivery, error, text, attempt));
+    await this.settleWith(delivery, () => this.onFailure(delivery, error, text, attempt, timedOut));
   }
 
   /** Dead-letters a delivery its handler never saw (too large, not UTF-8, not JSON). */
@@ -185,9 +209,10 @@ export class QueueMessageProcessor {
     this.deps.release(delivery, 'unsettled');
   }
 
-  private async onFailure(delivery: QueueDelivery, error: unknown, text: string, attempt: number): Promise<void> {
+  private async onFailure(delivery: QueueDelivery, error: unknown, text: string, attempt: number, timedOut: boolean): Promise<void> {
     const { deps } = this;
     this.logger.warn(messages.handlerFailed(deps.handler, `queue "${deps.queue}"`, delivery.sha, attempt, text));
+    if (timedOut && attempt >= deps.options.maxAttempts) return this.deadLetter(delivery, 'timeout', text, attempt);
     if (error instanceof NonRetryableError) return this.deadLetter(delivery, 'non-retryable', text, attempt);
     if (error instanceof BadRequestException) return this.deadLetter(delivery, 'validation', validationText(error), attempt);
     if (attempt >= deps.options.maxAttempts) return this.deadLetter(delivery, 'max-attempts', text, attempt);

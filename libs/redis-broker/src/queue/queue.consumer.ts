@@ -8,6 +8,7 @@ import type { ResolvedBrokerOptions } from '../core/options/broker.options.js';
 import { ConsumerLoop } from '../runtime/consumer.loop.js';
 import { settledBy } from '../runtime/deadline.js';
 import type { BrokerConsumer, ConsumerHealth } from '../runtime/message-source.js';
+import { RunSignals } from '../runtime/run-signals.js';
 import { DelayedSetPromoter } from './delayed-set.promoter.js';
 import { FastListFetcher } from './fast-list.fetcher.js';
 import { ProcessingListReaper } from './processing-list.reaper.js';
@@ -55,6 +56,7 @@ export class QueueConsumer implements BrokerConsumer {
     const source = reliableFetcher ?? new FastListFetcher(keys, blocking, command, options.blockTimeoutMs, !factory.isCluster, closeBlocking);
     this.description = source.description;
     this.promoter = new DelayedSetPromoter(keys, command, broker.delayedPollMs);
+    const signals = new RunSignals(options.timeoutMs);
     const processor = new QueueMessageProcessor({
       queue: descriptor.queue,
       consumerId,
@@ -71,6 +73,7 @@ export class QueueConsumer implements BrokerConsumer {
       },
       retryScheduled: (ms) => this.promoter.nudge(ms),
       maxAcking: prefetchWindow(options),
+      signals,
     });
     this.loop = new ConsumerLoop(source, {
       window: prefetchWindow(options),
@@ -78,6 +81,7 @@ export class QueueConsumer implements BrokerConsumer {
       blockTimeoutMs: options.blockTimeoutMs,
       process: (delivery) => processor.process(delivery),
       drain: () => processor.drain(),
+      deadlinePassed: () => signals.abortAll(),
       // A message whose consumer already died while running it runs alone.
       isSolo: reliable ? (delivery) => delivery.deaths > 0 : undefined,
     });

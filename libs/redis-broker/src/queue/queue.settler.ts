@@ -17,7 +17,8 @@ export type DeadLetterReason =
   | 'unparsable'
   | 'invalid-utf8'
   | 'too-large'
-  | 'poison';
+  | 'poison'
+  | 'timeout';
 
 /**
  * A dead-lettered list message: the JSON record stored beside it.

@@ -20,6 +20,8 @@ export interface ConsumerLoopOptions<M> {
   drain?: () => Promise<void>;
   /** Whether a message must run alone. */
   isSolo?: (message: M) => boolean;
+  /** Called when shutdown's deadline passes with handlers still running (their signals are aborted). */
+  deadlinePassed?: () => void;
 }
 
 /**
@@ -68,6 +70,7 @@ export class ConsumerLoop<M> {
     const idle = await this.limiter.whenIdle(deadline);
     if (!idle) {
       this.logger.warn(messages.shutdownTimeout(this.source.description, this.limiter.active));
+      this.options.deadlinePassed?.();
     }
     // Handing back needs Redis; when it is down, the reaper of another process
     // returns the messages later, so shutdown does not wait past a short grace.

@@ -84,5 +84,12 @@ export class StreamMessageContext {
     readonly requeued: boolean,
     /** When this process received it (epoch ms). */
     readonly receivedAt: number,
+    /**
+     * Aborted when the handler's `timeoutMs` passes (reason: a `TimeoutError`
+     * DOMException) or shutdown's deadline comes (an `AbortError`). Pass it to
+     * `fetch` and the like, or check `signal.aborted`: a run cannot be stopped
+     * from outside.
+     */
+    readonly signal: AbortSignal,
   ) {}
 }

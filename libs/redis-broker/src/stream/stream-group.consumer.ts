@@ -7,7 +7,10 @@ import { BROKER_DEFAULTS } from '../core/options/broker-defaults.js';
 import type { ResolvedBrokerOptions } from '../core/options/broker.options.js';
 import { ConsumerLoop } from '../runtime/consumer.loop.js';
 import type { BrokerConsumer, ConsumerHealth } from '../runtime/message-source.js';
+import { settledBy } from '../runtime/deadline.js';
+import { RunSignals } from '../runtime/run-signals.js';
 import { IdleConsumerPruner } from './idle-consumer.pruner.js';
+import { PendingIdleRefresher } from './pending-idle.refresher.js';
 import { PendingReclaimer } from './pending.reclaimer.js';
 import type { StreamEntry } from './stream-entry.js';
 import { StreamGroupReader } from './stream-group.reader.js';
@@ -24,6 +27,7 @@ export class StreamGroupConsumer implements BrokerConsumer {
   readonly description: string;
   private readonly loop: ConsumerLoop<StreamEntry>;
   private readonly settler: StreamSettler;
+  private readonly refresher: PendingIdleRefresher;
 
   constructor(
     descriptor: StreamHandlerDescriptor,
@@ -52,6 +56,9 @@ export class StreamGroupConsumer implements BrokerConsumer {
       () => factory.close(blocking),
     );
     this.description = reader.description;
+    const refreshMs = Math.max(1, Math.floor(options.claimIdleMs / BROKER_DEFAULTS.streamIdleRefreshesPerClaimIdle));
+    this.refresher = new PendingIdleRefresher(reader.description, group, consumer, command, refreshMs, () => reader.heldIds());
+    const signals = new RunSignals(options.timeoutMs);
     this.settler = new StreamSettler(keys, group, consumer, command, broker.deadLetterMaxEntries);
     const processor = new StreamMessageProcessor({
       stream: descriptor.stream,
@@ -64,6 +71,7 @@ export class StreamGroupConsumer implements BrokerConsumer {
       events,
       release: (entry) => reader.forget(entry),
       retryScheduled: (entry, delayMs) => reclaimer.scheduleRetry(entry, delayMs),
+      signals,
     });
     this.loop = new ConsumerLoop(reader, {
       window: prefetchWindow(options),
@@ -73,16 +81,21 @@ export class StreamGroupConsumer implements BrokerConsumer {
       // An entry whose consumer died may be what killed it: it runs alone, so
       // a poison entry takes no running neighbour down with the next process.
       isSolo: (entry) => entry.takenOver === true,
+      deadlinePassed: () => signals.abortAll(),
     });
   }
 
-  start(): Promise<void> {
-    return this.loop.start();
+  async start(): Promise<void> {
+    await this.loop.start();
+    this.refresher.start();
   }
 
   async stop(deadline: number): Promise<void> {
-    // Acks being re-sent keep their handler's slot until the deadline.
+    // Acks being re-sent keep their handler's slot until the deadline; the
+    // entries still running keep their idle time fresh until then.
     await this.loop.stop(deadline);
+    // A refresh stuck on a Redis that is down must not hold shutdown past its grace.
+    await settledBy(this.refresher.stop(), deadline + BROKER_DEFAULTS.stopGraceMs);
     this.settler.close();
   }
 

@@ -51,6 +51,20 @@ export class StreamGroupReader implements MessageSource<StreamEntry> {
     return this.held.has(entryKey(key, id));
   }
 
+  /** The ids of the entries held now, by key. */
+  heldIds(): Map<string, string[]> {
+    const out = new Map<string, string[]>();
+    for (const held of this.held) {
+      // entryKey is `<key> <id>`: an entry id has no space.
+      const cut = held.lastIndexOf(' ');
+      const key = held.slice(0, cut);
+      const ids = out.get(key);
+      if (ids) ids.push(held.slice(cut + 1));
+      else out.set(key, [held.slice(cut + 1)]);
+    }
+    return out;
+  }
+
   /** A settled (or abandoned) entry is no longer held. */
   forget(entry: StreamEntry): void {
     this.held.delete(entryKey(entry.key, entry.id));

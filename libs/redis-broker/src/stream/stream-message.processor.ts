@@ -6,6 +6,7 @@ import type { BrokerEvents } from '../core/events.js';
 import type { ResolvedStreamConsumerOptions } from '../core/options/handler.options.js';
 import { backoffDelay } from '../runtime/backoff.js';
 import { errorText, validationText } from '../core/error-text.js';
+import type { RunSignals, TimedRun } from '../runtime/run-signals.js';
 import { isThenable } from '../runtime/thenable.js';
 import { fieldsToObject, oversizeBytes, StreamMessageContext, type StreamEntry } from './stream-entry.js';
 import type { StreamDeadLetterReason, StreamSettler } from './stream.settler.js';
@@ -24,6 +25,8 @@ export interface StreamProcessorDeps {
   release: (entry: StreamEntry) => void;
   /** Called when a failed entry should run again `delayMs` from now. */
   retryScheduled: (entry: StreamEntry, delayMs: number) => void;
+  /** The runs' abort signals and `timeoutMs` clock. */
+  signals: RunSignals;
 }
 
 /**
@@ -50,6 +53,7 @@ export class StreamMessageProcessor {
     const { deps } = this;
     let payload: Record<string, unknown>;
     let context: StreamMessageContext;
+    let timed: TimedRun | undefined;
     try {
       if (entry.deliveries > deps.options.maxDeliveries) {
         // Delivered that often without a verdict: its consumers crashed or stalled on it.
@@ -66,7 +70,9 @@ export class StreamMessageProcessor {
         if (typeof decoded === 'string') return this.settle(entry, () => this.deadLetter(entry, 'unparsable', decoded));
         payload = decoded;
       }
-      context = new StreamMessageContext(entry.id, deps.stream, deps.group, deps.consumer, entry.deliveries, fields, entry.requeued, Date.now());
+      timed = deps.signals.prepare();
+      const signal = timed?.signal ?? deps.signals.shared;
+      context = new StreamMessageContext(entry.id, deps.stream, deps.group, deps.consumer, entry.deliveries, fields, entry.requeued, Date.now(), signal);
     } catch (error) {
       // Left pending in Redis, as a failed settle is.
       this.settleFailed(entry, error);
@@ -81,10 +87,19 @@ export class StreamMessageProcessor {
       return this.settle(entry, () => this.failed(entry, error, started));
     }
     if (!isThenable(result)) return this.succeeded(entry, started);
-    return Promise.resolve(result).then(
+    // With timeoutMs the first of result and clock settles the entry, once.
+    const settled = timed ? timed.race(result, (error) => this.late(entry, error)) : Promise.resolve(result);
+    return settled.then(
       () => this.succeeded(entry, started),
-      (error: unknown) => this.settle(entry, () => this.failed(entry, error, started)),
+      (error: unknown) => this.settle(entry, () => this.failed(entry, error, started, timed?.timedOut === true)),
     );
+  }
+
+  /** A timed-out handler finished after all: its entry was settled at the timeout. */
+  private late(entry: StreamEntry, error: unknown): void {
+    const { deps } = this;
+    const outcome = error === undefined ? 'succeeded' : `failed: ${errorText(error)}`;
+    this.logger.warn(messages.lateHandlerResult(deps.handler, `stream "${deps.stream}" group "${deps.group}"`, entry.id, deps.signals.timeoutMs, outcome));
   }
 
   private succeeded(entry: StreamEntry, started: number): Promise<void> {
@@ -102,11 +117,13 @@ export class StreamMessageProcessor {
     );
   }
 
-  private async failed(entry: StreamEntry, error: unknown, started: number): Promise<void> {
+  private async failed(entry: StreamEntry, error: unknown, started: number, timedOut = false): Promise<void> {
+    // Stopped by shutdown, not by its own fault: it stays pending, to be reclaimed (no verdict).
+    if (this.deps.signals.deadlinePassed) return;
     const durationMs = performance.now() - started;
     const text = errorText(error);
     this.deps.events.emit('failed', { kind: 'stream', source: this.source, handler: this.deps.handler, durationMs, error: text });
-    await this.onFailure(entry, error, text);
+    await this.onFailure(entry, error, text, timedOut);
   }
 
   /** Runs a settling step; whatever happens, the entry is released (left pending in Redis when the step failed). */
@@ -124,9 +141,10 @@ export class StreamMessageProcessor {
     this.logger.error(messages.streamSettleError(`stream "${this.deps.stream}" group "${this.deps.group}"`, entry.id, errorText(error)));
   }
 
-  private async onFailure(entry: StreamEntry, error: unknown, text: string): Promise<void> {
+  private async onFailure(entry: StreamEntry, error: unknown, text: string, timedOut: boolean): Promise<void> {
     const { deps } = this;
     this.logger.warn(messages.handlerFailed(deps.handler, `stream "${deps.stream}" group "${deps.group}"`, entry.id, entry.deliveries, text));
+    if (timedOut && entry.deliveries >= deps.options.maxDeliveries) return this.deadLetter(entry, 'timeout', text);
     if (error instanceof NonRetryableError) return this.deadLetter(entry, 'non-retryable', text);
     if (error instanceof BadRequestException) return this.deadLetter(entry, 'validation', validationText(error));
     if (entry.deliveries >= deps.options.maxDeliveries) return this.deadLetter(entry, 'max-deliveries', text);

@@ -6,7 +6,7 @@ import type { StreamEntry } from './stream-entry.js';
  * Why an entry went to the dead-letter stream.
  * @publicApi
  */
-export type StreamDeadLetterReason = 'max-deliveries' | 'non-retryable' | 'validation' | 'unparsable' | 'too-large';
+export type StreamDeadLetterReason = 'max-deliveries' | 'non-retryable' | 'validation' | 'unparsable' | 'too-large' | 'timeout';
 
 /** What the settler records with a dead entry, besides the entry itself. */
 export interface StreamDeadLetterDetails {

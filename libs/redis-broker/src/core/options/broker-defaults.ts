@@ -46,6 +46,8 @@ export const BROKER_DEFAULTS = {
     maxMessageBytes: 1024 * 1024,
     blockTimeoutMs: 2_000,
     maxDeaths: 3,
+    /** 0: no limit on a run. */
+    timeoutMs: 0,
   },
   channel: {
     parse: 'auto',
@@ -72,7 +74,15 @@ export const BROKER_DEFAULTS = {
     claimIdleMs: 30_000,
     reclaimIntervalMs: 5_000,
     idleConsumerTtlMs: 3_600_000,
+    /** 0: no limit on a run. */
+    timeoutMs: 0,
   },
+  /**
+   * Entries a stream consumer holds have their idle time reset this many
+   * times per `claimIdleMs` (`XCLAIM ... JUSTID`), so a live run is never
+   * taken over however long it takes.
+   */
+  streamIdleRefreshesPerClaimIdle: 3,
   /** Queue and stream names whose keys each producer keeps built (the oldest made is dropped first). */
   producerKeyCacheSize: 1_000,
   /** Pending entries looked at per reclaim step. */

@@ -17,13 +17,15 @@ import { bool, expectRecord, fail, int, oneOf, rejectUnknown } from './option-ch
 const CHANNEL_KEYS = ['parse', 'bufferSize', 'maxBufferBytes', 'overflow', 'concurrency'] as const;
 const STREAM_KEYS = [
   'startId', 'concurrency', 'prefetch', 'maxDeliveries', 'backoff', 'parse', 'maxMessageBytes', 'blockTimeoutMs', 'claimIdleMs',
-  'reclaimIntervalMs', 'idleConsumerTtlMs',
+  'reclaimIntervalMs', 'idleConsumerTtlMs', 'timeoutMs',
 ] as const;
 const TRIM_KEYS = ['maxLen', 'maxAgeMs'] as const;
 const STREAM_ID = /^(\$|\d+(-\d+)?)$/;
 const QUEUE_KEYS = [
-  'mode', 'concurrency', 'prefetch', 'maxAttempts', 'backoff', 'parse', 'maxMessageBytes', 'blockTimeoutMs', 'maxDeaths',
+  'mode', 'concurrency', 'prefetch', 'maxAttempts', 'backoff', 'parse', 'maxMessageBytes', 'blockTimeoutMs', 'maxDeaths', 'timeoutMs',
 ] as const;
+/** The longest delay `setTimeout` honours (2^31 - 1 ms, about 24.8 days); a longer one fires at once. */
+const MAX_TIMER_MS = 2_147_483_647;
 const BACKOFF_KEYS = ['type', 'delayMs', 'maxDelayMs', 'jitter'] as const;
 
 /**
@@ -52,6 +54,7 @@ export function resolveQueueHandlerOptions(
     maxMessageBytes: int(`${path}.maxMessageBytes`, options.maxMessageBytes, d.maxMessageBytes, 1, 512 * 1024 * 1024),
     blockTimeoutMs: int(`${path}.blockTimeoutMs`, options.blockTimeoutMs, d.blockTimeoutMs, 10, 600_000),
     maxDeaths: int(`${path}.maxDeaths`, options.maxDeaths, d.maxDeaths, 1, 1_000),
+    timeoutMs: int(`${path}.timeoutMs`, options.timeoutMs, d.timeoutMs, 0, MAX_TIMER_MS),
   };
 }
 
@@ -111,6 +114,7 @@ export function resolveStreamConsumerOptions(
     claimIdleMs,
     reclaimIntervalMs: int(`${path}.reclaimIntervalMs`, options.reclaimIntervalMs, d.reclaimIntervalMs, 10, 3_600_000),
     idleConsumerTtlMs,
+    timeoutMs: int(`${path}.timeoutMs`, options.timeoutMs, d.timeoutMs, 0, MAX_TIMER_MS),
   };
 }
 

@@ -53,6 +53,15 @@ export interface QueueHandlerOptions {
   blockTimeoutMs?: number;
   /** Reliable mode: after a message's consumer died this many times while running it, it is quarantined as poison. Default 3. */
   maxDeaths?: number;
+  /**
+   * Longest one run of the handler may take, in ms; 0 (default) means no
+   * limit. When it passes, `ctx.signal` is aborted (reason: a
+   * `TimeoutError` DOMException), the run counts as a failed attempt
+   * (retried with backoff, then dead-lettered with reason `timeout`) and its
+   * concurrency slot is freed. JavaScript cannot stop a promise: a handler
+   * that ignores the signal keeps running; its late result is ignored.
+   */
+  timeoutMs?: number;
 }
 
 /**
@@ -148,6 +157,15 @@ export interface StreamConsumerOptions {
    * Default 3600000 ms (1 hour).
    */
   idleConsumerTtlMs?: number;
+  /**
+   * Longest one run of the handler may take, in ms; 0 (default) means no
+   * limit. When it passes, `ctx.signal` is aborted (reason: a
+   * `TimeoutError` DOMException), the run counts as a failed attempt
+   * (redelivered with backoff, then dead-lettered with reason `timeout`) and its
+   * concurrency slot is freed. JavaScript cannot stop a promise: a handler
+   * that ignores the signal keeps running; its late result is ignored.
+   */
+  timeoutMs?: number;
 }
 
 /**

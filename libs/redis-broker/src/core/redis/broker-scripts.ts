@@ -112,5 +112,6 @@ declare module 'ioredis' {
     nrbStreamDeadLetter: Script<Result<string, Context>>;
     nrbStreamDeadRequeue: Script<Result<number, Context>>;
     nrbStreamIdleConsumers: Script<Result<number, Context>>;
+    nrbStreamRefreshIdle: Script<Result<number, Context>>;
   }
 }

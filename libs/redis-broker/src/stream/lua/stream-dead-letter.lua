@@ -5,7 +5,7 @@
 -- ARGV[1] group
 -- ARGV[2] entry id
 -- ARGV[3] JSON array of the original fields: [field, value, ...]
--- ARGV[4] reason (max-deliveries, non-retryable, validation, unparsable, too-large)
+-- ARGV[4] reason (max-deliveries, non-retryable, validation, unparsable, too-large, timeout)
 -- ARGV[5] error text
 -- ARGV[6] deliveries so far
 -- ARGV[7] consumer name
