@@ -7,6 +7,8 @@ import { NameRegistry } from '../core/redis/name.registry.js';
 import { BrokerMetadataAccessor } from '../discovery/broker-metadata.accessor.js';
 import { HandlerContextFactory } from '../discovery/handler-context.factory.js';
 import { HandlerExplorer } from '../discovery/handler.explorer.js';
+import { BrokerEventHookExplorer } from '../discovery/broker-event-hook.explorer.js';
+import { BrokerEventHooks } from '../discovery/broker-event-hooks.js';
 import { HandlerRegistry } from '../discovery/handler.registry.js';
 import { BrokerEvents } from '../core/events.js';
 import { ChannelSubscriptionService } from '../pubsub/channel-subscription.service.js';
@@ -24,7 +26,7 @@ import { StreamInspector } from '../stream/stream.inspector.js';
  * Redis as a message broker for Nest: import once with `forRoot(options)` or
  * `forRootAsync({ imports, inject, useFactory })`; it is global. Handlers
  * decorated with `@QueueHandler`, `@StreamConsumer` or `@OnChannel` anywhere in the app start consuming once the
- * app has bootstrapped (unless `producerOnly`), and stop gracefully on
+ * app has bootstrapped (unless `producerOnly`), `@OnBrokerEvent` hooks hear their events, and all stop gracefully on
  * shutdown (call `app.enableShutdownHooks()` so SIGTERM triggers it).
  * @publicApi
  */
@@ -57,6 +59,8 @@ import { StreamInspector } from '../stream/stream.inspector.js';
     HandlerContextFactory,
     HandlerExplorer,
     HandlerRegistry,
+    BrokerEventHookExplorer,
+    BrokerEventHooks,
     ConsumerRunner,
     ChannelSubscriber,
     ChannelSubscriptionService,

@@ -113,19 +113,19 @@ export class QueueMessageProcessor {
     try {
       result = this.deps.invoke(payload, context);
     } catch (error) {
-      return this.failed(delivery, error, started, context.attempt);
+      return this.failed(delivery, error, started, context);
     }
-    if (!isThenable(result)) return this.succeeded(delivery, started);
+    if (!isThenable(result)) return this.succeeded(delivery, started, context);
     return Promise.resolve(result).then(
-      () => this.succeeded(delivery, started),
-      (error: unknown) => this.failed(delivery, error, started, context.attempt),
+      () => this.succeeded(delivery, started, context),
+      (error: unknown) => this.failed(delivery, error, started, context),
     );
   }
 
-  private succeeded(delivery: QueueDelivery, started: number): Promise<void> | undefined {
+  private succeeded(delivery: QueueDelivery, started: number, context: QueueMessageContext): Promise<void> | undefined {
     const { deps } = this;
     if (deps.events.listenerCount('handled') > 0) {
-      deps.events.emit('handled', { kind: 'queue', source: deps.queue, handler: deps.handler, durationMs: performance.now() - started });
+      deps.events.emit('handled', { kind: 'queue', source: deps.queue, handler: deps.handler, durationMs: performance.now() - started, context });
     }
     if (!deps.settler.needsAck(delivery)) {
       deps.release(delivery, 'settled');
@@ -150,12 +150,12 @@ export class QueueMessageProcessor {
     for (const delivery of deliveries) this.deps.release(delivery, outcome);
   }
 
-  private async failed(delivery: QueueDelivery, error: unknown, started: number, attempt: number): Promise<void> {
+  private async failed(delivery: QueueDelivery, error: unknown, started: number, context: QueueMessageContext): Promise<void> {
     const { deps } = this;
     const durationMs = performance.now() - started;
     const text = errorText(error);
-    deps.events.emit('failed', { kind: 'queue', source: deps.queue, handler: deps.handler, durationMs, error: text });
-    await this.settleWith(delivery, () => this.onFailure(delivery, error, text, attempt));
+    deps.events.emit('failed', { kind: 'queue', source: deps.queue, handler: deps.handler, durationMs, error: text, exception: error, context });
+    await this.settleWith(delivery, () => this.onFailure(delivery, error, text, context));
   }
 
   /** Dead-letters a delivery its handler never saw (too large, not UTF-8, not JSON). */
@@ -185,22 +185,33 @@ export class QueueMessageProcessor {
     this.deps.release(delivery, 'unsettled');
   }
 
-  private async onFailure(delivery: QueueDelivery, error: unknown, text: string, attempt: number): Promise<void> {
+  private async onFailure(delivery: QueueDelivery, error: unknown, text: string, context: QueueMessageContext): Promise<void> {
     const { deps } = this;
+    const { attempt } = context;
     this.logger.warn(messages.handlerFailed(deps.handler, `queue "${deps.queue}"`, delivery.sha, attempt, text));
-    if (error instanceof NonRetryableError) return this.deadLetter(delivery, 'non-retryable', text, attempt);
-    if (error instanceof BadRequestException) return this.deadLetter(delivery, 'validation', validationText(error), attempt);
-    if (attempt >= deps.options.maxAttempts) return this.deadLetter(delivery, 'max-attempts', text, attempt);
+    const run = { context, exception: error };
+    if (error instanceof NonRetryableError) return this.deadLetter(delivery, 'non-retryable', text, attempt, run);
+    if (error instanceof BadRequestException) return this.deadLetter(delivery, 'validation', validationText(error), attempt, run);
+    if (attempt >= deps.options.maxAttempts) return this.deadLetter(delivery, 'max-attempts', text, attempt, run);
     const delayMs = backoffDelay(deps.options.backoff, attempt);
     await deps.settler.retry(delivery, delayMs);
     deps.retryScheduled(delayMs);
-    deps.events.emit('retried', { kind: 'queue', source: deps.queue, handler: deps.handler, attempt, delayMs });
+    deps.events.emit('retried', { kind: 'queue', source: deps.queue, handler: deps.handler, attempt, delayMs, context, exception: error });
   }
 
-  private async deadLetter(delivery: QueueDelivery, reason: DeadLetterReason, error: string, attempts: number): Promise<void> {
+  /** `run`: the failed run's context and what it threw; absent when no handler saw the message. */
+  private async deadLetter(
+    delivery: QueueDelivery,
+    reason: DeadLetterReason,
+    error: string,
+    attempts: number,
+    run?: { context: QueueMessageContext; exception: unknown },
+  ): Promise<void> {
     const { deps } = this;
     await deps.settler.deadLetter(delivery, { reason, error, attempts, handler: deps.handler });
     this.logger.warn(messages.deadLettered(`queue "${deps.queue}"`, delivery.sha, reason, error));
-    deps.events.emit('deadLettered', { kind: 'queue', source: deps.queue, handler: deps.handler, reason });
+    deps.events.emit('deadLettered', {
+      kind: 'queue', source: deps.queue, handler: deps.handler, reason, context: run?.context, exception: run?.exception,
+    });
   }
 }

@@ -46,6 +46,8 @@ export class QueueConsumer implements BrokerConsumer {
           consumerTtlMs: broker.consumerTtlMs,
           maxDeaths: options.maxDeaths,
           deadLetterMaxEntries: broker.deadLetterMaxEntries,
+        }, (from, count) => {
+          events.emit('reclaimed', { kind: 'queue', source: descriptor.queue, handler: descriptor.target, count, from, context: undefined });
         })
       : undefined;
     const reaper = this.reaper;
