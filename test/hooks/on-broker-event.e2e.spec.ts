@@ -61,6 +61,11 @@ class Handlers {
     count('hk-reaped');
   }
 
+  @QueueHandler('hk-poison', { maxDeaths: 1 })
+  poison(): void {
+    count('hk-poison');
+  }
+
   @StreamConsumer({ stream: 'hk-stream', group: 'g', claimIdleMs: 200, reclaimIntervalMs: 50 })
   entry(): void {
     count('hk-stream');
@@ -103,6 +108,7 @@ class Hooks {
 
   @OnBrokerEvent('dead-lettered', { queue: 'hk-flaky' })
   @OnBrokerEvent('dead-lettered', { queue: 'hk-refused' })
+  @OnBrokerEvent('dead-lettered', { queue: 'hk-poison' })
   deadLettered(event: BrokerHookEvent<'dead-lettered'>): void {
     this.push(`dead-lettered:${event.source}`, event);
   }
@@ -144,6 +150,10 @@ describe('@OnBrokerEvent lifecycle hooks', () => {
       const keys = new QueueKeys('hk-reaped', '');
       await plain.zadd(keys.consumers, 1, 'ghost');
       await plain.rpush(keys.processing('ghost'), JSON.stringify({ n: 'orphan' }));
+      // One that died running a message of a queue where one death makes a message poison.
+      const poison = new QueueKeys('hk-poison', '');
+      await plain.zadd(poison.consumers, 1, 'ghost');
+      await plain.rpush(poison.processing('ghost'), JSON.stringify({ n: 'killer' }));
     },
   });
   const seen = (name: string): unknown[] => broker.app.get(Hooks).seen[name] ?? [];
@@ -229,6 +239,15 @@ describe('@OnBrokerEvent lifecycle hooks', () => {
     await waitFor(() => ran.get('hk-reaped') === 1, { description: 'the reaped message to run' });
     const [event] = seen('reclaimed:hk-reaped') as BrokerHookEvent<'reclaimed'>[];
     expect(event).toMatchObject({ kind: 'queue', source: 'hk-reaped', count: 1, from: 'ghost', context: undefined });
+  });
+
+  it('calls a dead-lettered hook, without context, when the reaper quarantines a poison message', async () => {
+    await waitFor(() => seen('dead-lettered:hk-poison').length === 1, { description: 'the poison message to be quarantined' });
+    expect(seen('dead-lettered:hk-poison')[0]).toMatchObject({ kind: 'queue', source: 'hk-poison', reason: 'poison', context: undefined });
+    expect(busEvents.filter((e) => e.source === 'hk-poison').map((e) => e.name)).toEqual(['deadLettered']);
+    const dead = await broker.app.get(QueueDeadLetterService).list('hk-poison');
+    expect(dead.map((d) => d.reason)).toEqual(['poison']);
+    expect(ran.get('hk-poison')).toBeUndefined();
   });
 
   it('calls a dropped hook with the count a full channel buffer dropped', async () => {

@@ -26,8 +26,9 @@ import { StreamInspector } from '../stream/stream.inspector.js';
  * Redis as a message broker for Nest: import once with `forRoot(options)` or
  * `forRootAsync({ imports, inject, useFactory })`; it is global. Handlers
  * decorated with `@QueueHandler`, `@StreamConsumer` or `@OnChannel` anywhere in the app start consuming once the
- * app has bootstrapped (unless `producerOnly`), `@OnBrokerEvent` hooks hear their events, and all stop gracefully on
- * shutdown (call `app.enableShutdownHooks()` so SIGTERM triggers it).
+ * app has bootstrapped (unless `producerOnly`), and stop gracefully on
+ * shutdown (call `app.enableShutdownHooks()` so SIGTERM triggers it);
+ * methods decorated with `@OnBrokerEvent` hear the broker's lifecycle events.
  * @publicApi
  */
 @Module({
