@@ -64,9 +64,12 @@ export class ConsumerRunner implements OnApplicationBootstrap, OnModuleDestroy {
   async onModuleDestroy(): Promise<void> {
     this.shuttingDown = true;
     const deadline = Date.now() + this.options.shutdownTimeoutMs;
-    await Promise.all(this.consumers.map((consumer) => consumer.stop(deadline)));
-    // After the drain: messages finishing during shutdown still reach their hooks.
-    this.hooks.detach();
+    try {
+      await Promise.all(this.consumers.map((consumer) => consumer.stop(deadline)));
+    } finally {
+      // After the drain: messages finishing during shutdown still reach their hooks.
+      this.hooks.detach();
+    }
   }
 
   /** True from the moment shutdown begins. */
