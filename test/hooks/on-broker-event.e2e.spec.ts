@@ -178,6 +178,8 @@ describe('@OnBrokerEvent lifecycle hooks', () => {
     expect(event.context).toMatchObject({ queue: 'hk-ok', attempt: 1, raw: JSON.stringify({ n: 1 }) });
     const unfiltered = seen('handled:any') as BrokerHookEvent<'handled'>[];
     expect(unfiltered.map((e) => e.source)).toEqual(expect.arrayContaining(['hk-ok', 'hk-other']));
+    // Every filter here names a consumed source: none is reported as hearing nothing.
+    expect(broker.logger.lines.filter((l) => /which no handler/.test(l.message))).toEqual([]);
   });
 
   it('calls failed, retrying and dead-lettered hooks with the context and what the handler threw', async () => {
@@ -278,6 +280,12 @@ class ChannelRetryHook {
 }
 
 @Injectable()
+class MistypedHook {
+  @OnBrokerEvent('failed', { queue: 'emials' })
+  onFailed(): void {}
+}
+
+@Injectable()
 class CountingHook {
   readonly heard: HandledEvent[] = [];
 
@@ -299,6 +307,13 @@ describe('@OnBrokerEvent at bootstrap and shutdown', () => {
 
   it('fails bootstrap on a channel filter for an event channels never emit', async () => {
     await expect(bootBroker(options(), [ChannelRetryHook])).rejects.toThrow(/ChannelRetryHook@onRetry.*never emitted for a channel/);
+  });
+
+  it('warns at bootstrap about a hook whose queue no handler of the app consumes', async () => {
+    const { app, logger } = await bootBroker(options(), [MistypedHook]);
+    await app.close();
+    const warnings = logger.lines.filter((l) => l.level === 'warn').map((l) => l.message);
+    expect(warnings).toContainEqual(expect.stringMatching(/MistypedHook@onFailed on 'failed' filters \{"queue":"emials"\}, which no handler/));
   });
 
   it('detaches every hook when the app closes', async () => {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { assertValidHook, hookFilterMatcher } from '../../libs/redis-broker/src/discovery/broker-event-hook.rules.js';
+import { assertValidHook, filterHearsNothing, hookFilterMatcher } from '../../libs/redis-broker/src/discovery/broker-event-hook.rules.js';
 import { InvalidBrokerOptionsError } from '../../libs/redis-broker/src/core/errors/invalid-broker-options.error.js';
 
 const TARGET = 'Audit@onEvent';
@@ -119,5 +119,27 @@ describe('hookFilterMatcher', () => {
     expect(matches({ kind: 'stream', source: 'a/b/c' })).toBe(true);
     const other = hookFilterMatcher({ stream: 'a/b', group: 'x' }, groups);
     expect(other({ kind: 'stream', source: 'a/b/c' })).toBe(false);
+  });
+});
+
+describe('filterHearsNothing', () => {
+  const queues = ['emails'];
+  const groups = [{ stream: 'orders', group: 'billing' }];
+
+  it('flags a queue or stream filter that names nothing this app consumes', () => {
+    expect(filterHearsNothing({ queue: 'email' }, queues, groups)).toBe(true);
+    expect(filterHearsNothing({ stream: 'order' }, queues, groups)).toBe(true);
+    expect(filterHearsNothing({ stream: 'orders', group: 'shipping' }, queues, groups)).toBe(true);
+    expect(filterHearsNothing({ group: 'shipping' }, queues, groups)).toBe(true);
+  });
+
+  it('accepts filters that name a consumed source, no filter, and any channel', () => {
+    expect(filterHearsNothing({ queue: 'emails' }, queues, groups)).toBe(false);
+    expect(filterHearsNothing({ stream: 'orders' }, queues, groups)).toBe(false);
+    expect(filterHearsNothing({ group: 'billing' }, queues, groups)).toBe(false);
+    expect(filterHearsNothing(undefined, queues, groups)).toBe(false);
+    expect(filterHearsNothing({}, queues, groups)).toBe(false);
+    // Run-time subscriptions add channels after bootstrap.
+    expect(filterHearsNothing({ channel: 'anything' }, queues, groups)).toBe(false);
   });
 });

@@ -43,7 +43,7 @@ export class ConsumerRunner implements OnApplicationBootstrap, OnModuleDestroy {
   async onApplicationBootstrap(): Promise<void> {
     for (const descriptor of this.explorer.explore()) this.registry.add(descriptor);
     // Before any consumer starts, so a hook hears every event from the first message on.
-    this.hooks.attach(this.hookExplorer.explore(), this.registry.streamGroups());
+    this.hooks.attach(this.hookExplorer.explore(), this.registry.queues(), this.registry.streamGroups());
     if (this.options.producerOnly) return;
     for (const descriptor of this.registry.all()) {
       // All channel handlers share one subscriber: one consumer for all of them.

@@ -92,3 +92,21 @@ export function hookFilterMatcher(
   );
   return (event) => event.kind === 'stream' && sources.has(event.source);
 }
+
+/**
+ * Whether a queue or stream filter names no source this app consumes: events
+ * come only from this process's consumers, so such a hook never runs (a typo,
+ * or a handler that lives in another app). Channel filters are never flagged:
+ * run-time subscriptions add channels after bootstrap.
+ */
+export function filterHearsNothing(
+  filter: BrokerEventFilter | undefined,
+  queues: readonly string[],
+  streamGroups: readonly StreamGroup[],
+): boolean {
+  if (filter === undefined) return false;
+  const { queue, stream, group } = filter;
+  if (queue !== undefined) return !queues.includes(queue);
+  if (stream === undefined && group === undefined) return false;
+  return !streamGroups.some((sg) => (stream === undefined || sg.stream === stream) && (group === undefined || sg.group === group));
+}

@@ -5,7 +5,7 @@ import { messages } from '../core/messages.js';
 import { BROKER_DEFAULTS } from '../core/options/broker-defaults.js';
 import { isThenable } from '../runtime/thenable.js';
 import type { BrokerEventHookDescriptor } from './broker-event-hook.explorer.js';
-import { BROKER_EVENT_HOOKS, hookFilterMatcher, type HookBusEvent, type HookedEvent, type StreamGroup } from './broker-event-hook.rules.js';
+import { BROKER_EVENT_HOOKS, filterHearsNothing, hookFilterMatcher, type HookBusEvent, type HookedEvent, type StreamGroup } from './broker-event-hook.rules.js';
 
 /** One attached hook: its descriptor, its filter, and its throttled failure log. */
 interface AttachedHook {
@@ -30,9 +30,13 @@ export class BrokerEventHooks {
 
   constructor(private readonly events: BrokerEvents) {}
 
-  attach(hooks: readonly BrokerEventHookDescriptor[], streamGroups: readonly StreamGroup[]): void {
+  /** `queues` and `streamGroups`: what this app consumes, which stream filters match against. */
+  attach(hooks: readonly BrokerEventHookDescriptor[], queues: readonly string[], streamGroups: readonly StreamGroup[]): void {
     const byBusEvent = new Map<HookBusEvent, AttachedHook[]>();
     for (const hook of hooks) {
+      if (filterHearsNothing(hook.filter, queues, streamGroups)) {
+        this.logger.warn(messages.eventHookHearsNothing(hook.target, hook.event, hook.filter));
+      }
       const bus = BROKER_EVENT_HOOKS[hook.event].bus;
       const attached: AttachedHook = { hook, matches: hookFilterMatcher(hook.filter, streamGroups), lastFailureLogAt: 0, failuresToLog: 0 };
       byBusEvent.set(bus, [...(byBusEvent.get(bus) ?? []), attached]);
