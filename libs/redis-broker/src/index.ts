@@ -41,6 +41,14 @@ export { ChannelMessageContext } from './pubsub/channel-message.context.js';
 export { ChannelSubscriptionService, type RuntimeSubscriptionOptions } from './pubsub/channel-subscription.service.js';
 export type { ChannelListener, ChannelListenerStats } from './pubsub/channel-listener.js';
 
+// Lifecycle hooks
+export {
+  OnBrokerEvent,
+  type BrokerEventName,
+  type BrokerEventFilter,
+} from './discovery/decorators/on-broker-event.decorator.js';
+export type { BrokerHookEvent, BrokerHookEventMap, BrokerContextByKind } from './broker/broker-hook.events.js';
+
 // Errors
 export { NonRetryableError } from './core/errors/non-retryable.error.js';
 export { ReplicationNotConfirmedError } from './core/errors/replication-not-confirmed.error.js';
@@ -79,6 +87,7 @@ export {
   type DeadLetteredEvent,
   type ReconnectedEvent,
   type DroppedEvent,
+  type ReclaimedEvent,
 } from './core/events.js';
 export { QueueKeys, StreamKeys, RegistryKeys, channelName } from './core/keys.js';
 

@@ -3,6 +3,8 @@ import { BROKER_COMMAND_CONNECTION, RESOLVED_BROKER_OPTIONS } from '../core/cons
 import { RedisConnectionFactory, type RedisClient } from '../core/redis/redis-connection.factory.js';
 import type { QueueHandlerDescriptor, StreamHandlerDescriptor } from '../discovery/handler-descriptor.js';
 import { HandlerExplorer } from '../discovery/handler.explorer.js';
+import { BrokerEventHookExplorer } from '../discovery/broker-event-hook.explorer.js';
+import { BrokerEventHooks } from '../discovery/broker-event-hooks.js';
 import { HandlerRegistry } from '../discovery/handler.registry.js';
 import { NameRegistry } from '../core/redis/name.registry.js';
 import { BrokerEvents } from '../core/events.js';
@@ -34,10 +36,14 @@ export class ConsumerRunner implements OnApplicationBootstrap, OnModuleDestroy {
     @Inject(RESOLVED_BROKER_OPTIONS) private readonly options: ResolvedBrokerOptions,
     private readonly channels: ChannelSubscriber,
     private readonly names: NameRegistry,
+    private readonly hookExplorer: BrokerEventHookExplorer,
+    private readonly hooks: BrokerEventHooks,
   ) {}
 
   async onApplicationBootstrap(): Promise<void> {
     for (const descriptor of this.explorer.explore()) this.registry.add(descriptor);
+    // Before any consumer starts, so a hook hears every event from the first message on.
+    this.hooks.attach(this.hookExplorer.explore(), this.registry.queues(), this.registry.streamGroups());
     if (this.options.producerOnly) return;
     for (const descriptor of this.registry.all()) {
       // All channel handlers share one subscriber: one consumer for all of them.
@@ -58,7 +64,12 @@ export class ConsumerRunner implements OnApplicationBootstrap, OnModuleDestroy {
   async onModuleDestroy(): Promise<void> {
     this.shuttingDown = true;
     const deadline = Date.now() + this.options.shutdownTimeoutMs;
-    await Promise.all(this.consumers.map((consumer) => consumer.stop(deadline)));
+    try {
+      await Promise.all(this.consumers.map((consumer) => consumer.stop(deadline)));
+    } finally {
+      // After the drain: messages finishing during shutdown still reach their hooks.
+      this.hooks.detach();
+    }
   }
 
   /** True from the moment shutdown begins. */

@@ -7,6 +7,8 @@ import { NameRegistry } from '../core/redis/name.registry.js';
 import { BrokerMetadataAccessor } from '../discovery/broker-metadata.accessor.js';
 import { HandlerContextFactory } from '../discovery/handler-context.factory.js';
 import { HandlerExplorer } from '../discovery/handler.explorer.js';
+import { BrokerEventHookExplorer } from '../discovery/broker-event-hook.explorer.js';
+import { BrokerEventHooks } from '../discovery/broker-event-hooks.js';
 import { HandlerRegistry } from '../discovery/handler.registry.js';
 import { BrokerEvents } from '../core/events.js';
 import { ChannelSubscriptionService } from '../pubsub/channel-subscription.service.js';
@@ -25,7 +27,8 @@ import { StreamInspector } from '../stream/stream.inspector.js';
  * `forRootAsync({ imports, inject, useFactory })`; it is global. Handlers
  * decorated with `@QueueHandler`, `@StreamConsumer` or `@OnChannel` anywhere in the app start consuming once the
  * app has bootstrapped (unless `producerOnly`), and stop gracefully on
- * shutdown (call `app.enableShutdownHooks()` so SIGTERM triggers it).
+ * shutdown (call `app.enableShutdownHooks()` so SIGTERM triggers it);
+ * methods decorated with `@OnBrokerEvent` hear the broker's lifecycle events.
  * @publicApi
  */
 @Module({
@@ -57,6 +60,8 @@ import { StreamInspector } from '../stream/stream.inspector.js';
     HandlerContextFactory,
     HandlerExplorer,
     HandlerRegistry,
+    BrokerEventHookExplorer,
+    BrokerEventHooks,
     ConsumerRunner,
     ChannelSubscriber,
     ChannelSubscriptionService,

@@ -17,3 +17,5 @@ export const BROKER_CONTEXT_TYPE = 'redis-broker';
 export const ON_CHANNEL_METADATA = 'nest-redis-broker:on-channel';
 /** Injection token of the resolved `RedisBrokerMetricsModule` options. */
 export const BROKER_METRICS_OPTIONS = Symbol('nest-redis-broker:metrics-options');
+/** Metadata key written by `@OnBrokerEvent` (an array: a method may carry several). */
+export const ON_BROKER_EVENT_METADATA = 'nest-redis-broker:on-broker-event';

@@ -17,6 +17,11 @@ export interface HandledEvent {
   /** `Class@method` of the handler. */
   handler: string;
   durationMs: number;
+  /**
+   * The handler's context object: a `QueueMessageContext`, `StreamMessageContext`
+   * or `ChannelMessageContext` by `kind` (typed so in `@OnBrokerEvent` hooks).
+   */
+  context: unknown;
 }
 
 /**
@@ -24,7 +29,10 @@ export interface HandledEvent {
  * @publicApi
  */
 export interface FailedEvent extends HandledEvent {
+  /** The error's text, as logged and dead-lettered. */
   error: string;
+  /** What the handler threw (or rejected with), as thrown. */
+  exception: unknown;
 }
 
 /**
@@ -37,6 +45,10 @@ export interface RetriedEvent {
   handler: string;
   attempt: number;
   delayMs: number;
+  /** The failed run's context (see {@link HandledEvent.context}). */
+  context: unknown;
+  /** What the failed run threw, as thrown. */
+  exception: unknown;
 }
 
 /**
@@ -48,6 +60,30 @@ export interface DeadLetteredEvent {
   source: string;
   handler: string;
   reason: string;
+  /** The last run's context; undefined when no handler saw the message (too large, not UTF-8, not JSON, too many deliveries). */
+  context: unknown;
+  /** What the last run threw, as thrown; undefined when no handler run failed (see `context`). */
+  exception: unknown;
+}
+
+/**
+ * Emitted when messages a consumer presumed dead held are taken over: a
+ * reliable queue's reaper returned that consumer's processing list to the
+ * queue (`count` messages, `context` undefined: they wait in the queue
+ * again), or a stream entry pending on a consumer idle past `claimIdleMs`
+ * is about to run here (`count` 1, `context` the run's context).
+ * @publicApi
+ */
+export interface ReclaimedEvent {
+  kind: 'queue' | 'stream';
+  source: string;
+  /** `Class@method` of the handler in the process that took them over. */
+  handler: string;
+  count: number;
+  /** The consumer presumed dead (queues); undefined for streams, where Redis does not name the previous owner. */
+  from: string | undefined;
+  /** The taken-over entry's context (streams); undefined for queues. */
+  context: unknown;
 }
 
 /**
@@ -74,14 +110,16 @@ export interface BrokerEventMap {
   failed: [FailedEvent];
   retried: [RetriedEvent];
   deadLettered: [DeadLetteredEvent];
+  reclaimed: [ReclaimedEvent];
   reconnected: [ReconnectedEvent];
   dropped: [DroppedEvent];
 }
 
 /**
- * The broker's in-process event bus: every handled, failed, retried and
- * dead-lettered message and every reconnect. Metrics and tests listen here;
- * listeners must be synchronous and cheap (they run on the hot path).
+ * The broker's in-process event bus: every handled, failed, retried,
+ * dead-lettered and reclaimed message, every drop and every reconnect.
+ * Metrics, `@OnBrokerEvent` hooks and tests listen here; listeners must be
+ * synchronous and cheap (they run on the hot path).
  * @publicApi
  */
 export class BrokerEvents extends EventEmitter<BrokerEventMap> {}

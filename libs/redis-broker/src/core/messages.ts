@@ -13,6 +13,11 @@ export const messages = {
   invalidEntryId: (what: string, id: unknown) =>
     `Invalid ${what} ${describe(id)}: a stream entry id is "<ms>-<seq>", e.g. "1700000000000-0" (both parts whole numbers below 2^64).`,
   invalidHandlerOptions: (target: string, detail: string) => `Invalid options on ${target}: ${detail}`,
+  invalidEventHook: (target: string, detail: string) => `Invalid @OnBrokerEvent on ${target}: ${detail}`,
+  eventHookHearsNothing: (target: string, event: string, filter: unknown) =>
+    `Event hook ${target} on '${event}' filters ${describe(filter)}, which no handler of this app consumes: it will never run (events come only from this process's consumers).`,
+  eventHookFailed: (target: string, event: string, error: string, suppressed: number) =>
+    `Event hook ${target} failed on '${event}': ${error}${suppressed > 0 ? ` (${suppressed} more failure(s) since the last report)` : ''}. Delivery is not affected.`,
   connectionError: (role: string, target: string, error: string) =>
     `Redis ${role} connection to ${target} failed: ${error}`,
   connectionRecovered: (role: string, target: string) => `Redis ${role} connection to ${target} is ready again.`,

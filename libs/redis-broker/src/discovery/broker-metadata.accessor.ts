@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
-import { ON_CHANNEL_METADATA, QUEUE_HANDLER_METADATA, STREAM_CONSUMER_METADATA } from '../core/constants.js';
+import { ON_BROKER_EVENT_METADATA, ON_CHANNEL_METADATA, QUEUE_HANDLER_METADATA, STREAM_CONSUMER_METADATA } from '../core/constants.js';
+import type { OnBrokerEventMetadata } from './decorators/on-broker-event.decorator.js';
 import type { OnChannelMetadata } from './decorators/on-channel.decorator.js';
 import type { QueueHandlerMetadata } from './decorators/queue-handler.decorator.js';
 import type { StreamConsumerMetadata } from './decorators/stream-consumer.decorator.js';
@@ -20,5 +21,9 @@ export class BrokerMetadataAccessor {
 
   streamConsumer(method: (...args: unknown[]) => unknown): StreamConsumerMetadata | undefined {
     return this.reflector.get<StreamConsumerMetadata | undefined>(STREAM_CONSUMER_METADATA, method);
+  }
+
+  onBrokerEvent(method: (...args: unknown[]) => unknown): OnBrokerEventMetadata[] | undefined {
+    return this.reflector.get<OnBrokerEventMetadata[] | undefined>(ON_BROKER_EVENT_METADATA, method);
   }
 }

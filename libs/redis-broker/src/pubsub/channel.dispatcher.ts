@@ -176,39 +176,41 @@ export class ChannelDispatcher {
     try {
       payload = this.parse(context.raw);
     } catch (error) {
-      this.fail(started, error, true);
+      this.fail(started, error, true, context);
       return;
     }
     let result: unknown;
     try {
       result = this.listener(payload, context);
     } catch (error) {
-      this.fail(started, error, false);
+      this.fail(started, error, false, context);
       return;
     }
     if (result instanceof Promise) {
       result.then(
-        () => this.succeed(started),
-        (error: unknown) => this.fail(started, error, false),
+        () => this.succeed(started, context),
+        (error: unknown) => this.fail(started, error, false, context),
       );
     } else {
-      this.succeed(started);
+      this.succeed(started, context);
     }
   }
 
-  private succeed(started: number): void {
+  private succeed(started: number, context: ChannelMessageContext): void {
     this.handled += 1;
     // The hot path of a busy channel: no event object when nobody listens.
     if (this.events.listenerCount('handled') > 0) {
-      this.events.emit('handled', { kind: 'channel', source: this.name, handler: this.handler, durationMs: performance.now() - started });
+      this.events.emit('handled', { kind: 'channel', source: this.name, handler: this.handler, durationMs: performance.now() - started, context });
     }
     this.finish();
   }
 
-  private fail(started: number, error: unknown, unparsable: boolean): void {
+  private fail(started: number, error: unknown, unparsable: boolean, context: ChannelMessageContext): void {
     this.failed += 1;
     const text = errorText(error);
-    this.events.emit('failed', { kind: 'channel', source: this.name, handler: this.handler, durationMs: performance.now() - started, error: text });
+    this.events.emit('failed', {
+      kind: 'channel', source: this.name, handler: this.handler, durationMs: performance.now() - started, error: text, exception: error, context,
+    });
     const now = Date.now();
     if (now - this.lastFailureLogAt >= BROKER_DEFAULTS.logThrottleMs) {
       const suppressed = this.failuresToLog;

@@ -42,6 +42,8 @@ export class ProcessingListReaper implements ConsumerHeartbeat {
     private readonly consumerId: string,
     private readonly command: RedisClient,
     private readonly options: ReaperOptions,
+    /** Called once a dead consumer's processing list was emptied: `returned` messages went back to the queue, `quarantined` were dead-lettered as poison. */
+    private readonly onReaped: (consumer: string, returned: number, quarantined: number) => void = () => undefined,
   ) {}
 
   start(): void {
@@ -89,6 +91,7 @@ export class ProcessingListReaper implements ConsumerHeartbeat {
         consumer, options.maxDeaths, keys.queue, options.deadLetterMaxEntries,
       );
       if (returned >= 0) this.logger.warn(messages.reaped(keys.queue, consumer, returned, quarantined));
+      if (returned > 0 || quarantined > 0) this.onReaped(consumer, returned, quarantined);
     }
   }
 

@@ -123,13 +123,13 @@ export class QueueMessageProcessor {
     try {
       result = this.deps.invoke(payload, context);
     } catch (error) {
-      return this.failed(delivery, error, started, context.attempt);
+      return this.failed(delivery, error, started, context);
     }
-    if (!isThenable(result)) return this.succeeded(delivery, started);
+    if (!isThenable(result)) return this.succeeded(delivery, started, context);
     const settled = timed ? timed.race(result, (error) => this.late(delivery, error)) : Promise.resolve(result);
     return settled.then(
-      () => this.succeeded(delivery, started),
-      (error: unknown) => this.failed(delivery, error, started, context.attempt, timed?.timedOut === true),
+      () => this.succeeded(delivery, started, context),
+      (error: unknown) => this.failed(delivery, error, started, context, timed?.timedOut === true),
     );
   }
 
@@ -140,10 +140,10 @@ export class QueueMessageProcessor {
     this.logger.warn(messages.lateHandlerResult(deps.handler, `queue "${deps.queue}"`, delivery.sha, deps.signals.timeoutMs, outcome));
   }
 
-  private succeeded(delivery: QueueDelivery, started: number): Promise<void> | undefined {
+  private succeeded(delivery: QueueDelivery, started: number, context: QueueMessageContext): Promise<void> | undefined {
     const { deps } = this;
     if (deps.events.listenerCount('handled') > 0) {
-      deps.events.emit('handled', { kind: 'queue', source: deps.queue, handler: deps.handler, durationMs: performance.now() - started });
+      deps.events.emit('handled', { kind: 'queue', source: deps.queue, handler: deps.handler, durationMs: performance.now() - started, context });
     }
     if (!deps.settler.needsAck(delivery)) {
       deps.release(delivery, 'settled');
@@ -168,7 +168,7 @@ export class QueueMessageProcessor {
     for (const delivery of deliveries) this.deps.release(delivery, outcome);
   }
 
-  private async failed(delivery: QueueDelivery, error: unknown, started: number, attempt: number, timedOut = false): Promise<void> {
+  private async failed(delivery: QueueDelivery, error: unknown, started: number, context: QueueMessageContext, timedOut = false): Promise<void> {
     const { deps } = this;
     if (deps.signals.deadlinePassed && deps.options.mode === 'reliable') {
       // Stopped by shutdown, not by its own fault: its copy stays in the
@@ -178,8 +178,8 @@ export class QueueMessageProcessor {
     }
     const durationMs = performance.now() - started;
     const text = errorText(error);
-    deps.events.emit('failed', { kind: 'queue', source: deps.queue, handler: deps.handler, durationMs, error: text });
-    await this.settleWith(delivery, () => this.onFailure(delivery, error, text, attempt, timedOut));
+    deps.events.emit('failed', { kind: 'queue', source: deps.queue, handler: deps.handler, durationMs, error: text, exception: error, context });
+    await this.settleWith(delivery, () => this.onFailure(delivery, error, text, context, timedOut));
   }
 
   /** Dead-letters a delivery its handler never saw (too large, not UTF-8, not JSON). */
@@ -209,23 +209,34 @@ export class QueueMessageProcessor {
     this.deps.release(delivery, 'unsettled');
   }
 
-  private async onFailure(delivery: QueueDelivery, error: unknown, text: string, attempt: number, timedOut: boolean): Promise<void> {
+  private async onFailure(delivery: QueueDelivery, error: unknown, text: string, context: QueueMessageContext, timedOut: boolean): Promise<void> {
     const { deps } = this;
+    const { attempt } = context;
     this.logger.warn(messages.handlerFailed(deps.handler, `queue "${deps.queue}"`, delivery.sha, attempt, text));
-    if (timedOut && attempt >= deps.options.maxAttempts) return this.deadLetter(delivery, 'timeout', text, attempt);
-    if (error instanceof NonRetryableError) return this.deadLetter(delivery, 'non-retryable', text, attempt);
-    if (error instanceof BadRequestException) return this.deadLetter(delivery, 'validation', validationText(error), attempt);
-    if (attempt >= deps.options.maxAttempts) return this.deadLetter(delivery, 'max-attempts', text, attempt);
+    const run = { context, exception: error };
+    if (timedOut && attempt >= deps.options.maxAttempts) return this.deadLetter(delivery, 'timeout', text, attempt, run);
+    if (error instanceof NonRetryableError) return this.deadLetter(delivery, 'non-retryable', text, attempt, run);
+    if (error instanceof BadRequestException) return this.deadLetter(delivery, 'validation', validationText(error), attempt, run);
+    if (attempt >= deps.options.maxAttempts) return this.deadLetter(delivery, 'max-attempts', text, attempt, run);
     const delayMs = backoffDelay(deps.options.backoff, attempt);
     await deps.settler.retry(delivery, delayMs);
     deps.retryScheduled(delayMs);
-    deps.events.emit('retried', { kind: 'queue', source: deps.queue, handler: deps.handler, attempt, delayMs });
+    deps.events.emit('retried', { kind: 'queue', source: deps.queue, handler: deps.handler, attempt, delayMs, context, exception: error });
   }
 
-  private async deadLetter(delivery: QueueDelivery, reason: DeadLetterReason, error: string, attempts: number): Promise<void> {
+  /** `run`: the failed run's context and what it threw; absent when no handler saw the message. */
+  private async deadLetter(
+    delivery: QueueDelivery,
+    reason: DeadLetterReason,
+    error: string,
+    attempts: number,
+    run?: { context: QueueMessageContext; exception: unknown },
+  ): Promise<void> {
     const { deps } = this;
     await deps.settler.deadLetter(delivery, { reason, error, attempts, handler: deps.handler });
     this.logger.warn(messages.deadLettered(`queue "${deps.queue}"`, delivery.sha, reason, error));
-    deps.events.emit('deadLettered', { kind: 'queue', source: deps.queue, handler: deps.handler, reason });
+    deps.events.emit('deadLettered', {
+      kind: 'queue', source: deps.queue, handler: deps.handler, reason, context: run?.context, exception: run?.exception,
+    });
   }
 }

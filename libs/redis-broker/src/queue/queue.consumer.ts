@@ -47,6 +47,12 @@ export class QueueConsumer implements BrokerConsumer {
           consumerTtlMs: broker.consumerTtlMs,
           maxDeaths: options.maxDeaths,
           deadLetterMaxEntries: broker.deadLetterMaxEntries,
+        }, (from, returned, quarantined) => {
+          const { queue, target: handler } = descriptor;
+          if (returned > 0) events.emit('reclaimed', { kind: 'queue', source: queue, handler, count: returned, from, context: undefined });
+          for (let i = 0; i < quarantined; i += 1) {
+            events.emit('deadLettered', { kind: 'queue', source: queue, handler, reason: 'poison', context: undefined, exception: undefined });
+          }
         })
       : undefined;
     const reaper = this.reaper;

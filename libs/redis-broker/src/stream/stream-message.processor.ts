@@ -79,19 +79,22 @@ export class StreamMessageProcessor {
       deps.release(entry);
       return Promise.resolve();
     }
+    if (entry.takenOver === true) {
+      deps.events.emit('reclaimed', { kind: 'stream', source: this.source, handler: deps.handler, count: 1, from: undefined, context });
+    }
     const started = performance.now();
     let result: unknown;
     try {
       result = deps.invoke(payload, context);
     } catch (error) {
-      return this.settle(entry, () => this.failed(entry, error, started));
+      return this.settle(entry, () => this.failed(entry, error, started, context));
     }
-    if (!isThenable(result)) return this.succeeded(entry, started);
+    if (!isThenable(result)) return this.succeeded(entry, started, context);
     // With timeoutMs the first of result and clock settles the entry, once.
     const settled = timed ? timed.race(result, (error) => this.late(entry, error)) : Promise.resolve(result);
     return settled.then(
-      () => this.succeeded(entry, started),
-      (error: unknown) => this.settle(entry, () => this.failed(entry, error, started, timed?.timedOut === true)),
+      () => this.succeeded(entry, started, context),
+      (error: unknown) => this.settle(entry, () => this.failed(entry, error, started, context, timed?.timedOut === true)),
     );
   }
 
@@ -102,11 +105,11 @@ export class StreamMessageProcessor {
     this.logger.warn(messages.lateHandlerResult(deps.handler, `stream "${deps.stream}" group "${deps.group}"`, entry.id, deps.signals.timeoutMs, outcome));
   }
 
-  private succeeded(entry: StreamEntry, started: number): Promise<void> {
+  private succeeded(entry: StreamEntry, started: number, context: StreamMessageContext): Promise<void> {
     const { deps } = this;
     // The hot path of a busy stream: no event object when nobody listens.
     if (deps.events.listenerCount('handled') > 0) {
-      deps.events.emit('handled', { kind: 'stream', source: this.source, handler: deps.handler, durationMs: performance.now() - started });
+      deps.events.emit('handled', { kind: 'stream', source: this.source, handler: deps.handler, durationMs: performance.now() - started, context });
     }
     return deps.settler.ack(entry).then(
       () => deps.release(entry),
@@ -117,13 +120,13 @@ export class StreamMessageProcessor {
     );
   }
 
-  private async failed(entry: StreamEntry, error: unknown, started: number, timedOut = false): Promise<void> {
+  private async failed(entry: StreamEntry, error: unknown, started: number, context: StreamMessageContext, timedOut = false): Promise<void> {
     // Stopped by shutdown, not by its own fault: it stays pending, to be reclaimed (no verdict).
     if (this.deps.signals.deadlinePassed) return;
     const durationMs = performance.now() - started;
     const text = errorText(error);
-    this.deps.events.emit('failed', { kind: 'stream', source: this.source, handler: this.deps.handler, durationMs, error: text });
-    await this.onFailure(entry, error, text, timedOut);
+    this.deps.events.emit('failed', { kind: 'stream', source: this.source, handler: this.deps.handler, durationMs, error: text, exception: error, context });
+    await this.onFailure(entry, error, text, context, timedOut);
   }
 
   /** Runs a settling step; whatever happens, the entry is released (left pending in Redis when the step failed). */
@@ -141,24 +144,33 @@ export class StreamMessageProcessor {
     this.logger.error(messages.streamSettleError(`stream "${this.deps.stream}" group "${this.deps.group}"`, entry.id, errorText(error)));
   }
 
-  private async onFailure(entry: StreamEntry, error: unknown, text: string, timedOut: boolean): Promise<void> {
+  private async onFailure(entry: StreamEntry, error: unknown, text: string, context: StreamMessageContext, timedOut: boolean): Promise<void> {
     const { deps } = this;
     this.logger.warn(messages.handlerFailed(deps.handler, `stream "${deps.stream}" group "${deps.group}"`, entry.id, entry.deliveries, text));
-    if (timedOut && entry.deliveries >= deps.options.maxDeliveries) return this.deadLetter(entry, 'timeout', text);
-    if (error instanceof NonRetryableError) return this.deadLetter(entry, 'non-retryable', text);
-    if (error instanceof BadRequestException) return this.deadLetter(entry, 'validation', validationText(error));
-    if (entry.deliveries >= deps.options.maxDeliveries) return this.deadLetter(entry, 'max-deliveries', text);
+    const run = { context, exception: error };
+    if (timedOut && entry.deliveries >= deps.options.maxDeliveries) return this.deadLetter(entry, 'timeout', text, run);
+    if (error instanceof NonRetryableError) return this.deadLetter(entry, 'non-retryable', text, run);
+    if (error instanceof BadRequestException) return this.deadLetter(entry, 'validation', validationText(error), run);
+    if (entry.deliveries >= deps.options.maxDeliveries) return this.deadLetter(entry, 'max-deliveries', text, run);
     const delayMs = backoffDelay(deps.options.backoff, entry.deliveries);
     await deps.settler.retry(entry);
     deps.retryScheduled(entry, delayMs);
-    deps.events.emit('retried', { kind: 'stream', source: this.source, handler: deps.handler, attempt: entry.deliveries, delayMs });
+    deps.events.emit('retried', { kind: 'stream', source: this.source, handler: deps.handler, attempt: entry.deliveries, delayMs, context, exception: error });
   }
 
-  private async deadLetter(entry: StreamEntry, reason: StreamDeadLetterReason, error: string): Promise<void> {
+  /** `run`: the failed run's context and what it threw; absent when no handler saw the entry. */
+  private async deadLetter(
+    entry: StreamEntry,
+    reason: StreamDeadLetterReason,
+    error: string,
+    run?: { context: StreamMessageContext; exception: unknown },
+  ): Promise<void> {
     const { deps } = this;
     await deps.settler.deadLetter(entry, { reason, error, handler: deps.handler });
     this.logger.warn(messages.streamDeadLettered(`stream "${deps.stream}" group "${deps.group}"`, entry.id, reason, error));
-    deps.events.emit('deadLettered', { kind: 'stream', source: this.source, handler: deps.handler, reason });
+    deps.events.emit('deadLettered', {
+      kind: 'stream', source: this.source, handler: deps.handler, reason, context: run?.context, exception: run?.exception,
+    });
   }
 }
 
