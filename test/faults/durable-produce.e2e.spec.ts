@@ -52,8 +52,8 @@ describe('enqueue and append with replicas: WAIT on the connection that wrote', 
 
   it('resolves once the replica has the message or entry, which can be read on the replica right away', async () => {
     const client = app.get(BrokerClient);
-    expect(await client.enqueue('dp-q', { id: 1 }, { replicas: 1 })).toBe(true);
-    expect(await client.enqueue('dp-q', { id: 2 }, { replicas: 1, replicasTimeoutMs: 5_000, delayMs: 60_000 })).toBe(true);
+    expect(await client.enqueue('dp-q', { id: 1 }, { replicas: 1 })).toEqual(expect.any(String));
+    expect(await client.enqueue('dp-q', { id: 2 }, { replicas: 1, replicasTimeoutMs: 5_000, delayMs: 60_000 })).toEqual(expect.any(String));
     const id = await client.append('dp-s', { n: '1' }, { replicas: 1 });
     const ids = await client.appendMany('dp-s', [{ n: '2' }, { n: '3' }], { replicas: 1 });
     // WAIT returned 1: the replica acknowledged the offset of these writes, so it already serves them.

@@ -17,6 +17,13 @@ export interface HandledEvent {
   /** `Class@method` of the handler. */
   handler: string;
   durationMs: number;
+  /**
+   * How long the message waited before its handler started (ms): since
+   * `enqueue` (retries and `delayMs` included; the producer's clock) or since
+   * the stream entry's id time. Undefined when unknown (a plain JSON message,
+   * a channel message).
+   */
+  waitMs?: number;
 }
 
 /**

@@ -9,6 +9,8 @@ import { backoffDelay } from '../runtime/backoff.js';
 import { isThenable } from '../runtime/thenable.js';
 import { TickBatcher } from '../runtime/tick-batcher.js';
 import { QueueMessageContext, type QueueDelivery } from './queue-delivery.js';
+import { readQueueMessage } from './queue-message.reader.js';
+import { waitMs } from '../core/envelope.js';
 import type { DeadLetterReason, QueueSettler } from './queue.settler.js';
 
 /** How a delivery left the processor. */
@@ -72,15 +74,11 @@ export class QueueMessageProcessor {
     if (raw === undefined) {
       return this.deadLetterUnrun(delivery, 'invalid-utf8', 'message is not valid UTF-8 text', attempt);
     }
-    let payload: unknown = raw;
-    if (options.parse === 'json') {
-      try {
-        payload = JSON.parse(raw);
-      } catch (error) {
-        return this.deadLetterUnrun(delivery, 'unparsable', `not JSON: ${errorText(error)}`, attempt);
-      }
-    }
-    const context = new QueueMessageContext(delivery, this.deps.queue, attempt, raw, this.deps.consumerId, delivery.receivedAt);
+    const read = readQueueMessage(raw, options.parse);
+    if ('reason' in read) return this.deadLetterUnrun(delivery, read.reason, read.error, attempt);
+    const { payload, envelope } = read;
+    if (envelope) delivery.envelopeId = envelope.id;
+    const context = new QueueMessageContext(delivery, this.deps.queue, attempt, raw, this.deps.consumerId, delivery.receivedAt, envelope);
     if (delivery.deaths > 0 || !delivery.marked) return this.prepareThenRun(delivery, payload, context);
     return this.run(delivery, payload, context);
   }
@@ -113,19 +111,20 @@ export class QueueMessageProcessor {
     try {
       result = this.deps.invoke(payload, context);
     } catch (error) {
-      return this.failed(delivery, error, started, context.attempt);
+      return this.failed(delivery, error, started, context.attempt, context.enqueuedAt);
     }
-    if (!isThenable(result)) return this.succeeded(delivery, started);
+    if (!isThenable(result)) return this.succeeded(delivery, started, context.enqueuedAt);
     return Promise.resolve(result).then(
-      () => this.succeeded(delivery, started),
-      (error: unknown) => this.failed(delivery, error, started, context.attempt),
+      () => this.succeeded(delivery, started, context.enqueuedAt),
+      (error: unknown) => this.failed(delivery, error, started, context.attempt, context.enqueuedAt),
     );
   }
 
-  private succeeded(delivery: QueueDelivery, started: number): Promise<void> | undefined {
+  private succeeded(delivery: QueueDelivery, started: number, enqueuedAt: number | undefined): Promise<void> | undefined {
     const { deps } = this;
     if (deps.events.listenerCount('handled') > 0) {
-      deps.events.emit('handled', { kind: 'queue', source: deps.queue, handler: deps.handler, durationMs: performance.now() - started });
+      const durationMs = performance.now() - started;
+      deps.events.emit('handled', { kind: 'queue', source: deps.queue, handler: deps.handler, durationMs, waitMs: waitMs(enqueuedAt, durationMs) });
     }
     if (!deps.settler.needsAck(delivery)) {
       deps.release(delivery, 'settled');
@@ -144,17 +143,17 @@ export class QueueMessageProcessor {
     } catch (error) {
       outcome = 'ack-failed';
       const text = errorText(error);
-      for (const delivery of deliveries) this.logger.warn(messages.ackFailed(`queue "${this.deps.queue}"`, delivery.sha, text));
+      for (const delivery of deliveries) this.logger.warn(messages.ackFailed(`queue "${this.deps.queue}"`, delivery.id, text));
     }
     this.acking -= deliveries.length;
     for (const delivery of deliveries) this.deps.release(delivery, outcome);
   }
 
-  private async failed(delivery: QueueDelivery, error: unknown, started: number, attempt: number): Promise<void> {
+  private async failed(delivery: QueueDelivery, error: unknown, started: number, attempt: number, enqueuedAt: number | undefined): Promise<void> {
     const { deps } = this;
     const durationMs = performance.now() - started;
     const text = errorText(error);
-    deps.events.emit('failed', { kind: 'queue', source: deps.queue, handler: deps.handler, durationMs, error: text });
+    deps.events.emit('failed', { kind: 'queue', source: deps.queue, handler: deps.handler, durationMs, waitMs: waitMs(enqueuedAt, durationMs), error: text });
     await this.settleWith(delivery, () => this.onFailure(delivery, error, text, attempt));
   }
 
@@ -181,13 +180,13 @@ export class QueueMessageProcessor {
    */
   private unsettled(delivery: QueueDelivery, error: unknown): void {
     const text = this.deps.options.mode === 'reliable' ? messages.settleError : messages.fastSettleError;
-    this.logger.error(text(`queue "${this.deps.queue}"`, delivery.sha, errorText(error)));
+    this.logger.error(text(`queue "${this.deps.queue}"`, delivery.id, errorText(error)));
     this.deps.release(delivery, 'unsettled');
   }
 
   private async onFailure(delivery: QueueDelivery, error: unknown, text: string, attempt: number): Promise<void> {
     const { deps } = this;
-    this.logger.warn(messages.handlerFailed(deps.handler, `queue "${deps.queue}"`, delivery.sha, attempt, text));
+    this.logger.warn(messages.handlerFailed(deps.handler, `queue "${deps.queue}"`, delivery.id, attempt, text));
     if (error instanceof NonRetryableError) return this.deadLetter(delivery, 'non-retryable', text, attempt);
     if (error instanceof BadRequestException) return this.deadLetter(delivery, 'validation', validationText(error), attempt);
     if (attempt >= deps.options.maxAttempts) return this.deadLetter(delivery, 'max-attempts', text, attempt);
@@ -200,7 +199,7 @@ export class QueueMessageProcessor {
   private async deadLetter(delivery: QueueDelivery, reason: DeadLetterReason, error: string, attempts: number): Promise<void> {
     const { deps } = this;
     await deps.settler.deadLetter(delivery, { reason, error, attempts, handler: deps.handler });
-    this.logger.warn(messages.deadLettered(`queue "${deps.queue}"`, delivery.sha, reason, error));
+    this.logger.warn(messages.deadLettered(`queue "${deps.queue}"`, delivery.id, reason, error));
     deps.events.emit('deadLettered', { kind: 'queue', source: deps.queue, handler: deps.handler, reason });
   }
 }

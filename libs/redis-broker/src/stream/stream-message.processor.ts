@@ -9,6 +9,8 @@ import { errorText, validationText } from '../core/error-text.js';
 import { isThenable } from '../runtime/thenable.js';
 import { fieldsToObject, oversizeBytes, StreamMessageContext, type StreamEntry } from './stream-entry.js';
 import type { StreamDeadLetterReason, StreamSettler } from './stream.settler.js';
+import { splitHeaderFields } from './stream-headers.js';
+import { entryIdTime, waitMs } from '../core/envelope.js';
 
 /** What the processor needs from the rest of one group consumer. */
 export interface StreamProcessorDeps {
@@ -60,13 +62,15 @@ export class StreamMessageProcessor {
         return this.settle(entry, () => this.deadLetter(entry, 'too-large', `entry is ${size} bytes; maxMessageBytes is ${deps.options.maxMessageBytes}`));
       }
       const fields = fieldsToObject(entry.fields);
-      payload = fields;
+      const split = splitHeaderFields(fields);
+      const strings = split ? split.payload : fields;
+      payload = strings;
       if (deps.options.parse === 'json-fields') {
-        const decoded = decodeJsonFields(fields);
+        const decoded = decodeJsonFields(strings);
         if (typeof decoded === 'string') return this.settle(entry, () => this.deadLetter(entry, 'unparsable', decoded));
         payload = decoded;
       }
-      context = new StreamMessageContext(entry.id, deps.stream, deps.group, deps.consumer, entry.deliveries, fields, entry.requeued, Date.now());
+      context = new StreamMessageContext(entry.id, deps.stream, deps.group, deps.consumer, entry.deliveries, fields, entry.requeued, Date.now(), split?.headers);
     } catch (error) {
       // Left pending in Redis, as a failed settle is.
       this.settleFailed(entry, error);
@@ -91,7 +95,8 @@ export class StreamMessageProcessor {
     const { deps } = this;
     // The hot path of a busy stream: no event object when nobody listens.
     if (deps.events.listenerCount('handled') > 0) {
-      deps.events.emit('handled', { kind: 'stream', source: this.source, handler: deps.handler, durationMs: performance.now() - started });
+      const durationMs = performance.now() - started;
+      deps.events.emit('handled', { kind: 'stream', source: this.source, handler: deps.handler, durationMs, waitMs: waitMs(entryIdTime(entry.id), durationMs) });
     }
     return deps.settler.ack(entry).then(
       () => deps.release(entry),
@@ -105,7 +110,8 @@ export class StreamMessageProcessor {
   private async failed(entry: StreamEntry, error: unknown, started: number): Promise<void> {
     const durationMs = performance.now() - started;
     const text = errorText(error);
-    this.deps.events.emit('failed', { kind: 'stream', source: this.source, handler: this.deps.handler, durationMs, error: text });
+    const wait = waitMs(entryIdTime(entry.id), durationMs);
+    this.deps.events.emit('failed', { kind: 'stream', source: this.source, handler: this.deps.handler, durationMs, waitMs: wait, error: text });
     await this.onFailure(entry, error, text);
   }
 
