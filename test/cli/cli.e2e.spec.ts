@@ -129,7 +129,9 @@ describe('the nest-redis-broker command-line tool (built binary, real Redis)', (
   it('enqueue, append and publish write what a plain Redis client reads', async () => {
     const enqueued = await runCli(['enqueue', 'emails', '{"to":"ada@example.com"}', ...url]);
     expect(enqueued.code).toBe(0);
-    expect(await plain.rpop('emails')).toBe('{"to":"ada@example.com"}');
+    const stored = JSON.parse((await plain.rpop('emails'))!) as { id: string; p: unknown };
+    expect(stored.p).toEqual({ to: 'ada@example.com' });
+    expect(enqueued.stdout.trim()).toBe(`enqueued ${stored.id} on emails`);
 
     const appended = await runCli(['append', 'user-events', 'userId=7', 'eventType=login', 'data=a=b', ...url]);
     expect(appended.code).toBe(0);

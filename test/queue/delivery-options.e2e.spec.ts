@@ -81,9 +81,9 @@ describe('delivery options and the Nest pipeline', () => {
 
   it('skips a message whose dedupKey was seen within the window', async () => {
     const client = broker.app.get(BrokerClient);
-    expect(await client.enqueue('dedup', 'first', { dedupKey: 'order-1' })).toBe(true);
-    expect(await client.enqueue('dedup', 'second', { dedupKey: 'order-1' })).toBe(false);
-    expect(await client.enqueue('dedup', 'other', { dedupKey: 'order-2', dedupTtlMs: 50 })).toBe(true);
+    expect(await client.enqueue('dedup', 'first', { dedupKey: 'order-1' })).toEqual(expect.any(String));
+    expect(await client.enqueue('dedup', 'second', { dedupKey: 'order-1' })).toBeNull();
+    expect(await client.enqueue('dedup', 'other', { dedupKey: 'order-2', dedupTtlMs: 50 })).toEqual(expect.any(String));
     await waitForQueuesIdle(broker.redis.url, ['dedup']);
     expect(seen.dedup.sort()).toEqual(['first', 'other']);
   });
@@ -92,7 +92,7 @@ describe('delivery options and the Nest pipeline', () => {
     const client = broker.app.get(BrokerClient);
     await broker.plain.lpush('prio-unconsumed', '"a"', '"b"');
     await client.enqueue('prio-unconsumed', 'urgent', { priority: 'high' });
-    expect(await broker.plain.rpop('prio-unconsumed')).toBe('"urgent"');
+    expect(JSON.parse((await broker.plain.rpop('prio-unconsumed'))!)).toMatchObject({ p: 'urgent' });
   });
 
   it('runs interceptors with the redis-broker context type and resolves @Payload property paths', async () => {
@@ -106,14 +106,15 @@ describe('delivery options and the Nest pipeline', () => {
   });
 
   it('applies guards: a message a guard rejects fails like a handler error', async () => {
-    await broker.app.get(BrokerClient).enqueueMany('guarded', [{ n: 1 }, { n: 2 }]);
+    const [rejected] = await broker.app.get(BrokerClient).enqueueMany('guarded', [{ n: 1 }, { n: 2 }]);
     const [stats] = await waitForQueuesIdle(broker.redis.url, ['guarded']);
     expect(events).toContain('guarded 2');
     expect(events).not.toContain('guarded 1');
     expect(stats.dead).toBe(1);
     // The rejected message is the dead one, recorded as a failed attempt of the handler with the guard's error.
     const [dead] = await broker.app.get(QueueDeadLetterService).list('guarded');
-    expect(dead).toMatchObject({ message: '{"n":1}', reason: 'max-attempts', error: 'Forbidden resource', attempts: 1, handler: 'Handlers@guarded' });
+    expect(JSON.parse(dead.message)).toMatchObject({ id: rejected, p: { n: 1 } });
+    expect(dead).toMatchObject({ messageId: rejected, reason: 'max-attempts', error: 'Forbidden resource', attempts: 1, handler: 'Handlers@guarded' });
   });
 
   it('registers every handler and reports each consumer running', async () => {
@@ -131,7 +132,8 @@ describe('producer-only apps', () => {
       expect(app.get(ConsumerRunner).health()).toEqual([]);
       await app.get(BrokerClient).enqueue('delayed', 'stays');
       const plain = new Redis(redis.url);
-      expect(await plain.lrange('delayed', 0, -1)).toEqual(['"stays"']);
+      const stored = await plain.lrange('delayed', 0, -1);
+      expect(stored.map((text) => (JSON.parse(text) as { p: unknown }).p)).toEqual(['stays']);
       expect(await plain.client('LIST')).not.toContain('nrb:blocking');
       plain.disconnect();
     } finally {

@@ -35,11 +35,11 @@ describe('enqueueMany stores a whole batch or none of it', () => {
     } finally {
       await broker.plain.config('SET', 'maxmemory', '0');
     }
-    expect(await client.enqueueMany('batch', payloads)).toBe(5_000);
+    expect(await client.enqueueMany('batch', payloads)).toHaveLength(5_000);
     expect(await broker.plain.llen('batch')).toBe(5_000);
     // Consumers take from the right: the first payload first.
-    expect(JSON.parse((await broker.plain.lindex('batch', -1))!)).toMatchObject({ id: 0 });
-    expect(JSON.parse((await broker.plain.lindex('batch', 0))!)).toMatchObject({ id: 4_999 });
+    expect(JSON.parse((await broker.plain.lindex('batch', -1))!)).toMatchObject({ p: { id: 0 } });
+    expect(JSON.parse((await broker.plain.lindex('batch', 0))!)).toMatchObject({ p: { id: 4_999 } });
     await broker.plain.del('batch');
   });
 

@@ -33,24 +33,31 @@ describe('list queues on the plain Redis wire format', () => {
     expect(received[0].ctx.consumer).toBe('wire-consumer');
     expect(received[0].ctx.receivedAt).toBeGreaterThanOrEqual(pushedAt);
     expect(received[0].ctx.receivedAt).toBeLessThanOrEqual(handledBy);
+    // A plain message has no enqueue time and no headers.
+    expect(received[0].ctx.enqueuedAt).toBeUndefined();
+    expect(received[0].ctx.headers).toEqual({});
     // A context logs as its fields (the id is derived on demand, not stored).
     expect(JSON.parse(JSON.stringify(received[0].ctx))).toEqual({
       id: sha1, queue: 'user-signups', attempt: 1, raw: '{"userId":"u1","plan":"pro"}',
-      consumer: 'wire-consumer', receivedAt: received[0].ctx.receivedAt,
+      consumer: 'wire-consumer', receivedAt: received[0].ctx.receivedAt, headers: {},
     });
     expect(await broker.plain.llen('user-signups')).toBe(0);
   });
 
-  it('writes enqueued payloads as the same JSON a plain BRPOP client reads', async () => {
+  it('writes enqueued payloads as a JSON envelope a plain BRPOP client reads: the payload JSON under "p"', async () => {
     const client = broker.app.get(BrokerClient);
-    await client.enqueue('reports', { reportId: 42, tags: ['a', 'b'] });
+    const before = Date.now();
+    const id = await client.enqueue('reports', { reportId: 42, tags: ['a', 'b'] });
     const popped = await broker.plain.brpop('reports', 1);
-    expect(popped).toEqual(['reports', '{"reportId":42,"tags":["a","b"]}']);
+    const t = (JSON.parse(popped![1]) as { t: number }).t;
+    expect(t).toBeGreaterThanOrEqual(before);
+    expect(popped).toEqual(['reports', `{"__nrb":1,"id":"${id}","t":${t},"p":{"reportId":42,"tags":["a","b"]}}`]);
   });
 
   it('keeps order across enqueueMany: the first payload is consumed first', async () => {
     const client = broker.app.get(BrokerClient);
     await client.enqueueMany('ordered', [1, 2, 3]);
-    expect(await broker.plain.rpop('ordered', 3)).toEqual(['1', '2', '3']);
+    const popped = (await broker.plain.rpop('ordered', 3))!.map((text) => (JSON.parse(text) as { p: unknown }).p);
+    expect(popped).toEqual([1, 2, 3]);
   });
 });

@@ -36,29 +36,31 @@ export class BrokerClient {
   }
 
   /**
-   * Adds one message to a list queue: `LPUSH queue JSON.stringify(payload)`,
-   * so a plain `BRPOP` client reads the same JSON. With `delayMs`, `dedupKey`
-   * or `priority: 'high'` it goes through one atomic script instead.
-   * Resolves once Redis has stored it; `false` when skipped as a duplicate.
+   * Adds one message to a list queue: `LPUSH queue <envelope>`, a small JSON
+   * object around `JSON.stringify(payload)` with a new id, the enqueue time
+   * and `headers` (see docs/wire-format.md: readable by any client). With
+   * `delayMs`, `dedupKey` or `priority: 'high'` it goes through one atomic
+   * script instead. Resolves once Redis has stored it, to the message's id
+   * (unique, the handler's `ctx.id`); `null` when skipped as a duplicate.
    * Rejects when Redis is unreachable (after ioredis' retries): nothing is
    * silently dropped. With `replicas: n` it resolves only once n replicas
    * have the message (`WAIT`), else rejects with `ReplicationNotConfirmedError`.
    */
-  enqueue(queue: string, payload: unknown, options?: EnqueueOptions): Promise<boolean> {
+  enqueue(queue: string, payload: unknown, options?: EnqueueOptions): Promise<string | null> {
     return this.queues.enqueue(queue, payload, options);
   }
 
   /**
    * Adds many messages in one round trip, in order (the first is consumed
    * first), as one transaction: `MULTI`, one `LPUSH` per 1000 payloads,
-   * `EXEC`. Resolves to how many. Redis stores the whole batch or none of it:
+   * `EXEC`. Resolves to the messages' ids, in order. Redis stores the whole batch or none of it:
    * a rejection is an `EnqueueManyError` whose `stored` is `0` when
    * Redis refused the batch (retrying stores each message once), or `null`
    * when the connection failed on the way (all or none stored). A payload
    * that cannot be encoded (e.g. `undefined`) fails the call before anything
    * is sent, with a `TypeError`.
    */
-  enqueueMany(queue: string, payloads: readonly unknown[]): Promise<number> {
+  enqueueMany(queue: string, payloads: readonly unknown[]): Promise<string[]> {
     return this.queues.enqueueMany(queue, payloads);
   }
 

@@ -16,9 +16,9 @@ export async function runEnqueue(command: CliCommand, connections: CliConnection
   }
   const client = new BrokerClient(await connections.connect('command'), connections.options, connections.factory);
   const delay = command.options.delay;
-  const stored = await client.enqueue(queue, payload, delay === undefined ? undefined : { delayMs: delay });
-  if (out.json) out.data({ queue, enqueued: stored });
-  else out.line(stored ? `enqueued on ${queue}${delay ? ` (due in ${delay} ms)` : ''}` : `skipped on ${queue} (duplicate)`);
+  const id = await client.enqueue(queue, payload, delay === undefined ? undefined : { delayMs: delay });
+  if (out.json) out.data({ queue, enqueued: id !== null, id });
+  else out.line(id !== null ? `enqueued ${id} on ${queue}${delay ? ` (due in ${delay} ms)` : ''}` : `skipped on ${queue} (duplicate)`);
 }
 
 /** `append <stream> field=value ...`: one entry on a stream; prints its id. */

@@ -22,6 +22,13 @@ export interface HandledEvent {
    * or `ChannelMessageContext` by `kind` (typed so in `@OnBrokerEvent` hooks).
    */
   context: unknown;
+  /**
+   * How long the message waited before its handler started (ms): since
+   * `enqueue` (retries and `delayMs` included; the producer's clock) or since
+   * the stream entry's id time. Undefined when unknown (a plain JSON message,
+   * a channel message).
+   */
+  waitMs?: number;
 }
 
 /**

@@ -80,15 +80,24 @@ export class BrokerMetrics implements OnModuleDestroy {
       buckets: this.options.durationBuckets,
       registers,
     });
+    const wait = new Histogram({
+      name: this.name('queue_wait_seconds'),
+      help: 'Time a message waited before its handler started: since enqueue (retries and delays included) or the stream entry id time; only messages whose enqueue time is known.',
+      labelNames: ['kind', 'source'],
+      buckets: [...BROKER_DEFAULTS.observability.waitBucketsSeconds],
+      registers,
+    });
     const reconnects = new Counter({ name: this.name('redis_reconnects_total'), help: 'Redis connections ready again after being lost, by role.', labelNames: ['role'], registers });
 
     this.listen('handled', (e) => {
       handled.inc({ kind: e.kind, source: e.source, handler: e.handler });
       duration.observe({ kind: e.kind, source: e.source, handler: e.handler, outcome: 'handled' }, e.durationMs / 1000);
+      if (e.waitMs !== undefined) wait.observe({ kind: e.kind, source: e.source }, e.waitMs / 1000);
     });
     this.listen('failed', (e) => {
       failed.inc({ kind: e.kind, source: e.source, handler: e.handler });
       duration.observe({ kind: e.kind, source: e.source, handler: e.handler, outcome: 'failed' }, e.durationMs / 1000);
+      if (e.waitMs !== undefined) wait.observe({ kind: e.kind, source: e.source }, e.waitMs / 1000);
     });
     this.listen('retried', (e) => retried.inc({ kind: e.kind, source: e.source, handler: e.handler }));
     this.listen('deadLettered', (e) => dead.inc({ kind: e.kind, source: e.source, handler: e.handler, reason: e.reason }));

@@ -1,5 +1,6 @@
 import { isAscii, isUtf8 } from 'node:buffer';
 import { hash } from 'node:crypto';
+import { NO_HEADERS, type Envelope } from '../core/envelope.js';
 
 /** One message taken from a list queue, as the broker tracks it. */
 export class QueueDelivery {
@@ -22,6 +23,8 @@ export class QueueDelivery {
   leaving = false;
   /** Its length in bytes. */
   readonly size: number;
+  /** The id its envelope carries, once read; undefined for a plain message (see `id`). */
+  envelopeId: string | undefined;
 
   constructor(
     /** The message: its exact bytes, or its text when the fetch found it ASCII (valid UTF-8, one byte a character). */
@@ -69,9 +72,18 @@ export class QueueDelivery {
     return this.decoded ?? this.bytes!;
   }
 
-  /** sha1 hex of the message bytes: the key of its retry state. Computed on first use: most deliveries never need it. */
+  /**
+   * sha1 hex of the message bytes: the key of its retry state. Computed on
+   * first use: most deliveries never need it. An envelope's id makes it unique
+   * per message.
+   */
   get sha(): string {
     return (this.digest ??= sha1(this.body));
+  }
+
+  /** The message's id: its envelope's, else (a plain message) its sha1. */
+  get id(): string {
+    return this.envelopeId ?? this.sha;
   }
 }
 
@@ -160,7 +172,7 @@ export function sha1(body: Buffer | string): string {
  */
 export class QueueMessageContext {
   constructor(
-    private readonly delivery: { readonly sha: string },
+    private readonly delivery: { readonly id: string },
     /** The queue name, without the key prefix. */
     readonly queue: string,
     /** 1 on the first delivery, 2 on the first retry, and so on. */
@@ -178,16 +190,31 @@ export class QueueMessageContext {
      * from outside.
      */
     readonly signal: AbortSignal,
+    private readonly envelope?: Envelope,
   ) {}
 
-  /** sha1 of the message text: equal payloads share it (put your own id in the payload when you need one per message). */
+  /**
+   * The message's id: the one `BrokerClient.enqueue` returned, unique per
+   * message. A plain JSON message (pushed by another client) has none: its id
+   * is then the sha1 of its text, shared by equal payloads.
+   */
   get id(): string {
-    return this.delivery.sha;
+    return this.delivery.id;
+  }
+
+  /** When it was enqueued (epoch ms, the producer's clock); undefined for a plain JSON message. */
+  get enqueuedAt(): number | undefined {
+    return this.envelope?.enqueuedAt;
+  }
+
+  /** The headers given to `enqueue`; `{}` when none (and for a plain JSON message). */
+  get headers(): Readonly<Record<string, string>> {
+    return this.envelope?.headers ?? NO_HEADERS;
   }
 
   /** The fields a handler reads, for logging it (`JSON.stringify(context)`). */
   toJSON(): Record<string, unknown> {
-    const { id, queue, attempt, raw, consumer, receivedAt } = this;
-    return { id, queue, attempt, raw, consumer, receivedAt };
+    const { id, queue, attempt, raw, consumer, receivedAt, enqueuedAt, headers } = this;
+    return { id, queue, attempt, raw, consumer, receivedAt, enqueuedAt, headers };
   }
 }

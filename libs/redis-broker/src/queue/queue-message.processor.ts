@@ -10,6 +10,8 @@ import type { RunSignals, TimedRun } from '../runtime/run-signals.js';
 import { isThenable } from '../runtime/thenable.js';
 import { TickBatcher } from '../runtime/tick-batcher.js';
 import { QueueMessageContext, type QueueDelivery } from './queue-delivery.js';
+import { readQueueMessage } from './queue-message.reader.js';
+import { waitMs } from '../core/envelope.js';
 import type { DeadLetterReason, QueueSettler } from './queue.settler.js';
 
 /** How a delivery left the processor; `handed-back`: failed after shutdown's deadline, left for the hand-back. */
@@ -75,17 +77,13 @@ export class QueueMessageProcessor {
     if (raw === undefined) {
       return this.deadLetterUnrun(delivery, 'invalid-utf8', 'message is not valid UTF-8 text', attempt);
     }
-    let payload: unknown = raw;
-    if (options.parse === 'json') {
-      try {
-        payload = JSON.parse(raw);
-      } catch (error) {
-        return this.deadLetterUnrun(delivery, 'unparsable', `not JSON: ${errorText(error)}`, attempt);
-      }
-    }
+    const read = readQueueMessage(raw, options.parse);
+    if ('reason' in read) return this.deadLetterUnrun(delivery, read.reason, read.error, attempt);
+    const { payload, envelope } = read;
+    if (envelope) delivery.envelopeId = envelope.id;
     const timed = this.deps.signals.prepare();
     const signal = timed?.signal ?? this.deps.signals.shared;
-    const context = new QueueMessageContext(delivery, this.deps.queue, attempt, raw, this.deps.consumerId, delivery.receivedAt, signal);
+    const context = new QueueMessageContext(delivery, this.deps.queue, attempt, raw, this.deps.consumerId, delivery.receivedAt, signal, envelope);
     if (delivery.deaths > 0 || !delivery.marked) return this.prepareThenRun(delivery, payload, context, timed);
     return this.run(delivery, payload, context, timed);
   }
@@ -137,13 +135,16 @@ export class QueueMessageProcessor {
   private late(delivery: QueueDelivery, error: unknown): void {
     const { deps } = this;
     const outcome = error === undefined ? 'succeeded' : `failed: ${errorText(error)}`;
-    this.logger.warn(messages.lateHandlerResult(deps.handler, `queue "${deps.queue}"`, delivery.sha, deps.signals.timeoutMs, outcome));
+    this.logger.warn(messages.lateHandlerResult(deps.handler, `queue "${deps.queue}"`, delivery.id, deps.signals.timeoutMs, outcome));
   }
 
   private succeeded(delivery: QueueDelivery, started: number, context: QueueMessageContext): Promise<void> | undefined {
     const { deps } = this;
     if (deps.events.listenerCount('handled') > 0) {
-      deps.events.emit('handled', { kind: 'queue', source: deps.queue, handler: deps.handler, durationMs: performance.now() - started, context });
+      const durationMs = performance.now() - started;
+      deps.events.emit('handled', {
+        kind: 'queue', source: deps.queue, handler: deps.handler, durationMs, waitMs: waitMs(context.enqueuedAt, durationMs), context,
+      });
     }
     if (!deps.settler.needsAck(delivery)) {
       deps.release(delivery, 'settled');
@@ -162,7 +163,7 @@ export class QueueMessageProcessor {
     } catch (error) {
       outcome = 'ack-failed';
       const text = errorText(error);
-      for (const delivery of deliveries) this.logger.warn(messages.ackFailed(`queue "${this.deps.queue}"`, delivery.sha, text));
+      for (const delivery of deliveries) this.logger.warn(messages.ackFailed(`queue "${this.deps.queue}"`, delivery.id, text));
     }
     this.acking -= deliveries.length;
     for (const delivery of deliveries) this.deps.release(delivery, outcome);
@@ -178,7 +179,9 @@ export class QueueMessageProcessor {
     }
     const durationMs = performance.now() - started;
     const text = errorText(error);
-    deps.events.emit('failed', { kind: 'queue', source: deps.queue, handler: deps.handler, durationMs, error: text, exception: error, context });
+    deps.events.emit('failed', {
+      kind: 'queue', source: deps.queue, handler: deps.handler, durationMs, waitMs: waitMs(context.enqueuedAt, durationMs), error: text, exception: error, context,
+    });
     await this.settleWith(delivery, () => this.onFailure(delivery, error, text, context, timedOut));
   }
 
@@ -205,14 +208,14 @@ export class QueueMessageProcessor {
    */
   private unsettled(delivery: QueueDelivery, error: unknown): void {
     const text = this.deps.options.mode === 'reliable' ? messages.settleError : messages.fastSettleError;
-    this.logger.error(text(`queue "${this.deps.queue}"`, delivery.sha, errorText(error)));
+    this.logger.error(text(`queue "${this.deps.queue}"`, delivery.id, errorText(error)));
     this.deps.release(delivery, 'unsettled');
   }
 
   private async onFailure(delivery: QueueDelivery, error: unknown, text: string, context: QueueMessageContext, timedOut: boolean): Promise<void> {
     const { deps } = this;
     const { attempt } = context;
-    this.logger.warn(messages.handlerFailed(deps.handler, `queue "${deps.queue}"`, delivery.sha, attempt, text));
+    this.logger.warn(messages.handlerFailed(deps.handler, `queue "${deps.queue}"`, delivery.id, attempt, text));
     const run = { context, exception: error };
     if (timedOut && attempt >= deps.options.maxAttempts) return this.deadLetter(delivery, 'timeout', text, attempt, run);
     if (error instanceof NonRetryableError) return this.deadLetter(delivery, 'non-retryable', text, attempt, run);
@@ -234,7 +237,7 @@ export class QueueMessageProcessor {
   ): Promise<void> {
     const { deps } = this;
     await deps.settler.deadLetter(delivery, { reason, error, attempts, handler: deps.handler });
-    this.logger.warn(messages.deadLettered(`queue "${deps.queue}"`, delivery.sha, reason, error));
+    this.logger.warn(messages.deadLettered(`queue "${deps.queue}"`, delivery.id, reason, error));
     deps.events.emit('deadLettered', {
       kind: 'queue', source: deps.queue, handler: deps.handler, reason, context: run?.context, exception: run?.exception,
     });

@@ -12,6 +12,7 @@ import { BROKER_DEFAULTS } from '../core/options/broker-defaults.js';
 import type { ReplicationOptions } from '../core/options/broker.options.js';
 import { BoundedCache } from '../runtime/bounded-cache.js';
 import { errorText } from '../core/error-text.js';
+import { assertHeaders, encodeEnvelope, newMessageId } from '../core/envelope.js';
 
 /**
  * Options of one enqueue.
@@ -26,13 +27,21 @@ export interface EnqueueOptions extends ReplicationOptions {
   dedupTtlMs?: number;
   /** `high` puts the message at the consuming end: it is taken next. Default `normal` (first in, first out). */
   priority?: 'normal' | 'high';
+  /**
+   * Metadata carried beside the payload (a trace context, a tenant): string
+   * names and values, read by the handler as `ctx.headers`.
+   */
+  headers?: Record<string, string>;
 }
 
 const DEFAULT_DEDUP_TTL_MS = 3_600_000;
 const ENQUEUE_MANY_CHUNK = 1_000;
-const ENQUEUE_KEYS = ['delayMs', 'dedupKey', 'dedupTtlMs', 'priority', ...REPLICATION_KEYS];
+const ENQUEUE_KEYS = ['delayMs', 'dedupKey', 'dedupTtlMs', 'priority', 'headers', ...REPLICATION_KEYS];
 
-/** Writes list messages: a bare `LPUSH` of the JSON text when no option asks for more. */
+/**
+ * Writes list messages, each in an envelope that gives it an id (see
+ * `core/envelope.ts`): a bare `LPUSH` when no option asks for more.
+ */
 export class QueueProducer {
   private readonly keysByQueue = new BoundedCache<QueueKeys>(BROKER_DEFAULTS.producerKeyCacheSize);
 
@@ -47,10 +56,12 @@ export class QueueProducer {
     return this.keysByQueue.get(queue, (name) => new QueueKeys(name, this.prefix));
   }
 
-  async enqueue(queue: string, payload: unknown, options: EnqueueOptions = {}): Promise<boolean> {
+  /** Resolves to the message's id, or null when `dedupKey` skipped it. */
+  async enqueue(queue: string, payload: unknown, options: EnqueueOptions = {}): Promise<string | null> {
     const keys = this.keys(queue);
-    const body = encode(payload);
     validateEnqueueOptions(options);
+    const id = newMessageId();
+    const body = encodeEnvelope(id, Date.now(), options.headers, encode(payload));
     const replication = resolveReplication('enqueue', options);
     const { delayMs = 0, dedupKey, dedupTtlMs = DEFAULT_DEDUP_TTL_MS, priority = 'normal' } = options;
     if (delayMs === 0 && dedupKey === undefined) {
@@ -58,7 +69,7 @@ export class QueueProducer {
         ? this.replicated.write(keys.list, (pipeline) => push(pipeline, priority, keys.list, body), replication)
         : priority === 'high' ? this.command.rpush(keys.list, body) : this.command.lpush(keys.list, body);
       await this.recorded(queue, write);
-      return true;
+      return id;
     }
     const dedupMarker = dedupKey === undefined ? keys.delayed : keys.dedup(dedupKey);
     const args = [
@@ -68,17 +79,23 @@ export class QueueProducer {
     const added = await this.recorded(queue, replication
       ? this.replicated.write(keys.list, (pipeline) => pipeline.nrbEnqueue(...args), replication).then((results) => results[0])
       : this.command.nrbEnqueue(...args));
-    return added === 1;
+    return added === 1 ? id : null;
   }
 
   /**
    * One transaction: a part of a batch never lands without the rest, so a
    * caller that sees a rejection knows whether retrying duplicates anything.
    */
-  async enqueueMany(queue: string, payloads: readonly unknown[]): Promise<number> {
+  async enqueueMany(queue: string, payloads: readonly unknown[]): Promise<string[]> {
     const keys = this.keys(queue);
-    const bodies = payloads.map(encode);
-    if (bodies.length === 0) return 0;
+    const ids = new Array<string>(payloads.length);
+    const bodies = new Array<string>(payloads.length);
+    const enqueuedAt = Date.now();
+    for (let i = 0; i < payloads.length; i += 1) {
+      ids[i] = newMessageId();
+      bodies[i] = encodeEnvelope(ids[i], enqueuedAt, undefined, encode(payloads[i]));
+    }
+    if (bodies.length === 0) return ids;
     const transaction = this.command.multi();
     // One LPUSH per chunk keeps order: the first payload is consumed first.
     const chunks: number[] = [];
@@ -102,7 +119,7 @@ export class QueueProducer {
       const stored = (results ?? []).reduce((sum, [error], i) => (error ? sum : sum + chunks[i]), 0);
       throw new EnqueueManyError(messages.enqueueManyFailed(queue, bodies.length, stored, errorText(failure)), queue, bodies.length, stored, { cause: failure });
     }
-    return bodies.length;
+    return ids;
   }
 
   /** `write`, with the queue's first record in the registry sent beside it (one round trip for both). */
@@ -137,7 +154,8 @@ function validateEnqueueOptions(options: EnqueueOptions): void {
   for (const key of Object.keys(options)) {
     if (!ENQUEUE_KEYS.includes(key)) throw new InvalidBrokerOptionsError(messages.unknownOption(`enqueue.${key}`, ENQUEUE_KEYS));
   }
-  const { delayMs, dedupTtlMs, priority } = options;
+  const { delayMs, dedupTtlMs, priority, headers } = options;
+  assertHeaders('enqueue.headers', headers);
   if (delayMs !== undefined && (!Number.isInteger(delayMs) || delayMs < 0)) {
     throw new InvalidBrokerOptionsError(messages.invalidOption('enqueue.delayMs', delayMs, 'a whole number of ms ≥ 0'));
   }

@@ -18,7 +18,8 @@ export type DeadLetterReason =
   | 'invalid-utf8'
   | 'too-large'
   | 'poison'
-  | 'timeout';
+  | 'timeout'
+  | 'unsupported-envelope';
 
 /**
  * A dead-lettered list message: the JSON record stored beside it.
@@ -27,6 +28,11 @@ export type DeadLetterReason =
 export interface QueueDeadLetterRecord {
   /** Dead-letter id, for `requeue`. */
   id: string;
+  /**
+   * The message's id (`QueueMessageContext.id`); absent on records written
+   * before it was kept and on poison messages quarantined by the reaper.
+   */
+  messageId?: string;
   queue: string;
   reason: DeadLetterReason;
   /** The last error's message. */
@@ -134,7 +140,7 @@ export class QueueSettler {
 
   async deadLetter(delivery: QueueDelivery, record: Omit<QueueDeadLetterRecord, 'id' | 'queue' | 'consumer' | 'failedAt'>): Promise<string> {
     const id = randomBytes(10).toString('hex');
-    const full: QueueDeadLetterRecord = { id, queue: this.keys.queue, consumer: this.consumerId, failedAt: Date.now(), ...record };
+    const full: QueueDeadLetterRecord = { id, messageId: delivery.id, queue: this.keys.queue, consumer: this.consumerId, failedAt: Date.now(), ...record };
     const { attempts, deaths, deadIndex, deadRecords, deadMessages } = this.keys;
     while (this.model?.rebuild) await this.model.rebuild;
     await this.changingList(() => this.command.nrbDeadLetter(

@@ -1,5 +1,6 @@
 import { InvalidBrokerOptionsError } from '../core/errors/invalid-broker-options.error.js';
 import { messages } from '../core/messages.js';
+import { entryIdTime, NO_HEADERS } from '../core/envelope.js';
 
 /** One stream entry taken by a group consumer, as the broker tracks it. */
 export interface StreamEntry {
@@ -78,7 +79,7 @@ export class StreamMessageContext {
     readonly consumer: string,
     /** 1 on the first delivery, 2 on the first redelivery, ...; kept by Redis, so it survives restarts. */
     readonly deliveryCount: number,
-    /** The entry's fields exactly as stored (strings), whatever `parse` says. */
+    /** The entry's fields exactly as stored (strings, header fields included), whatever `parse` says. */
     readonly fields: Readonly<Record<string, string>>,
     /** True when the entry was requeued from the dead-letter stream. */
     readonly requeued: boolean,
@@ -91,5 +92,12 @@ export class StreamMessageContext {
      * from outside.
      */
     readonly signal: AbortSignal,
+    /** The headers given to `append` (fields `__nrb.h.<name>`, left out of the payload); `{}` when none. */
+    readonly headers: Readonly<Record<string, string>> = NO_HEADERS,
   ) {}
+
+  /** When it was appended (epoch ms, Redis's clock): the time part of its id. */
+  get enqueuedAt(): number {
+    return entryIdTime(this.id);
+  }
 }

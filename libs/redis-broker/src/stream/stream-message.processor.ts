@@ -10,6 +10,8 @@ import type { RunSignals, TimedRun } from '../runtime/run-signals.js';
 import { isThenable } from '../runtime/thenable.js';
 import { fieldsToObject, oversizeBytes, StreamMessageContext, type StreamEntry } from './stream-entry.js';
 import type { StreamDeadLetterReason, StreamSettler } from './stream.settler.js';
+import { splitHeaderFields } from './stream-headers.js';
+import { entryIdTime, waitMs } from '../core/envelope.js';
 
 /** What the processor needs from the rest of one group consumer. */
 export interface StreamProcessorDeps {
@@ -64,15 +66,17 @@ export class StreamMessageProcessor {
         return this.settle(entry, () => this.deadLetter(entry, 'too-large', `entry is ${size} bytes; maxMessageBytes is ${deps.options.maxMessageBytes}`));
       }
       const fields = fieldsToObject(entry.fields);
-      payload = fields;
+      const split = splitHeaderFields(fields);
+      const strings = split ? split.payload : fields;
+      payload = strings;
       if (deps.options.parse === 'json-fields') {
-        const decoded = decodeJsonFields(fields);
+        const decoded = decodeJsonFields(strings);
         if (typeof decoded === 'string') return this.settle(entry, () => this.deadLetter(entry, 'unparsable', decoded));
         payload = decoded;
       }
       timed = deps.signals.prepare();
       const signal = timed?.signal ?? deps.signals.shared;
-      context = new StreamMessageContext(entry.id, deps.stream, deps.group, deps.consumer, entry.deliveries, fields, entry.requeued, Date.now(), signal);
+      context = new StreamMessageContext(entry.id, deps.stream, deps.group, deps.consumer, entry.deliveries, fields, entry.requeued, Date.now(), signal, split?.headers);
     } catch (error) {
       // Left pending in Redis, as a failed settle is.
       this.settleFailed(entry, error);
@@ -109,7 +113,10 @@ export class StreamMessageProcessor {
     const { deps } = this;
     // The hot path of a busy stream: no event object when nobody listens.
     if (deps.events.listenerCount('handled') > 0) {
-      deps.events.emit('handled', { kind: 'stream', source: this.source, handler: deps.handler, durationMs: performance.now() - started, context });
+      const durationMs = performance.now() - started;
+      deps.events.emit('handled', {
+        kind: 'stream', source: this.source, handler: deps.handler, durationMs, waitMs: waitMs(entryIdTime(entry.id), durationMs), context,
+      });
     }
     return deps.settler.ack(entry).then(
       () => deps.release(entry),
@@ -125,7 +132,10 @@ export class StreamMessageProcessor {
     if (this.deps.signals.deadlinePassed) return;
     const durationMs = performance.now() - started;
     const text = errorText(error);
-    this.deps.events.emit('failed', { kind: 'stream', source: this.source, handler: this.deps.handler, durationMs, error: text, exception: error, context });
+    const wait = waitMs(entryIdTime(entry.id), durationMs);
+    this.deps.events.emit('failed', {
+      kind: 'stream', source: this.source, handler: this.deps.handler, durationMs, waitMs: wait, error: text, exception: error, context,
+    });
     await this.onFailure(entry, error, text, context, timedOut);
   }
 

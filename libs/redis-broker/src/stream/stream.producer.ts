@@ -10,6 +10,7 @@ import { BROKER_DEFAULTS } from '../core/options/broker-defaults.js';
 import type { ReplicationOptions } from '../core/options/broker.options.js';
 import type { StreamTrimOptions } from '../core/options/handler.options.js';
 import { BoundedCache } from '../runtime/bounded-cache.js';
+import { assertHeaders, STREAM_HEADER_PREFIX } from '../core/envelope.js';
 
 /**
  * Options of one append.
@@ -18,6 +19,12 @@ import { BoundedCache } from '../runtime/bounded-cache.js';
 export interface AppendOptions extends StreamTrimOptions, ReplicationOptions {
   /** `MINID ~ id`: drop entries older than this id. Exclusive with `maxLen` and `maxAgeMs`. */
   minId?: string;
+  /**
+   * Metadata beside the fields (a trace context, a tenant), written as fields
+   * named `__nrb.h.<name>`; the handler reads them as `ctx.headers`, not in
+   * its payload. With `appendMany`, every entry gets them.
+   */
+  headers?: Record<string, string>;
 }
 
 /**
@@ -44,8 +51,8 @@ export class StreamProducer {
   ) {}
 
   async append(stream: string, fields: StreamFields, options?: AppendOptions): Promise<string> {
-    const { trim, replication } = splitOptions(options);
-    const args = this.xaddArgs(stream, fields, trim);
+    const { trim, replication, headers } = splitOptions(options);
+    const args = this.xaddArgs(stream, fields, trim, headers);
     const write = replication
       ? this.replicated.write(args[0], (pipeline) => pipeline.call('XADD', ...args), replication).then((results) => results[0])
       : this.command.call('XADD', ...args);
@@ -57,8 +64,8 @@ export class StreamProducer {
 
   /** With `replicas`, one `WAIT` follows each chunk of 1000 entries. */
   async appendMany(stream: string, entries: readonly StreamFields[], options?: AppendOptions): Promise<string[]> {
-    const { trim, replication } = splitOptions(options);
-    const all = entries.map((fields) => this.xaddArgs(stream, fields, trim));
+    const { trim, replication, headers } = splitOptions(options);
+    const all = entries.map((fields) => this.xaddArgs(stream, fields, trim, headers));
     if (all.length > 0) await this.names.record('stream', stream);
     const ids: string[] = [];
     for (let i = 0; i < all.length; i += APPEND_MANY_CHUNK) {
@@ -89,7 +96,7 @@ export class StreamProducer {
     return this.keysByStream.get(stream, (name) => new StreamKeys(name, this.prefix));
   }
 
-  private xaddArgs(stream: string, fields: StreamFields, options: AppendOptions | undefined): string[] {
+  private xaddArgs(stream: string, fields: StreamFields, options: AppendOptions | undefined, headers: Record<string, string> | undefined): string[] {
     const args = [this.keys(stream).stream, ...trimArgs(options ?? this.trims[stream]), '*'];
     if (fields === null || typeof fields !== 'object' || Array.isArray(fields)) {
       throw new TypeError(`Cannot append to stream "${stream}": fields must be an object of field → value`);
@@ -101,20 +108,29 @@ export class StreamProducer {
       count += 1;
     }
     if (count === 0) throw new TypeError(`Cannot append to stream "${stream}": an entry needs at least one field`);
+    if (headers) for (const name in headers) args.push(STREAM_HEADER_PREFIX + name, headers[name]);
     return args;
   }
 }
 
+interface SplitOptions {
+  trim: AppendOptions | undefined;
+  replication: ReplicationWait | undefined;
+  headers: Record<string, string> | undefined;
+}
+
 /**
- * Separates the replication options from the trimming ones. Options that
- * only ask for replicas leave the module's trimming of the stream in force.
+ * Separates the replication options and the headers from the trimming ones.
+ * Options that only ask for replicas or headers leave the module's trimming
+ * of the stream in force.
  */
-function splitOptions(options: AppendOptions | undefined): { trim: AppendOptions | undefined; replication: ReplicationWait | undefined } {
-  if (!options || typeof options !== 'object') return { trim: options, replication: undefined };
-  const { replicas, replicasTimeoutMs, ...trim } = options;
+function splitOptions(options: AppendOptions | undefined): SplitOptions {
+  if (!options || typeof options !== 'object') return { trim: options, replication: undefined, headers: undefined };
+  const { replicas, replicasTimeoutMs, headers, ...trim } = options;
+  assertHeaders('append.headers', headers);
   const replication = resolveReplication('append', { replicas, replicasTimeoutMs });
-  const onlyReplication = Object.keys(trim).length === 0 && REPLICATION_KEYS.some((key) => key in options);
-  return { trim: onlyReplication ? undefined : trim, replication };
+  const onlyOthers = Object.keys(trim).length === 0 && [...REPLICATION_KEYS, 'headers'].some((key) => key in options);
+  return { trim: onlyOthers ? undefined : trim, replication, headers };
 }
 
 function encodeField(value: unknown): string {

@@ -29,6 +29,8 @@ export const BROKER_DEFAULTS = {
   observability: {
     metricPrefix: 'nrb_',
     durationBucketsSeconds: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+    /** Buckets of `queue_wait_seconds` (enqueue to handler start): a backlog waits minutes. */
+    waitBucketsSeconds: [0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5, 10, 30, 60, 300, 900, 3600],
     /** Longest a scrape waits for Redis counts before serving the previous values. */
     scrapeTimeoutMs: 1_000,
     /** Longest the health PING may take. */
