@@ -246,9 +246,12 @@ describe('@OnBrokerEvent lifecycle hooks', () => {
   it('calls a dead-lettered hook, without context, when the reaper quarantines a poison message', async () => {
     await waitFor(() => seen('dead-lettered:hk-poison').length === 1, { description: 'the poison message to be quarantined' });
     expect(seen('dead-lettered:hk-poison')[0]).toMatchObject({ kind: 'queue', source: 'hk-poison', reason: 'poison', context: undefined });
-    expect(busEvents.filter((e) => e.source === 'hk-poison').map((e) => e.name)).toEqual(['deadLettered']);
+    // The reaper may quarantine it during boot, before a listener of this
+    // file's own could attach: the hook (attached before consumers start) is
+    // the witness that it was announced, once.
     const dead = await broker.app.get(QueueDeadLetterService).list('hk-poison');
     expect(dead.map((d) => d.reason)).toEqual(['poison']);
+    expect(seen('dead-lettered:hk-poison')).toHaveLength(1);
     expect(ran.get('hk-poison')).toBeUndefined();
   });
 
