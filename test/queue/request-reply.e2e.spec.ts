@@ -24,6 +24,7 @@ class TimesTen implements NestInterceptor {
 
 const slowGate = { release: deferred() };
 const slowRuns: number[] = [];
+const blinkGate = { started: deferred(), release: deferred() };
 const seenHeaders: Record<string, string>[] = [];
 const flakyRuns = new Map<number, number>();
 const plainRuns: unknown[] = [];
@@ -70,6 +71,13 @@ class ReplyHandlers {
     slowRuns.push(payload.n);
     if (payload.n === 1) await slowGate.release.promise;
     return payload.n;
+  }
+
+  @QueueHandler('blink', { blockTimeoutMs: 100 })
+  async blink(payload: string): Promise<string> {
+    blinkGate.started.resolve();
+    await blinkGate.release.promise;
+    return payload.toUpperCase();
   }
 
   @QueueHandler('observable', { blockTimeoutMs: 100 })
@@ -154,6 +162,20 @@ describe('request-reply over a list queue', () => {
       description: 'the late reply to be pushed and read',
     });
     await expect(client().request('slow', { n: 2 }, { timeoutMs: 10_000 })).resolves.toBe(2);
+  });
+
+  it('gets its reply when the reply connection was killed while the request waited', async () => {
+    const answer = client().request('blink', 'after the blink', { timeoutMs: 30_000 });
+    await blinkGate.started.promise;
+    const line = ((await broker.plain.client('LIST')) as string).split('\n').find((l) => l.includes('name=nrb:blocking:replies'));
+    const id = /\bid=(\d+)/.exec(line ?? '')?.[1];
+    expect(id).toBeDefined();
+    expect(await broker.plain.client('KILL', 'ID', id!)).toBe(1);
+    blinkGate.release.resolve();
+    await expect(answer).resolves.toBe('AFTER THE BLINK');
+    await waitFor(async () => ((await broker.plain.client('LIST')) as string).includes('name=nrb:blocking:replies'), {
+      description: 'the reply connection to be back',
+    });
   });
 
   it('replies with the last value of an Observable the handler returns', async () => {
