@@ -24,6 +24,7 @@ export const messages = {
     `Request ${id} to queue "${queue}" failed (${reason}): ${error}`,
   requestStopped: (queue: string, id: string) =>
     `Request ${id} to queue "${queue}" was still waiting for its reply when the broker shut down.`,
+  requestAfterStop: (queue: string) => `A request to queue "${queue}" was made after the broker shut down; nothing was sent.`,
   replyLoopError: (key: string, error: string, retryInMs: number) =>
     `The reply loop of ${key} could not read: ${error}; retrying in ${retryInMs} ms (pending requests keep their timeouts).`,
   replyDropped: (key: string, text: string) => `Dropped an element of ${key} that is not a reply: ${text}`,

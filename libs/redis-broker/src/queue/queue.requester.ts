@@ -72,9 +72,9 @@ export class QueueRequester {
     try {
       validateRequestOptions(options);
     } catch (error) {
-      return Promise.reject(error as Error);
+      return Promise.reject(error instanceof Error ? error : new Error(errorText(error)));
     }
-    if (this.stopping) return Promise.reject(new Error(messages.requestStopped(queue, '(new)')));
+    if (this.stopping) return Promise.reject(new Error(messages.requestAfterStop(queue)));
     const timeoutMs = options.timeoutMs ?? BROKER_DEFAULTS.requestTimeoutMs;
     const id = newMessageId();
     this.startLoop();
