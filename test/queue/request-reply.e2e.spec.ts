@@ -205,6 +205,22 @@ describe('request-reply over a list queue', () => {
     expect(await broker.plain.exists('somebody:else:key')).toBe(0);
   });
 
+  it('answers a request another client wrote by hand on the reply list its header names, as docs/request-reply.md shows', async () => {
+    const envelope = '{"__nrb":1,"id":"req-1","t":1700000000000,"h":{"nrb-reply-to":"nrb:replies:{cli-1}"},"p":{"a":40,"b":2}}';
+    await broker.plain.lpush('sum', envelope);
+    const popped = await broker.plain.blpop('nrb:replies:{cli-1}', 10);
+    expect(popped?.[0]).toBe('nrb:replies:{cli-1}');
+    expect(JSON.parse(popped![1])).toEqual({ id: 'req-1', ok: true, v: { sum: 42, id: 'req-1' } });
+  });
+
+  it('gives a reply list nobody reads an expiry, so abandoned replies leave Redis', async () => {
+    await broker.plain.lpush('sum', '{"__nrb":1,"id":"req-2","t":1700000000000,"h":{"nrb-reply-to":"nrb:replies:{gone}"},"p":{"a":1,"b":2}}');
+    await waitFor(async () => (await broker.plain.llen('nrb:replies:{gone}')) === 1, { description: 'the reply to be pushed' });
+    const ttl = await broker.plain.pttl('nrb:replies:{gone}');
+    expect(ttl).toBeGreaterThan(0);
+    expect(ttl).toBeLessThanOrEqual(60_000);
+  });
+
   it('rejects a bad timeoutMs naming the option and value', async () => {
     const error = await client().request('sum', {}, { timeoutMs: 0 }).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(InvalidBrokerOptionsError);
