@@ -26,6 +26,7 @@ export { redactUrl } from './core/error-text.js';
 // Producing
 export { BrokerClient } from './broker/broker.client.js';
 export type { EnqueueOptions } from './queue/queue.producer.js';
+export type { RequestOptions } from './queue/queue.requester.js';
 export type { AppendOptions, StreamFields } from './stream/stream.producer.js';
 export type { PublishOptions } from './pubsub/channel.publisher.js';
 
@@ -52,6 +53,8 @@ export type { BrokerHookEvent, BrokerHookEventMap, BrokerContextByKind } from '.
 // Errors
 export { NonRetryableError } from './core/errors/non-retryable.error.js';
 export { ReplicationNotConfirmedError } from './core/errors/replication-not-confirmed.error.js';
+export { RequestFailedError } from './core/errors/request-failed.error.js';
+export { RequestTimeoutError } from './core/errors/request-timeout.error.js';
 export { EnqueueManyError } from './core/errors/enqueue-many.error.js';
 export { InvalidBrokerOptionsError } from './core/errors/invalid-broker-options.error.js';
 export { DuplicateHandlerError } from './core/errors/duplicate-handler.error.js';

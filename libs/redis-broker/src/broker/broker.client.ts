@@ -1,4 +1,4 @@
-import { Inject, Injectable, Optional } from '@nestjs/common';
+import { Inject, Injectable, Optional, type BeforeApplicationShutdown } from '@nestjs/common';
 import { BROKER_COMMAND_CONNECTION, RESOLVED_BROKER_OPTIONS } from '../core/constants.js';
 import { RedisConnectionFactory, type RedisClient } from '../core/redis/redis-connection.factory.js';
 import { ReplicatedWriter } from '../core/redis/replicated-writer.js';
@@ -6,6 +6,7 @@ import { NameRegistry } from '../core/redis/name.registry.js';
 import type { ResolvedBrokerOptions } from '../core/options/broker.options.js';
 import { ChannelPublisher, type PublishOptions } from '../pubsub/channel.publisher.js';
 import { QueueProducer, type EnqueueOptions } from '../queue/queue.producer.js';
+import { QueueRequester, type RequestOptions } from '../queue/queue.requester.js';
 import { StreamProducer, type AppendOptions, type StreamFields } from '../stream/stream.producer.js';
 
 /**
@@ -15,8 +16,9 @@ import { StreamProducer, type AppendOptions, type StreamFields } from '../stream
  * @publicApi
  */
 @Injectable()
-export class BrokerClient {
+export class BrokerClient implements BeforeApplicationShutdown {
   private readonly queues: QueueProducer;
+  private readonly requester: QueueRequester;
   private readonly channels: ChannelPublisher;
   private readonly streams: StreamProducer;
 
@@ -31,6 +33,8 @@ export class BrokerClient {
     // Opened on the first write with `replicas`; the factory closes it at shutdown.
     const replicated = new ReplicatedWriter(() => connections.create('blocking', 'replicated-writes'));
     this.queues = new QueueProducer(command, options.keyPrefix, registry, replicated);
+    // Its blocking connection opens on the first request; closed at shutdown, after the consumers stop.
+    this.requester = new QueueRequester(this.queues, options.keyPrefix, () => connections.create('blocking', 'replies'), (c) => connections.close(c));
     this.channels = new ChannelPublisher(command, options.keyPrefix);
     this.streams = new StreamProducer(command, options.keyPrefix, options.streams, registry, replicated);
   }
@@ -62,6 +66,29 @@ export class BrokerClient {
    */
   enqueueMany(queue: string, payloads: readonly unknown[]): Promise<string[]> {
     return this.queues.enqueueMany(queue, payloads);
+  }
+
+  /**
+   * Sends a request to a list queue and resolves to its handler's return
+   * value (JSON-encoded by the worker, parsed back; `undefined` comes back as
+   * `null`). The request is an ordinary reliable queue message (an envelope
+   * whose `nrb-reply-to` header names this client's reply list, its id the
+   * request's id), so it is retried and survives a worker crash like any
+   * other; the handler is a plain `@QueueHandler`. The worker pushes the reply
+   * to the reply list (`RPUSH` + `PEXPIRE`, never pub/sub) before it acks.
+   * Rejects with `RequestFailedError` (its `reason` and the handler's error
+   * message) when the message is dead-lettered, with `RequestTimeoutError`
+   * when no reply came within `timeoutMs` (default 30 s), or with the enqueue's
+   * error. At-least-once: the handler may run more than once for one request
+   * (only the first reply counts): make it idempotent. See docs/request-reply.md.
+   */
+  request<T = unknown>(queue: string, payload: unknown, options?: RequestOptions): Promise<T> {
+    return this.requester.request(queue, payload, options) as Promise<T>;
+  }
+
+  /** Stops the reply loop after the consumers have stopped (their handlers may send requests): waiting requests reject. */
+  async beforeApplicationShutdown(): Promise<void> {
+    await this.requester.stop();
   }
 
   /**

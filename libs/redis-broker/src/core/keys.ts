@@ -104,6 +104,20 @@ export function channelName(prefix: string, channel: string): string {
 }
 
 /**
+ * LIST: the replies to one requester's `BrokerClient.request` calls,
+ * `<prefix>nrb:replies:{<clientId>}`, in a slot of its own (its hash tag is
+ * the client id), apart from every queue's keys.
+ */
+export function replyListKey(prefix: string, clientId: string): string {
+  return `${replyListKeyStart(prefix)}${clientId}}`;
+}
+
+/** What every reply list's name under `prefix` starts with: a worker pushes replies to no other key. */
+export function replyListKeyStart(prefix: string): string {
+  return `${prefix}nrb:replies:{`;
+}
+
+/**
  * The Redis glob pattern of a channel pattern: the key prefix with its glob
  * characters escaped (so it only matches itself), then the pattern.
  */

@@ -18,6 +18,19 @@ export const messages = {
     `Event hook ${target} on '${event}' filters ${describe(filter)}, which no handler of this app consumes: it will never run (events come only from this process's consumers).`,
   eventHookFailed: (target: string, event: string, error: string, suppressed: number) =>
     `Event hook ${target} failed on '${event}': ${error}${suppressed > 0 ? ` (${suppressed} more failure(s) since the last report)` : ''}. Delivery is not affected.`,
+  requestTimedOut: (queue: string, id: string, timeoutMs: number) =>
+    `Request ${id} to queue "${queue}" got no reply within ${timeoutMs} ms; its message may still run (a late reply is dropped).`,
+  requestFailed: (queue: string, id: string, reason: string, error: string) =>
+    `Request ${id} to queue "${queue}" failed (${reason}): ${error}`,
+  requestStopped: (queue: string, id: string) =>
+    `Request ${id} to queue "${queue}" was still waiting for its reply when the broker shut down.`,
+  requestAfterStop: (queue: string) => `A request to queue "${queue}" was made after the broker shut down; nothing was sent.`,
+  replyLoopError: (key: string, error: string, retryInMs: number) =>
+    `The reply loop of ${key} could not read: ${error}; retrying in ${retryInMs} ms (pending requests keep their timeouts).`,
+  replyDropped: (key: string, text: string) => `Dropped an element of ${key} that is not a reply: ${text}`,
+  replyRefused: (queue: string, id: string, replyTo: string) =>
+    `Message ${id} of queue "${queue}" asks for a reply on ${replyTo}, which is not a reply list of this key prefix: no reply sent.`,
+  replyNotEncodable: (error: string) => `the handler's return value is not JSON-encodable: ${error}`,
   connectionError: (role: string, target: string, error: string) =>
     `Redis ${role} connection to ${target} failed: ${error}`,
   connectionRecovered: (role: string, target: string) => `Redis ${role} connection to ${target} is ready again.`,

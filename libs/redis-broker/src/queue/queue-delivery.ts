@@ -25,6 +25,8 @@ export class QueueDelivery {
   readonly size: number;
   /** The id its envelope carries, once read; undefined for a plain message (see `id`). */
   envelopeId: string | undefined;
+  /** The reply list of a request message (its `nrb-reply-to` header, accepted), once read. */
+  replyTo: string | undefined;
 
   constructor(
     /** The message: its exact bytes, or its text when the fetch found it ASCII (valid UTF-8, one byte a character). */

@@ -11,7 +11,9 @@ import { isThenable } from '../runtime/thenable.js';
 import { TickBatcher } from '../runtime/tick-batcher.js';
 import { QueueMessageContext, type QueueDelivery } from './queue-delivery.js';
 import { readQueueMessage } from './queue-message.reader.js';
-import { waitMs } from '../core/envelope.js';
+import { NO_HEADERS, waitMs } from '../core/envelope.js';
+import type { QueueReplySender } from './queue-reply.sender.js';
+import { encodeFailureReply, encodeSuccessReply } from './queue-reply.wire.js';
 import type { DeadLetterReason, QueueSettler } from './queue.settler.js';
 
 /** How a delivery left the processor; `handed-back`: failed after shutdown's deadline, left for the hand-back. */
@@ -38,6 +40,8 @@ export interface QueueProcessorDeps {
   retryScheduled: (ms: number) => void;
   /** The runs' abort signals and `timeoutMs` clock. */
   signals: RunSignals;
+  /** Sends the replies of request messages (those with an `nrb-reply-to` header). */
+  replies: QueueReplySender;
 }
 
 /**
@@ -80,7 +84,10 @@ export class QueueMessageProcessor {
     const read = readQueueMessage(raw, options.parse);
     if ('reason' in read) return this.deadLetterUnrun(delivery, read.reason, read.error, attempt);
     const { payload, envelope } = read;
-    if (envelope) delivery.envelopeId = envelope.id;
+    if (envelope) {
+      delivery.envelopeId = envelope.id;
+      if (envelope.headers !== NO_HEADERS) delivery.replyTo = this.deps.replies.replyTo(envelope.headers, envelope.id);
+    }
     const timed = this.deps.signals.prepare();
     const signal = timed?.signal ?? this.deps.signals.shared;
     const context = new QueueMessageContext(delivery, this.deps.queue, attempt, raw, this.deps.consumerId, delivery.receivedAt, signal, envelope);
@@ -123,10 +130,10 @@ export class QueueMessageProcessor {
     } catch (error) {
       return this.failed(delivery, error, started, context);
     }
-    if (!isThenable(result)) return this.succeeded(delivery, started, context);
+    if (!isThenable(result)) return this.succeeded(delivery, started, context, result);
     const settled = timed ? timed.race(result, (error) => this.late(delivery, error)) : Promise.resolve(result);
     return settled.then(
-      () => this.succeeded(delivery, started, context),
+      (value) => this.succeeded(delivery, started, context, value),
       (error: unknown) => this.failed(delivery, error, started, context, timed?.timedOut === true),
     );
   }
@@ -138,7 +145,8 @@ export class QueueMessageProcessor {
     this.logger.warn(messages.lateHandlerResult(deps.handler, `queue "${deps.queue}"`, delivery.id, deps.signals.timeoutMs, outcome));
   }
 
-  private succeeded(delivery: QueueDelivery, started: number, context: QueueMessageContext): Promise<void> | undefined {
+  /** `value`: what the handler returned (an Observable already reduced to its last value by the invoker). */
+  private succeeded(delivery: QueueDelivery, started: number, context: QueueMessageContext, value: unknown): Promise<void> | undefined {
     const { deps } = this;
     if (deps.events.listenerCount('handled') > 0) {
       const durationMs = performance.now() - started;
@@ -146,6 +154,27 @@ export class QueueMessageProcessor {
         kind: 'queue', source: deps.queue, handler: deps.handler, durationMs, waitMs: waitMs(context.enqueuedAt, durationMs), context,
       });
     }
+    if (delivery.replyTo !== undefined) return this.replyThenAck(delivery, delivery.replyTo, encodeSuccessReply(delivery.id, value));
+    return this.ack(delivery);
+  }
+
+  /**
+   * The reply goes before the ack: a crash between the two runs the message
+   * again (at-least-once) and the requester drops the second reply. A reply
+   * Redis did not take leaves the delivery unsettled, so it runs again.
+   */
+  private async replyThenAck(delivery: QueueDelivery, replyTo: string, reply: string): Promise<void> {
+    try {
+      await this.deps.replies.send(replyTo, reply);
+    } catch (error) {
+      this.unsettled(delivery, error);
+      return;
+    }
+    await this.ack(delivery);
+  }
+
+  private ack(delivery: QueueDelivery): Promise<void> | undefined {
+    const { deps } = this;
     if (!deps.settler.needsAck(delivery)) {
       deps.release(delivery, 'settled');
       return undefined;
@@ -236,6 +265,8 @@ export class QueueMessageProcessor {
     run?: { context: QueueMessageContext; exception: unknown },
   ): Promise<void> {
     const { deps } = this;
+    // A request whose handler ran gets its failure first (before the settle, as a success reply is).
+    if (run && delivery.replyTo !== undefined) await deps.replies.send(delivery.replyTo, encodeFailureReply(delivery.id, reason, error));
     await deps.settler.deadLetter(delivery, { reason, error, attempts, handler: deps.handler });
     this.logger.warn(messages.deadLettered(`queue "${deps.queue}"`, delivery.id, reason, error));
     deps.events.emit('deadLettered', {

@@ -14,6 +14,7 @@ import { FastListFetcher } from './fast-list.fetcher.js';
 import { ProcessingListReaper } from './processing-list.reaper.js';
 import type { QueueDelivery } from './queue-delivery.js';
 import { QueueMessageProcessor } from './queue-message.processor.js';
+import { QueueReplySender } from './queue-reply.sender.js';
 import { QueueSettler } from './queue.settler.js';
 import { ReliableListFetcher } from './reliable-list.fetcher.js';
 
@@ -80,6 +81,7 @@ export class QueueConsumer implements BrokerConsumer {
       retryScheduled: (ms) => this.promoter.nudge(ms),
       maxAcking: prefetchWindow(options),
       signals,
+      replies: new QueueReplySender(command, broker.keyPrefix, descriptor.queue, BROKER_DEFAULTS.replyTtlMs),
     });
     this.loop = new ConsumerLoop(source, {
       window: prefetchWindow(options),

@@ -56,11 +56,14 @@ export class QueueProducer {
     return this.keysByQueue.get(queue, (name) => new QueueKeys(name, this.prefix));
   }
 
-  /** Resolves to the message's id, or null when `dedupKey` skipped it. */
-  async enqueue(queue: string, payload: unknown, options: EnqueueOptions = {}): Promise<string | null> {
+  /**
+   * Resolves to the message's id, or null when `dedupKey` skipped it. `id`:
+   * one made by `newMessageId` beforehand (a request registers it before the
+   * message can be answered).
+   */
+  async enqueue(queue: string, payload: unknown, options: EnqueueOptions = {}, id = newMessageId()): Promise<string | null> {
     const keys = this.keys(queue);
     validateEnqueueOptions(options);
-    const id = newMessageId();
     const body = encodeEnvelope(id, Date.now(), options.headers, encode(payload));
     const replication = resolveReplication('enqueue', options);
     const { delayMs = 0, dedupKey, dedupTtlMs = DEFAULT_DEDUP_TTL_MS, priority = 'normal' } = options;

@@ -20,6 +20,15 @@ export const BROKER_DEFAULTS = {
   stopGraceMs: 2_000,
   /** How often a Cluster's sharded-subscriber client re-reads the slot map, unless `slotsRefreshInterval` is set. */
   shardedSlotsRefreshMs: 5_000,
+  /** How long `BrokerClient.request` waits for its reply unless given `timeoutMs`. */
+  requestTimeoutMs: 30_000,
+  /**
+   * Expiry a worker sets on a reply list with each reply it pushes: replies
+   * of a requester that is gone for good do not stay in Redis.
+   */
+  replyTtlMs: 60_000,
+  /** `BLPOP` timeout (seconds) of a requester's reply loop: how often it checks whether it is stopping. */
+  replyBlockSeconds: 2,
   /** How long an `enqueue`/`append` with `replicas` waits for them (`WAIT` timeout). */
   replicasTimeoutMs: 1_000,
   /** Slot redirections (`MOVED`, `ASK`, `TRYAGAIN`) a replicated write follows before failing. */
