@@ -2,7 +2,7 @@ import { Injectable, Logger } from '@nestjs/common';
 import { errorText } from '../core/error-text.js';
 import { BrokerEvents } from '../core/events.js';
 import { messages } from '../core/messages.js';
-import { BROKER_DEFAULTS } from '../core/options/broker-defaults.js';
+import { LogThrottle } from '../runtime/log-throttle.js';
 import { isThenable } from '../runtime/thenable.js';
 import type { BrokerEventHookDescriptor } from './broker-event-hook.explorer.js';
 import { BROKER_EVENT_HOOKS, filterHearsNothing, hookFilterMatcher, type HookBusEvent, type HookedEvent, type StreamGroup } from './broker-event-hook.rules.js';
@@ -11,8 +11,7 @@ import { BROKER_EVENT_HOOKS, filterHearsNothing, hookFilterMatcher, type HookBus
 interface AttachedHook {
   hook: BrokerEventHookDescriptor;
   matches: (event: HookedEvent) => boolean;
-  lastFailureLogAt: number;
-  failuresToLog: number;
+  failureLog: LogThrottle;
 }
 
 /**
@@ -38,7 +37,7 @@ export class BrokerEventHooks {
         this.logger.warn(messages.eventHookHearsNothing(hook.target, hook.event, hook.filter));
       }
       const bus = BROKER_EVENT_HOOKS[hook.event].bus;
-      const attached: AttachedHook = { hook, matches: hookFilterMatcher(hook.filter, streamGroups), lastFailureLogAt: 0, failuresToLog: 0 };
+      const attached: AttachedHook = { hook, matches: hookFilterMatcher(hook.filter, streamGroups), failureLog: new LogThrottle() };
       byBusEvent.set(bus, [...(byBusEvent.get(bus) ?? []), attached]);
     }
     for (const [bus, attached] of byBusEvent) {
@@ -69,14 +68,8 @@ export class BrokerEventHooks {
   }
 
   private failed(entry: AttachedHook, error: unknown): void {
-    const now = Date.now();
-    if (now - entry.lastFailureLogAt < BROKER_DEFAULTS.logThrottleMs) {
-      entry.failuresToLog += 1;
-      return;
-    }
-    const suppressed = entry.failuresToLog;
-    entry.failuresToLog = 0;
-    entry.lastFailureLogAt = now;
-    this.logger.error(messages.eventHookFailed(entry.hook.target, entry.hook.event, errorText(error), suppressed));
+    const failures = entry.failureLog.note();
+    if (failures === undefined) return;
+    this.logger.error(messages.eventHookFailed(entry.hook.target, entry.hook.event, errorText(error), failures - 1));
   }
 }

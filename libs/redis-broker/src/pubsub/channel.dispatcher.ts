@@ -8,6 +8,7 @@ import type { ChannelMessageContext } from './channel-message.context.js';
 import type { ChannelListener, ChannelListenerStats } from './channel-listener.js';
 import { CHANNEL_PAYLOAD_PARSERS } from './channel-payload.parsers.js';
 import { RingBuffer } from './ring-buffer.js';
+import { LogThrottle } from '../runtime/log-throttle.js';
 
 /**
  * Runs one listener's messages without ever holding up the socket. A message
@@ -45,11 +46,9 @@ export class ChannelDispatcher {
   private handled = 0;
   private failed = 0;
   private unreportedDrops = 0;
-  private dropsToLog = 0;
   private dropFlushScheduled = false;
-  private lastDropLogAt = 0;
-  private failuresToLog = 0;
-  private lastFailureLogAt = 0;
+  private readonly dropLog = new LogThrottle();
+  private readonly failureLog = new LogThrottle();
   private idleWaiters: Array<() => void> = [];
 
   constructor(
@@ -211,18 +210,14 @@ export class ChannelDispatcher {
     this.events.emit('failed', {
       kind: 'channel', source: this.name, handler: this.handler, durationMs: performance.now() - started, error: text, exception: error, context,
     });
-    const now = Date.now();
-    if (now - this.lastFailureLogAt >= BROKER_DEFAULTS.logThrottleMs) {
-      const suppressed = this.failuresToLog;
-      this.failuresToLog = 0;
-      this.lastFailureLogAt = now;
+    const failures = this.failureLog.note();
+    if (failures !== undefined) {
+      const suppressed = failures - 1;
       this.logger.error(
         unparsable
           ? messages.channelUnparsable(this.handler, this.source, text, suppressed)
           : messages.channelHandlerFailed(this.handler, this.source, text, suppressed),
       );
-    } else {
-      this.failuresToLog += 1;
     }
     this.finish();
   }
@@ -246,7 +241,6 @@ export class ChannelDispatcher {
   private countDrop(): void {
     this.dropped += 1;
     this.unreportedDrops += 1;
-    this.dropsToLog += 1;
     if (!this.dropFlushScheduled) {
       // One event and at most one log line per turn of the event loop, not per message.
       this.dropFlushScheduled = true;
@@ -259,11 +253,9 @@ export class ChannelDispatcher {
     const count = this.unreportedDrops;
     this.unreportedDrops = 0;
     this.events.emit('dropped', { kind: 'channel', source: this.name, count });
-    const now = Date.now();
-    if (now - this.lastDropLogAt >= BROKER_DEFAULTS.logThrottleMs) {
-      this.lastDropLogAt = now;
-      this.logger.warn(messages.channelDropped(this.handler, this.source, this.dropsToLog, this.dropped, this.options.bufferSize, this.options.maxBufferBytes, this.options.overflow));
-      this.dropsToLog = 0;
+    const drops = this.dropLog.note(count);
+    if (drops !== undefined) {
+      this.logger.warn(messages.channelDropped(this.handler, this.source, drops, this.dropped, this.options.bufferSize, this.options.maxBufferBytes, this.options.overflow));
     }
   };
 }
