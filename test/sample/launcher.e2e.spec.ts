@@ -126,11 +126,13 @@ describe('npm start (the launcher)', () => {
     const launcher = startLauncher(env);
     let ended = false;
     void launcher.exited.then(() => (ended = true));
-    const seen = new Map<number, string>();
+    // Every command line each process showed: a process shows its parent's before its exec and an empty
+    // one as a zombie (ended, not yet reaped), so the last look alone can miss what it ran.
+    const seen = new Set<string>();
     try {
       await waitFor(
         () => {
-          for (const { pid, command } of processesStarted(marker, pidFile)) seen.set(pid, command);
+          for (const { command } of processesStarted(marker, pidFile)) if (command !== '') seen.add(command);
           return ended;
         },
         { timeoutMs: 240_000, intervalMs: 50, description: 'the launcher to exit' },
@@ -146,7 +148,7 @@ describe('npm start (the launcher)', () => {
       rmSync(scratch, { recursive: true, force: true });
     }
     // It had started all three.
-    const commands = [...seen.values()];
+    const commands = [...seen];
     for (const started of [/^redis-server /, /timeline-worker\/src\/main\.ts/, /timeline-api\/src\/main\.ts/]) {
       expect(commands).toEqual(expect.arrayContaining([expect.stringMatching(started)]));
     }
