@@ -68,6 +68,11 @@ function checkInstalledPackage(dir) {
   const files = filesUnder(dir).map((path) => relative(dir, path));
   for (const name of ['README.md', 'LICENSE', 'CHANGELOG.md']) check(files.includes(name), `the tarball lacks ${name}`);
   check(!files.some((file) => file.endsWith('.tsbuildinfo')), 'the tarball ships a .tsbuildinfo');
+  // npmjs.com resolves a relative link against the package, where docs/ is not: the shipped copies link absolutely.
+  for (const name of ['README.md', 'CHANGELOG.md']) {
+    const relativeLinks = files.includes(name) ? readFileSync(join(dir, name), 'utf8').match(/\]\((?!https?:|mailto:|#)[^)\s]+\)/g) ?? [] : [];
+    check(relativeLinks.length === 0, `the packaged ${name} has relative links, dead on npmjs.com: ${relativeLinks.slice(0, 3).join(' ')}`);
+  }
   check(files.some((file) => file.endsWith('.lua')) && files.some((file) => file.endsWith('.html')), 'the tarball lacks the Lua or HTML assets');
   const exported = Object.entries(manifest.exports).flatMap(([subpath, entry]) => exportTargets(entry).map((target) => ({ subpath, target })));
   const missing = exported.filter(({ target }) => !existsSync(join(dir, target)));
