@@ -29,8 +29,8 @@ export interface QueueDeadLetterRecord {
   /** Dead-letter id, for `requeue`. */
   id: string;
   /**
-   * The message's id (`QueueMessageContext.id`); absent on records written
-   * before it was kept and on poison messages quarantined by the reaper.
+   * The message's id (`QueueMessageContext.id`), also on poison messages
+   * quarantined by the reaper; absent on records written before it was kept.
    */
   messageId?: string;
   queue: string;

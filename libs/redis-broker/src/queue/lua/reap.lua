@@ -23,6 +23,28 @@
 local queue, processing, waiting, consumers = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
 local deaths, attempts = KEYS[5], KEYS[6]
 local deadIndex, deadRecords, deadMessages, alive = KEYS[7], KEYS[8], KEYS[9], KEYS[10]
+
+-- The id a worker gives the message (ctx.id, a dead letter's messageId): its
+-- envelope's id when it is a version-1 envelope as core/envelope.ts reads one
+-- (marker 1, non-empty string id, numeric t, a p, h absent or strings only,
+-- no other key), else the sha1 of its bytes, as for any plain message.
+local ENVELOPE_KEYS = { __nrb = true, id = true, t = true, h = true, p = true }
+local function messageIdOf(message, sha)
+  if string.byte(message, 1) ~= 123 or not string.find(message, '"__nrb"', 1, true) then return sha end
+  local ok, decoded = pcall(cjson.decode, message)
+  if not ok or type(decoded) ~= 'table' or decoded.__nrb ~= 1 then return sha end
+  if type(decoded.id) ~= 'string' or decoded.id == '' or type(decoded.t) ~= 'number' or decoded.p == nil then return sha end
+  for key in pairs(decoded) do
+    if not ENVELOPE_KEYS[key] then return sha end
+  end
+  if decoded.h ~= nil then
+    if type(decoded.h) ~= 'table' then return sha end
+    for name, value in pairs(decoded.h) do
+      if type(name) ~= 'string' or type(value) ~= 'string' then return sha end
+    end
+  end
+  return decoded.id
+end
 local consumer, maxDeaths, queueName, cap = ARGV[1], tonumber(ARGV[2]), ARGV[3], tonumber(ARGV[4])
 local score = redis.call('ZSCORE', consumers, consumer)
 local now = redisNowMs()
@@ -39,7 +61,7 @@ while true do
   if died >= maxDeaths then
     local id = string.sub(redis.sha1hex(sha .. consumer .. now .. quarantined), 1, 20)
     local record = cjson.encode({
-      id = id, queue = queueName, reason = 'poison',
+      id = id, messageId = messageIdOf(message, sha), queue = queueName, reason = 'poison',
       error = 'its consumer died ' .. died .. ' times while running it (last: ' .. consumer .. ')',
       attempts = tonumber(redis.call('HGET', attempts, sha) or '0') + 1,
       consumer = consumer, failedAt = now,
