@@ -1,0 +1,150 @@
+import { Controller, Module, type INestMicroservice } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import { EventPattern, MessagePattern, Payload } from '@nestjs/microservices';
+import { InvalidBrokerOptionsError, QueueKeys } from 'nest-redis-broker';
+import {
+  RedisBrokerClientProxy, RedisBrokerServer, type EventRouting, type RedisBrokerServerOptions,
+} from 'nest-redis-broker/microservices';
+import { waitFor } from 'nest-redis-broker/testing';
+import { firstValueFrom } from 'rxjs';
+import { afterEach, describe, expect, it } from 'vitest';
+import { CapturingLogger } from '../support/broker-app.js';
+import { useRedis } from '../support/file-redis.js';
+
+const ROUTING: EventRouting = { events: 'queue', patterns: { 'shipments.sent': 'stream' } };
+const EVENTS = 20;
+
+/** Which instance handled which event, by pattern. */
+const handled = new Map<string, string[]>();
+let instanceName = '';
+
+@Controller()
+class ShippingController {
+  private readonly instance = instanceName;
+
+  @EventPattern('orders.placed')
+  onOrder(@Payload('n') n: number): void {
+    record('orders.placed', `${this.instance}:${n}`);
+  }
+
+  @EventPattern('shipments.sent')
+  onShipment(@Payload('n') n: number): void {
+    record('shipments.sent', `${this.instance}:${n}`);
+  }
+
+  @EventPattern('orders.poison')
+  onPoison(): void {
+    throw new Error('cannot ever handle this');
+  }
+}
+
+function record(pattern: string, value: string): void {
+  handled.set(pattern, [...(handled.get(pattern) ?? []), value]);
+}
+
+@Module({ controllers: [ShippingController] })
+class ShippingModule {}
+
+@Controller()
+class ObjectPatternController {
+  @MessagePattern({ cmd: 'sum' })
+  sum(): number {
+    return 0;
+  }
+}
+
+@Module({ controllers: [ObjectPatternController] })
+class ObjectPatternModule {}
+
+describe('the microservices transport as a standalone microservice', () => {
+  const ctx = useRedis();
+  const apps: INestMicroservice[] = [];
+  const logger = new CapturingLogger();
+
+  afterEach(async () => {
+    for (const app of apps.splice(0)) await app.close();
+    handled.clear();
+  });
+
+  function serverOptions(extra: RedisBrokerServerOptions = {}): RedisBrokerServerOptions {
+    return {
+      connection: { url: ctx.redis.url },
+      ...ROUTING,
+      group: 'shipping',
+      queueDefaults: { blockTimeoutMs: 200, maxAttempts: 2, backoff: { type: 'fixed', delayMs: 10 } },
+      streamDefaults: { blockTimeoutMs: 200 },
+      ...extra,
+    };
+  }
+
+  async function startMicroservice(module: object, name: string, options = serverOptions()): Promise<INestMicroservice> {
+    instanceName = name;
+    const app = await NestFactory.createMicroservice(module as never, { strategy: new RedisBrokerServer(options), logger });
+    apps.push(app);
+    await app.listen();
+    return app;
+  }
+
+  async function emitAll(pattern: string, count: number): Promise<void> {
+    const client = new RedisBrokerClientProxy({ connection: { url: ctx.redis.url }, ...ROUTING });
+    await client.connect();
+    try {
+      for (let n = 0; n < count; n += 1) await firstValueFrom(client.emit(pattern, { n }));
+    } finally {
+      await client.close();
+    }
+  }
+
+  it('handles every event emitted while no consumer ran, once the microservice starts (queue and stream)', async () => {
+    await emitAll('orders.placed', EVENTS);
+    await emitAll('shipments.sent', EVENTS);
+    // Nobody listens yet: the events wait in Redis (Nest's pub/sub Redis transport would have lost them).
+    expect(await ctx.plain.llen('orders.placed')).toBe(EVENTS);
+    expect(await ctx.plain.xlen('shipments.sent')).toBe(EVENTS);
+    await startMicroservice(ShippingModule, 'late');
+    const expected = Array.from({ length: EVENTS }, (_, n) => `late:${n}`);
+    await waitFor(() => (handled.get('orders.placed')?.length ?? 0) >= EVENTS && (handled.get('shipments.sent')?.length ?? 0) >= EVENTS, {
+      description: 'every event to be handled',
+    });
+    expect([...(handled.get('orders.placed') ?? [])].sort()).toEqual([...expected].sort());
+    expect([...(handled.get('shipments.sent') ?? [])].sort()).toEqual([...expected].sort());
+  });
+
+  it('gives each event to one instance of the service, not to every instance', async () => {
+    await startMicroservice(ShippingModule, 'a');
+    await startMicroservice(ShippingModule, 'b');
+    await emitAll('orders.placed', EVENTS);
+    await emitAll('shipments.sent', EVENTS);
+    await waitFor(() => (handled.get('orders.placed')?.length ?? 0) >= EVENTS && (handled.get('shipments.sent')?.length ?? 0) >= EVENTS, {
+      description: 'every event to be handled',
+    });
+    for (const pattern of ['orders.placed', 'shipments.sent']) {
+      const numbers = (handled.get(pattern) ?? []).map((v) => Number(v.split(':')[1]));
+      expect(numbers.sort((x, y) => x - y)).toEqual(Array.from({ length: EVENTS }, (_, n) => n));
+    }
+  });
+
+  it('dead-letters an event whose handler fails maxAttempts times', async () => {
+    await startMicroservice(ShippingModule, 'dlq');
+    await emitAll('orders.poison', 1);
+    const keys = new QueueKeys('orders.poison', '');
+    await waitFor(async () => (await ctx.plain.zcard(keys.deadIndex)) === 1, { description: 'the poison event to be dead-lettered' });
+    expect(await ctx.plain.llen('orders.poison')).toBe(0);
+  });
+
+  it('fails at construction on a bad option, naming the option and the value', () => {
+    expect(() => new RedisBrokerServer({ events: 'pubsub' as never })).toThrow(InvalidBrokerOptionsError);
+    expect(() => new RedisBrokerServer({ events: 'pubsub' as never })).toThrow(/"events": got "pubsub"/);
+    expect(() => new RedisBrokerServer({ patterns: { 'a.b': 'list' as never } })).toThrow(/"patterns\.a\.b": got "list"/);
+    expect(() => new RedisBrokerServer({ producerOnly: true } as never)).toThrow(/Unknown nest-redis-broker option "producerOnly"/);
+    expect(() => new RedisBrokerServer({ queueDefaults: { maxAttempts: 0 } })).toThrow(/"queueDefaults\.maxAttempts": got 0/);
+    expect(() => new RedisBrokerClientProxy({ timeoutMs: -5 })).toThrow(/"timeoutMs": got -5/);
+  });
+
+  it('refuses to start when a stream-routed event has no group, or a pattern is no queue name', async () => {
+    await expect(startMicroservice(ShippingModule, 'nogroup', serverOptions({ group: undefined }))).rejects.toThrow(
+      /"group": got undefined; accepted: a consumer group name, since event pattern "shipments.sent" routes to a stream/,
+    );
+    await expect(startMicroservice(ObjectPatternModule, 'object')).rejects.toThrow(/Invalid pattern name "\{\\?"cmd\\?":\\?"sum\\?"\}"/);
+  });
+});
