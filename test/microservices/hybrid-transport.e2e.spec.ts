@@ -95,12 +95,12 @@ class OrdersController {
     return this.health.check([() => this.broker.isReady()]);
   }
 
-  @EventPattern('orders.created')
+  @EventPattern<string>('orders.created')
   onOrder(@Payload('id') id: number, @Ctx() ctx: RedisBrokerContext): void {
     this.orders.push({ id, headers: ctx.headers, ctxId: ctx.id });
   }
 
-  @EventPattern('orders.flaky')
+  @EventPattern<string>('orders.flaky')
   onFlaky(): void {
     if (flakyFailures < 2) {
       flakyFailures += 1;
@@ -108,7 +108,7 @@ class OrdersController {
     }
   }
 
-  @EventPattern('audit.logged')
+  @EventPattern<string>('audit.logged')
   onAudit(@Payload() entry: unknown): void {
     this.audits.push(entry);
   }

@@ -22,17 +22,17 @@ let instanceName = '';
 class ShippingController {
   private readonly instance = instanceName;
 
-  @EventPattern('orders.placed')
+  @EventPattern<string>('orders.placed')
   onOrder(@Payload('n') n: number): void {
     record('orders.placed', `${this.instance}:${n}`);
   }
 
-  @EventPattern('shipments.sent')
+  @EventPattern<string>('shipments.sent')
   onShipment(@Payload('n') n: number): void {
     record('shipments.sent', `${this.instance}:${n}`);
   }
 
-  @EventPattern('orders.poison')
+  @EventPattern<string>('orders.poison')
   onPoison(): void {
     throw new Error('cannot ever handle this');
   }

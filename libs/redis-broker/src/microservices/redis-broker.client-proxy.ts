@@ -8,9 +8,6 @@ import { STREAM_DATA_FIELD } from './transport-handlers.js';
 import { eventTransportOf, resolveClientOptions, type ResolvedClientOptions } from './transport-options.validation.js';
 import type { RedisBrokerClientOptions } from './transport.options.js';
 
-/** `connected` once Redis answered, `disconnected` once closed. */
-export type RedisBrokerClientStatus = 'connected' | 'disconnected';
-
 interface Connection {
   factory: RedisConnectionFactory;
   command: RedisClient;
@@ -33,10 +30,11 @@ interface Connection {
  *   the request: it may still run, its reply is dropped.
  *
  * Connections open on the first `connect()` (Nest calls it on first use;
- * rejects when Redis is unreachable) and close on `close()`.
+ * rejects when Redis is unreachable) and close on `close()`; `status` emits
+ * `connected` and `disconnected`.
  * @publicApi
  */
-export class RedisBrokerClientProxy extends ClientProxy<Record<never, never>, RedisBrokerClientStatus> {
+export class RedisBrokerClientProxy extends ClientProxy {
   private readonly options: ResolvedClientOptions;
   private connection: Connection | undefined;
   private connecting: Promise<Connection> | undefined;
