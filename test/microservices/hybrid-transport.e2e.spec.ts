@@ -3,8 +3,8 @@ import {
   type CallHandler, type CanActivate, type ExecutionContext, type INestApplication, type NestInterceptor, type RpcExceptionFilter,
 } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
-import { ClientProxy, ClientsModule, Ctx, EventPattern, MessagePattern, Payload, RpcException } from '@nestjs/microservices';
-import { HealthCheck, HealthCheckService } from '@nestjs/terminus';
+import { ClientProxy, ClientsModule, Transport, Ctx, EventPattern, MessagePattern, Payload, RpcException } from '@nestjs/microservices';
+import { HealthCheck, HealthCheckService, MicroserviceHealthIndicator } from '@nestjs/terminus';
 import { BrokerClient, QueueDeadLetterService, RedisBrokerModule, RequestFailedError } from 'nest-redis-broker';
 import { RedisBrokerClientProxy, RedisBrokerContext, RedisBrokerServer, type EventRouting } from 'nest-redis-broker/microservices';
 import { BrokerHealthIndicator, RedisBrokerHealthModule } from 'nest-redis-broker/observability';
@@ -240,5 +240,15 @@ describe('the microservices transport in a hybrid app (HTTP + RedisBrokerServer)
     expect(server.health().map((h) => h.description).sort()).toEqual(
       ['queue "orders.created"', 'queue "orders.flaky"', 'queue "price.get"', 'queue "price.secret"', 'stream "audit.logged" group "orders-service"'],
     );
+  });
+
+  it('passes terminus\' microservice ping check with the client proxy as its custom class, and fails it when Redis is not there', async () => {
+    const microservice = await app.resolve(MicroserviceHealthIndicator);
+    // terminus' types ask for a `transport`; the factory builds `customClass` whatever it says.
+    const probe = (url: string) => ({ transport: Transport.TCP, customClass: RedisBrokerClientProxy, options: { connection: { url } } });
+    expect(await microservice.pingCheck('orders-transport', probe(ctx.redis.url))).toMatchObject({ 'orders-transport': { status: 'up' } });
+    const down = await microservice.pingCheck('orders-transport', probe('redis://127.0.0.1:1')).withTimeout(5_000);
+    expect(down['orders-transport']).toMatchObject({ status: 'down' });
+    expect(String(down['orders-transport'].message)).toContain('ECONNREFUSED');
   });
 });
