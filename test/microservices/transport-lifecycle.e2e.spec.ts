@@ -5,10 +5,10 @@ import { InvalidBrokerOptionsError, QueueKeys } from 'nest-redis-broker';
 import {
   RedisBrokerClientProxy, RedisBrokerServer, type EventRouting, type RedisBrokerServerOptions,
 } from 'nest-redis-broker/microservices';
-import { waitFor } from 'nest-redis-broker/testing';
+import { waitFor, waitForQueuesIdle } from 'nest-redis-broker/testing';
 import { firstValueFrom } from 'rxjs';
 import { afterEach, describe, expect, it } from 'vitest';
-import { CapturingLogger } from '../support/broker-app.js';
+import { CapturingLogger, deferred } from '../support/broker-app.js';
 import { useRedis } from '../support/file-redis.js';
 
 const ROUTING: EventRouting = { events: 'queue', patterns: { 'shipments.sent': 'stream' } };
@@ -17,6 +17,7 @@ const EVENTS = 20;
 /** Which instance handled which event, by pattern. */
 const handled = new Map<string, string[]>();
 let instanceName = '';
+let slowGate = deferred();
 
 @Controller()
 class ShippingController {
@@ -30,6 +31,13 @@ class ShippingController {
   @EventPattern<string>('shipments.sent')
   onShipment(@Payload('n') n: number): void {
     record('shipments.sent', `${this.instance}:${n}`);
+  }
+
+  @EventPattern<string>('orders.slow')
+  async onSlow(@Payload('n') n: number): Promise<void> {
+    record('orders.slow:started', String(n));
+    await slowGate.promise;
+    record('orders.slow', String(n));
   }
 
   @EventPattern<string>('orders.poison')
@@ -77,9 +85,9 @@ describe('the microservices transport as a standalone microservice', () => {
     };
   }
 
-  async function startMicroservice(module: object, name: string, options = serverOptions()): Promise<INestMicroservice> {
+  async function startMicroservice(module: object, name: string, options = serverOptions(), server = new RedisBrokerServer(options)): Promise<INestMicroservice> {
     instanceName = name;
-    const app = await NestFactory.createMicroservice(module as never, { strategy: new RedisBrokerServer(options), logger });
+    const app = await NestFactory.createMicroservice(module as never, { strategy: server, logger });
     apps.push(app);
     await app.listen();
     return app;
@@ -130,6 +138,29 @@ describe('the microservices transport as a standalone microservice', () => {
     const keys = new QueueKeys('orders.poison', '');
     await waitFor(async () => (await ctx.plain.zcard(keys.deadIndex)) === 1, { description: 'the poison event to be dead-lettered' });
     expect(await ctx.plain.llen('orders.poison')).toBe(0);
+  });
+
+  it('lets a running handler finish on close(), then acks its event: nothing is left or run twice', async () => {
+    slowGate = deferred();
+    const server = new RedisBrokerServer(serverOptions({ shutdownTimeoutMs: 30_000 }));
+    const app = await startMicroservice(ShippingModule, 'closing', undefined, server);
+    await emitAll('orders.slow', 1);
+    await waitFor(() => handled.has('orders.slow:started'), { description: 'the slow handler to start' });
+    // close() reaches the server's stop before its first await: the handler is released during the drain.
+    const closing = app.close();
+    apps.splice(apps.indexOf(app), 1);
+    expect(server.health()).toEqual([]);
+    slowGate.resolve();
+    await closing;
+    expect(handled.get('orders.slow')).toEqual(['0']);
+    const [stats] = await waitForQueuesIdle(ctx.redis.url, ['orders.slow']);
+    expect(stats).toMatchObject({ waiting: 0, dead: 0 });
+    // Started again by a new instance, the event would be recorded a second time: it is not there to run.
+    handled.clear();
+    await startMicroservice(ShippingModule, 'after');
+    await emitAll('orders.placed', 1);
+    await waitFor(() => handled.has('orders.placed'), { description: 'a new event to be handled' });
+    expect(handled.has('orders.slow:started')).toBe(false);
   });
 
   it('fails at construction on a bad option, naming the option and the value', () => {
