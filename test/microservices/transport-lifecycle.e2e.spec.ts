@@ -42,7 +42,14 @@ class ShippingController {
 
   @EventPattern<string>('orders.poison')
   onPoison(): void {
+    record('orders.poison', 'run');
     throw new Error('cannot ever handle this');
+  }
+
+  @EventPattern<string>('orders.once', { redisBroker: { maxAttempts: 1 } })
+  onOnce(): void {
+    record('orders.once', 'run');
+    throw new Error('cannot handle this either');
   }
 }
 
@@ -63,6 +70,15 @@ class ObjectPatternController {
 
 @Module({ controllers: [ObjectPatternController] })
 class ObjectPatternModule {}
+
+@Controller()
+class BadExtrasController {
+  @EventPattern<string>('orders.bad', { redisBroker: { maxAttempts: 0 } })
+  onBad(): void {}
+}
+
+@Module({ controllers: [BadExtrasController] })
+class BadExtrasModule {}
 
 describe('the microservices transport as a standalone microservice', () => {
   const ctx = useRedis();
@@ -132,12 +148,18 @@ describe('the microservices transport as a standalone microservice', () => {
     }
   });
 
-  it('dead-letters an event whose handler fails maxAttempts times', async () => {
+  it('dead-letters an event whose handler fails maxAttempts times: the server\'s, or its pattern\'s own', async () => {
     await startMicroservice(ShippingModule, 'dlq');
     await emitAll('orders.poison', 1);
-    const keys = new QueueKeys('orders.poison', '');
-    await waitFor(async () => (await ctx.plain.zcard(keys.deadIndex)) === 1, { description: 'the poison event to be dead-lettered' });
-    expect(await ctx.plain.llen('orders.poison')).toBe(0);
+    await emitAll('orders.once', 1);
+    for (const queue of ['orders.poison', 'orders.once']) {
+      const keys = new QueueKeys(queue, '');
+      await waitFor(async () => (await ctx.plain.zcard(keys.deadIndex)) === 1, { description: `the ${queue} event to be dead-lettered` });
+      expect(await ctx.plain.llen(queue)).toBe(0);
+    }
+    // queueDefaults.maxAttempts is 2; `{ redisBroker: { maxAttempts: 1 } }` on the pattern wins.
+    expect(handled.get('orders.poison')).toEqual(['run', 'run']);
+    expect(handled.get('orders.once')).toEqual(['run']);
   });
 
   it('lets a running handler finish on close(), then acks its event: nothing is left or run twice', async () => {
@@ -172,10 +194,11 @@ describe('the microservices transport as a standalone microservice', () => {
     expect(() => new RedisBrokerClientProxy({ timeoutMs: -5 })).toThrow(/"timeoutMs": got -5/);
   });
 
-  it('refuses to start when a stream-routed event has no group, or a pattern is no queue name', async () => {
+  it('refuses to start when a stream-routed event has no group, a pattern is no queue name or its options are bad', async () => {
     await expect(startMicroservice(ShippingModule, 'nogroup', serverOptions({ group: undefined }))).rejects.toThrow(
       /"group": got undefined; accepted: a consumer group name, since event pattern "shipments.sent" routes to a stream/,
     );
     await expect(startMicroservice(ObjectPatternModule, 'object')).rejects.toThrow(/Invalid pattern name "\{\\?"cmd\\?":\\?"sum\\?"\}"/);
+    await expect(startMicroservice(BadExtrasModule, 'extras')).rejects.toThrow(/"@EventPattern\(orders\.bad\)\.maxAttempts": got 0/);
   });
 });

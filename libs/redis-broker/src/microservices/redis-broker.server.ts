@@ -47,9 +47,11 @@ interface Listening {
  * value is the reply, and an error it throws (after Nest's exception filters:
  * an `RpcException`'s error) is the reply too, at once, not retried.
  *
+ * Handler options come from `queueDefaults` / `streamDefaults`, overridden
+ * per pattern by its extras: `@EventPattern('x', { redisBroker: { maxAttempts: 5 } })`.
  * Options are validated by the constructor (`InvalidBrokerOptionsError`
- * naming the option); patterns when listening (a pattern must be a valid
- * queue or stream name). `close()` stops as the module does: stop fetching,
+ * naming the option); patterns and their extras when listening (a pattern
+ * must be a valid queue or stream name). `close()` stops as the module does: stop fetching,
  * let running handlers finish until `shutdownTimeoutMs`, hand back the rest.
  * @publicApi
  */

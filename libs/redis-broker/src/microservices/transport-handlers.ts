@@ -3,7 +3,7 @@ import { isObservable, lastValueFrom } from 'rxjs';
 import { NonRetryableError } from '../core/errors/non-retryable.error.js';
 import { errorText } from '../core/error-text.js';
 import { assertValidName } from '../core/keys.js';
-import { fail } from '../core/options/option-checks.js';
+import { expectRecord, fail } from '../core/options/option-checks.js';
 import { resolveQueueHandlerOptions, resolveStreamConsumerOptions } from '../core/options/handler-options.validation.js';
 import type { HandlerInvoker, QueueHandlerDescriptor, StreamHandlerDescriptor } from '../discovery/handler-descriptor.js';
 import type { QueueMessageContext } from '../queue/queue-delivery.js';
@@ -14,6 +14,12 @@ import { eventTransportOf, type ResolvedServerOptions } from './transport-option
 
 /** The stream field holding an emitted event's data, as JSON (see docs/microservices.md). */
 export const STREAM_DATA_FIELD = 'data';
+
+/**
+ * The key of a pattern's extras holding its handler options:
+ * `@EventPattern('x', { redisBroker: { maxAttempts: 5 } })`.
+ */
+export const HANDLER_OPTIONS_EXTRA = 'redisBroker';
 
 type TransportDescriptor = QueueHandlerDescriptor | StreamHandlerDescriptor;
 
@@ -33,6 +39,7 @@ export function describeTransportHandlers(handlers: ReadonlyMap<string, MessageH
     const isEvent = handler.isEventHandler === true;
     const target = `@${isEvent ? 'EventPattern' : 'MessagePattern'}(${pattern})`;
     assertValidName('pattern', pattern);
+    const own = handlerOptionsOf(handler, target);
     if (isEvent && eventTransportOf(routing, pattern) === 'stream') {
       if (group === undefined) fail('group', group, `a consumer group name, since event pattern "${pattern}" routes to a stream`);
       found.push({
@@ -40,7 +47,7 @@ export function describeTransportHandlers(handlers: ReadonlyMap<string, MessageH
         stream: pattern,
         group,
         consumer: undefined,
-        options: resolveStreamConsumerOptions(target, { parse: 'fields' }, broker.streamDefaults),
+        options: resolveStreamConsumerOptions(target, { ...own, parse: 'fields' }, broker.streamDefaults),
         target,
         invoke: invokerOf(handler, pattern, streamData, false),
       });
@@ -49,12 +56,22 @@ export function describeTransportHandlers(handlers: ReadonlyMap<string, MessageH
     found.push({
       kind: 'queue',
       queue: pattern,
-      options: resolveQueueHandlerOptions(target, { parse: 'json' }, broker.queueDefaults),
+      options: resolveQueueHandlerOptions(target, { ...own, parse: 'json' }, broker.queueDefaults),
       target,
       invoke: invokerOf(handler, pattern, (payload) => payload, !isEvent),
     });
   }
   return found;
+}
+
+/** The handler options in a pattern's extras (`{ redisBroker: { ... } }`); `{}` when none. */
+function handlerOptionsOf(handler: MessageHandler, target: string): Record<string, unknown> {
+  const own: unknown = handler.extras?.[HANDLER_OPTIONS_EXTRA];
+  if (own === undefined) return {};
+  expectRecord(`${target}.${HANDLER_OPTIONS_EXTRA}`, own);
+  const options = own as Record<string, unknown>;
+  if ('parse' in options) fail(`${target}.${HANDLER_OPTIONS_EXTRA}.parse`, options.parse, 'nothing: the transport decides how its messages are parsed');
+  return options;
 }
 
 /**
