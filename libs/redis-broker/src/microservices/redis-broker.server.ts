@@ -22,7 +22,10 @@ export const REDIS_BROKER_TRANSPORT = Symbol('REDIS_BROKER_TRANSPORT');
 /** The broker's events as `server.on(...)` listeners. */
 type TransportEvents = { [K in keyof BrokerEventMap]: (...args: BrokerEventMap[K]) => void };
 
-/** `connected` once every consumer has started, `disconnected` once closed. */
+/**
+ * `connected` once every consumer has started, `disconnected` once closed.
+ * @publicApi
+ */
 export type RedisBrokerServerStatus = 'connected' | 'disconnected';
 
 interface Listening {
