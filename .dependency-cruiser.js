@@ -1,7 +1,7 @@
 // Dependency rules of STYLE.md §2, checked by `npm run deps`.
 // Layers of libs/redis-broker/src, lowest first: core ← runtime ← discovery
 // ← queue | stream | pubsub ← broker ← the entry points (observability,
-// dashboard, testing, cli, index.ts, internal.ts). A folder imports only
+// dashboard, testing, microservices, cli, index.ts, internal.ts). A folder imports only
 // from layers below it; the three features never import each other.
 const LIB = '^libs/redis-broker/src/';
 
@@ -62,9 +62,25 @@ export default {
         + 'shows the catalog (BrokerCatalog, public in the main entry), which lives in observability/ and needs no optional peer.',
       from: { path: `${LIB}(observability|dashboard|testing)/` },
       to: {
-        path: `${LIB}(?:observability|dashboard|testing|cli)/|${LIB}(?:index|internal)\\.ts$`,
+        path: `${LIB}(?:observability|dashboard|testing|cli|microservices)/|${LIB}(?:index|internal)\\.ts$`,
         pathNot: [`${LIB}$1/`, `${LIB}observability/broker-catalog\\.ts$`],
       },
+    },
+    {
+      name: 'microservices-stands-alone',
+      severity: 'error',
+      comment:
+        'microservices/ (the Nest transport, optional peer @nestjs/microservices) is an entry point on the layers below: '
+        + 'no other entry point imports it, and it imports none of them.',
+      from: { path: `${LIB}microservices/` },
+      to: { path: `${LIB}(?:observability|dashboard|testing|cli)/|${LIB}(?:index|internal)\\.ts$` },
+    },
+    {
+      name: 'only-microservices-imports-nestjs-microservices',
+      severity: 'error',
+      comment: '@nestjs/microservices is an optional peer: the main entry (and every other one) must load without it.',
+      from: { path: LIB, pathNot: `${LIB}microservices/` },
+      to: { path: '^node_modules/@nestjs/microservices/' },
     },
     {
       name: 'cli-only-through-entry-points',

@@ -21,6 +21,7 @@ export default defineConfig({
     alias: [
       { find: /^nest-redis-broker\/testing$/, replacement: fileURLToPath(new URL('./libs/redis-broker/src/testing/index.ts', import.meta.url)) },
       { find: /^nest-redis-broker\/internal$/, replacement: fileURLToPath(new URL('./libs/redis-broker/src/internal.ts', import.meta.url)) },
+      { find: /^nest-redis-broker\/microservices$/, replacement: fileURLToPath(new URL('./libs/redis-broker/src/microservices/index.ts', import.meta.url)) },
       { find: /^nest-redis-broker\/observability$/, replacement: fileURLToPath(new URL('./libs/redis-broker/src/observability/index.ts', import.meta.url)) },
       { find: /^nest-redis-broker$/, replacement: fileURLToPath(new URL('./libs/redis-broker/src/index.ts', import.meta.url)) },
     ],

@@ -34,7 +34,7 @@ export type { PublishOptions } from './pubsub/channel.publisher.js';
 export { QueueHandler } from './discovery/decorators/queue-handler.decorator.js';
 export { StreamConsumer, type StreamConsumerDefinition } from './discovery/decorators/stream-consumer.decorator.js';
 export { OnChannel, type OnChannelSpec } from './discovery/decorators/on-channel.decorator.js';
-export { Payload, Ctx } from './discovery/decorators/param.decorators.js';
+export { Payload, Ctx, BrokerPayload, BrokerCtx } from './discovery/decorators/param.decorators.js';
 export type { ChannelSelector } from './core/channel-target.js';
 export { QueueMessageContext } from './queue/queue-delivery.js';
 export { StreamMessageContext } from './stream/stream-entry.js';

@@ -6,11 +6,13 @@ import { BROKER_DEFAULTS } from '../core/options/broker-defaults.js';
 import { errorText } from '../core/error-text.js';
 import { ConsumerRunner } from '../broker/consumer.runner.js';
 import type { ConsumerHealth } from '../runtime/message-source.js';
+import { consumerHealthBoard } from '../runtime/consumer-health.board.js';
 
 /**
  * `@nestjs/terminus` health indicator of the broker.
  *
- * - `isAlive`: every consumer loop of this process is alive and not stuck. A
+ * - `isAlive`: every consumer loop of this process (those of `RedisBrokerServer`,
+ *   the microservices transport, included) is alive and not stuck. A
  *   loop is stuck when its last fetch is older than its block timeout plus a
  *   margin while it is neither waiting for a free handler slot nor failing
  *   (a failing loop waits for Redis; restarting the process would not help).
@@ -32,9 +34,10 @@ export class BrokerHealthIndicator {
   async isAlive<const Key extends string = 'redis-broker'>(key: Key = 'redis-broker' as Key): Promise<HealthIndicatorResult<Key>> {
     const session = this.indicators.check(key);
     const now = Date.now();
-    const stuck = this.runner.health().filter((c) => isStuck(c, now)).map((c) => c.description);
+    const consumers = this.consumers();
+    const stuck = consumers.filter((c) => isStuck(c, now)).map((c) => c.description);
     if (stuck.length > 0) return session.down({ message: 'consumer loop stuck', stuck });
-    return session.up({ consumers: this.runner.health().length });
+    return session.up({ consumers: consumers.length });
   }
 
   /** Readiness to take traffic and messages, under `key` (default `redis-broker`). */
@@ -44,11 +47,17 @@ export class BrokerHealthIndicator {
     const ping = await this.ping();
     if (ping !== undefined) return session.down({ message: `Redis unreachable: ${ping}` });
     const now = Date.now();
-    const unhealthy = this.runner.health().filter((c) => c.state !== 'running' || c.failing || isStuck(c, now));
+    const consumers = this.consumers();
+    const unhealthy = consumers.filter((c) => c.state !== 'running' || c.failing || isStuck(c, now));
     if (unhealthy.length > 0) {
       return session.down({ message: 'consumer not running', consumers: unhealthy.map((c) => `${c.description}: ${c.failing ? 'failing' : c.state}`) });
     }
-    return session.up({ consumers: this.runner.health().length });
+    return session.up({ consumers: consumers.length });
+  }
+
+  /** The module's consumers and those of every listening `RedisBrokerServer` of the process. */
+  private consumers(): ConsumerHealth[] {
+    return [...this.runner.health(), ...consumerHealthBoard.health()];
   }
 
   /** `undefined` when Redis answered, else why not. Never waits in ioredis' offline queue. */

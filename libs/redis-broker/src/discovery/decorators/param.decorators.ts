@@ -55,3 +55,18 @@ export function Payload(property?: string | ParamPipe, ...pipes: ParamPipe[]): P
 export function Ctx(): ParameterDecorator {
   return brokerParam(BrokerParamType.CONTEXT, undefined, []);
 }
+
+/**
+ * `Payload` under a name that does not collide with `@nestjs/microservices`'
+ * own `Payload` in a hybrid app: the same decorator, for `@QueueHandler`,
+ * `@StreamConsumer` and `@OnChannel` handlers.
+ * @publicApi
+ */
+export const BrokerPayload = Payload;
+
+/**
+ * `Ctx` under a name that does not collide with `@nestjs/microservices`'
+ * own `Ctx` in a hybrid app: the same decorator.
+ * @publicApi
+ */
+export const BrokerCtx = Ctx;
