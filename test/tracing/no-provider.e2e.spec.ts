@@ -58,7 +58,7 @@ describe('with no tracer provider registered', () => {
   });
 
   it('loads and runs in a process where @opentelemetry/api cannot be resolved', async () => {
-    const worker = spawnFixture('no-otel-worker', { REDIS_URL: ctx.redis.url, NODE_OPTIONS: '--require ./test/fixtures/hide-otel.cjs' }, 'handled');
+    const worker = spawnFixture('no-otel-worker', { REDIS_URL: ctx.redis.url, NODE_OPTIONS: '--import ./test/fixtures/hide-otel.mjs' }, 'handled');
     await worker.ready;
     expect(worker.output()).toContain('@opentelemetry/api is not resolvable');
     expect(await worker.exited).toBe(0);
