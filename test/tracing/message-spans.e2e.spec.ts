@@ -137,6 +137,12 @@ describe('OpenTelemetry spans of sends and runs', () => {
     expect(run).toMatchObject({ traceId: '0af7651916cd43dd8448eb211c80319c', parentSpanId: 'b7ad6b7169203331' });
   });
 
+  it('still refuses headers that are not an object of strings, naming the option', async () => {
+    await expect(client().enqueue('headers', {}, { headers: 'tenant=acme' as unknown as Record<string, string> })).rejects.toThrow(/enqueue\.headers/);
+    await expect(client().append('events', { a: '1' }, { headers: ['x'] as unknown as Record<string, string> })).rejects.toThrow(/append\.headers/);
+    await expect(client().publish('news', 'x', { traceContext: 'yes' as unknown as boolean })).rejects.toThrow(/publish\.traceContext/);
+  });
+
   it('makes one send span for enqueueMany, its context in every message', async () => {
     const { result: ids } = await inRootSpan(() => client().enqueueMany('headers', [{ a: 1 }, { a: 2 }]));
     await waitFor(() => spansNamed(tracing.exporter, 'process headers').length === 2, { description: 'both runs' });

@@ -114,11 +114,6 @@ export class ProcessTracing {
     span.end();
   }
 
-  /** Runs whose span is still open (for tests: every run must end its span). */
-  get openCount(): number {
-    return this.open.size;
-  }
-
   /**
    * The span's parent and links from a message's trace context: none (a new
    * trace) when it carries none. Extracted over the root context, never the
