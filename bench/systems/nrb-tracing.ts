@@ -5,11 +5,12 @@
 // registers a provider that samples nothing (spans are made, not recorded;
 // the context is still written into each message); `nrb-otel-recording`
 // records every span (dropped at its end, no exporter: the cost measured is
-// the library's and the SDK's, not an exporter's). Plain `nrb-reliable` has
+// the library's and the SDK's, not an exporter's). Both use AsyncLocalStorage
+// context, as NodeTracerProvider.register() does. Plain `nrb-reliable` has
 // the api installed and no provider: tracing off.
 import Module from 'node:module';
 import { context, propagation, trace } from '@opentelemetry/api';
-import { AsyncHooksContextManager } from '@opentelemetry/context-async-hooks';
+import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
 import { W3CTraceContextPropagator } from '@opentelemetry/core';
 import { AlwaysOffSampler, AlwaysOnSampler, BasicTracerProvider, NoopSpanProcessor } from '@opentelemetry/sdk-trace-base';
 import type { SystemId } from '../protocol.js';
@@ -19,7 +20,7 @@ type Resolver = (request: string, ...rest: unknown[]) => string;
 export function prepareTracing(system: SystemId): void {
   if (system === 'nrb-otel-absent') hideOtelApi();
   else if (system === 'nrb-otel-unsampled' || system === 'nrb-otel-recording') {
-    context.setGlobalContextManager(new AsyncHooksContextManager().enable());
+    context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
     propagation.setGlobalPropagator(new W3CTraceContextPropagator());
     const sampler = system === 'nrb-otel-recording' ? new AlwaysOnSampler() : new AlwaysOffSampler();
     trace.setGlobalTracerProvider(new BasicTracerProvider({ sampler, spanProcessors: [new NoopSpanProcessor()] }));
