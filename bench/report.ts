@@ -94,6 +94,7 @@ export function checkBars(s: Summary[]): BarCheck[] {
     ratioBar('pub/sub ≥ 80 % of bare subscriber', ratio(find(s, 'pubsub', 'nrb-pubsub'), find(s, 'pubsub', 'raw-pubsub')), 0.8, true),
     maxBar('list p99 ≤ 5 ms at 5k msg/s', find(s, 'latency', 'nrb-reliable')?.p99Ms, 5, 'ms'),
     maxBar('stream p99 ≤ 5 ms at 5k msg/s', find(s, 'latency', 'nrb-stream')?.p99Ms, 5, 'ms'),
+    ratioBar('tracing off (api installed, no provider) ≥ 95 % of api absent', ratio(find(s, 'tracing', 'nrb-reliable'), find(s, 'tracing', 'nrb-otel-absent')), 0.95, true),
     maxBar('consumer peak RSS ≤ 150 MB draining the backlog', find(s, 'backlog', 'nrb-reliable')?.maxRssMb, 150, 'MB'),
   ];
 }
@@ -113,8 +114,9 @@ export function renderMarkdown(summaries: Summary[], bars: BarCheck[]): string {
   for (const scenario of SCENARIOS) {
     const rows = summaries.filter((s) => s.scenario === scenario.id);
     if (rows.length === 0) continue;
+    // The tracing scenario's reference is the library without the api ("vs raw" there reads "vs api absent").
     const ceiling = (workers: number): Summary | undefined =>
-      rows.find((s) => s.system.startsWith('raw-') && s.workers === workers && s.failed < s.runs);
+      rows.find((s) => (s.system.startsWith('raw-') || s.system === 'nrb-otel-absent') && s.workers === workers && s.failed < s.runs);
     const failed = (s: Summary): string => (s.failed > 0 ? ` (${s.failed}/${s.runs} failed)` : '');
     parts.push(`### ${scenario.title}\n`);
     if (scenario.kind === 'latency') {

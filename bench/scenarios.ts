@@ -11,6 +11,9 @@ export const SYSTEMS: Record<SystemId, SystemInfo> = {
   'nrb-fast': { label: 'nest-redis-broker list, fast (c50)', concurrency: 50 },
   'nrb-stream': { label: 'nest-redis-broker stream group (c50)', concurrency: 50 },
   'nrb-pubsub': { label: 'nest-redis-broker @OnChannel', concurrency: 1 },
+  'nrb-otel-absent': { label: 'nest-redis-broker list, reliable, @opentelemetry/api not installed (c50)', concurrency: 50 },
+  'nrb-otel-unsampled': { label: 'nest-redis-broker list, reliable, provider registered, sampling off (c50)', concurrency: 50 },
+  'nrb-otel-recording': { label: 'nest-redis-broker list, reliable, every span recorded (c50)', concurrency: 50 },
   'bullmq-c1': { label: 'BullMQ (c1)', concurrency: 1 },
   'bullmq-c50': { label: 'BullMQ (c50)', concurrency: 50 },
   'raw-list': { label: 'raw ioredis LPUSH + BLMPOP COUNT 100', concurrency: 1 },
@@ -34,6 +37,8 @@ export const SCENARIOS: Scenario[] = [
   { id: 'pubsub', title: 'Pub/sub dispatch throughput', kind: 'throughput', systems: ['nrb-pubsub', 'raw-pubsub'] },
   { id: 'latency', title: 'Paced enqueue-to-handler latency', kind: 'latency', systems: ['nrb-reliable', 'nrb-stream', 'bullmq-c50', 'raw-list', 'raw-stream'] },
   { id: 'scaling', title: 'Worker processes on one queue', kind: 'scaling', systems: ['nrb-reliable', 'bullmq-c50', 'raw-list'] },
+  // nrb-reliable has the api installed and no provider registered: tracing off, the default.
+  { id: 'tracing', title: 'OpenTelemetry tracing off, unsampled and recording', kind: 'throughput', systems: ['nrb-reliable', 'nrb-otel-absent', 'nrb-otel-unsampled', 'nrb-otel-recording'] },
   { id: 'backlog', title: 'Draining a backlog', kind: 'backlog', systems: ['nrb-reliable', 'nrb-fast', 'raw-list'] },
 ];
 

@@ -8,6 +8,7 @@ import type { RunningConsumer } from '../child.js';
 import type { Producer } from '../producer-driver.js';
 import { benchFields, type BenchMessage, type ChildConfig } from '../protocol.js';
 import type { Recorder } from '../recorder.js';
+import { prepareTracing } from './nrb-tracing.js';
 
 const GROUP = 'bench';
 
@@ -34,7 +35,7 @@ function handlerFor(config: ChildConfig, recorder: Recorder): Provider {
     }
     return ChannelBenchHandler;
   }
-  if (system === 'nrb-reliable' || system === 'nrb-fast') {
+  if (system === 'nrb-reliable' || system === 'nrb-fast' || system.startsWith('nrb-otel-')) {
     @Injectable()
     class QueueBenchHandler {
       @QueueHandler(target, { mode: system === 'nrb-fast' ? 'fast' : 'reliable', concurrency })
@@ -57,11 +58,13 @@ async function boot(config: ChildConfig, providers: Provider[], producerOnly: bo
 }
 
 export async function startConsumer(config: ChildConfig, recorder: Recorder): Promise<RunningConsumer> {
+  prepareTracing(config.system);
   const app = await boot(config, [handlerFor(config, recorder)], false);
   return { stop: () => app.close() };
 }
 
 export async function createProducer(config: ChildConfig): Promise<Producer> {
+  prepareTracing(config.system);
   const app = await boot(config, [], true);
   const client = app.get(BrokerClient);
   const { target } = config;

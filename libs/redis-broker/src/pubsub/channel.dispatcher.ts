@@ -9,6 +9,7 @@ import type { ChannelListener, ChannelListenerStats } from './channel-listener.j
 import { CHANNEL_PAYLOAD_PARSERS } from './channel-payload.parsers.js';
 import { RingBuffer } from './ring-buffer.js';
 import { LogThrottle } from '../runtime/log-throttle.js';
+import { ProcessTracing, type ProcessMessage } from '../runtime/tracing/process-tracing.js';
 
 /**
  * Runs one listener's messages without ever holding up the socket. A message
@@ -50,6 +51,8 @@ export class ChannelDispatcher {
   private readonly dropLog = new LogThrottle();
   private readonly failureLog = new LogThrottle();
   private idleWaiters: Array<() => void> = [];
+  /** CONSUMER spans, one per run, linked to the publisher's trace when the message carries it (docs/tracing.md). */
+  private readonly tracing: ProcessTracing;
 
   constructor(
     /** `Class@method` or the runtime listener's label. */
@@ -63,6 +66,7 @@ export class ChannelDispatcher {
     private readonly events: BrokerEvents,
   ) {
     this.parse = CHANNEL_PAYLOAD_PARSERS[options.parse];
+    this.tracing = new ProcessTracing({ destination: name, relation: 'link' });
   }
 
   /** Takes one delivery; never throws, never waits. */
@@ -178,9 +182,11 @@ export class ChannelDispatcher {
       this.fail(started, error, true, context);
       return;
     }
+    // Tracing: a span around the run, undefined when no tracer provider is registered.
+    const traced = this.tracing.start(context, channelMessage, payload);
     let result: unknown;
     try {
-      result = this.listener(payload, context);
+      result = traced ? traced.run(this.listener, payload, context) : this.listener(payload, context);
     } catch (error) {
       this.fail(started, error, false, context);
       return;
@@ -197,6 +203,7 @@ export class ChannelDispatcher {
 
   private succeed(started: number, context: ChannelMessageContext): void {
     this.handled += 1;
+    this.tracing.succeeded(context);
     // The hot path of a busy channel: no event object when nobody listens.
     if (this.events.listenerCount('handled') > 0) {
       this.events.emit('handled', { kind: 'channel', source: this.name, handler: this.handler, durationMs: performance.now() - started, context });
@@ -206,6 +213,7 @@ export class ChannelDispatcher {
 
   private fail(started: number, error: unknown, unparsable: boolean, context: ChannelMessageContext): void {
     this.failed += 1;
+    this.tracing.failed(context, error);
     const text = errorText(error);
     this.events.emit('failed', {
       kind: 'channel', source: this.name, handler: this.handler, durationMs: performance.now() - started, error: text, exception: error, context,
@@ -258,6 +266,16 @@ export class ChannelDispatcher {
       this.logger.warn(messages.channelDropped(this.handler, this.source, drops, this.dropped, this.options.bufferSize, this.options.maxBufferBytes, this.options.overflow));
     }
   };
+}
+
+/**
+ * A channel message as its span sees it: no id of its own (pub/sub has
+ * none), a pattern listener's span named after its pattern, and the trace
+ * context of a published object that carries one (`traceContext`).
+ */
+function channelMessage(context: ChannelMessageContext, payload: unknown): ProcessMessage {
+  const carrier = typeof payload === 'object' && payload !== null && !Array.isArray(payload) ? (payload as Record<string, unknown>) : undefined;
+  return context.pattern === undefined ? { carrier } : { carrier, template: context.pattern, destination: context.channel };
 }
 
 /** CPU time (user + system) this process has used, in ms. */

@@ -2,6 +2,8 @@ import type { RedisClient } from '../core/redis/redis-connection.factory.js';
 import { InvalidBrokerOptionsError } from '../core/errors/invalid-broker-options.error.js';
 import { channelName } from '../core/keys.js';
 import { messages } from '../core/messages.js';
+import { activeTracer } from '../runtime/tracing/otel-api.js';
+import { traceSend, type TraceFields } from '../runtime/tracing/send-tracing.js';
 
 /**
  * Options of one publish.
@@ -15,9 +17,18 @@ export interface PublishOptions {
    * Default false (`PUBLISH`).
    */
   sharded?: boolean;
+  /**
+   * With a registered OpenTelemetry tracer provider, add the publish span's
+   * trace context (`traceparent`, `tracestate`) as properties of the
+   * published object, so each listener's span links to it. Only a plain
+   * object is changed (a copy; strings, arrays and other values are sent as
+   * they are), and an object that has a `traceparent` of its own keeps it.
+   * Default false: the message is sent exactly as given. See docs/tracing.md.
+   */
+  traceContext?: boolean;
 }
 
-const PUBLISH_KEYS = ['sharded'];
+const PUBLISH_KEYS = ['sharded', 'traceContext'];
 /** Messages per pipeline of `publishMany`: bounds what one write holds. */
 const PUBLISH_MANY_CHUNK = 1_000;
 
@@ -29,6 +40,13 @@ export class ChannelPublisher {
   ) {}
 
   async publish(channel: string, message: unknown, options: PublishOptions = {}): Promise<number> {
+    // Tracing (runtime/tracing, docs/tracing.md): a PRODUCER span; off: one lookup.
+    const tracer = activeTracer();
+    if (tracer === undefined) return this.write(channel, message, options);
+    return traceSend(tracer, { destination: channel, carrier: message }, (trace) => this.write(channel, withTraceProperties(message, options, trace), options));
+  }
+
+  private async write(channel: string, message: unknown, options: PublishOptions): Promise<number> {
     const sharded = validatePublishOptions(options);
     const wire = channelName(this.prefix, channel);
     const body = encode(message);
@@ -37,6 +55,14 @@ export class ChannelPublisher {
   }
 
   async publishMany(channel: string, messages: readonly unknown[], options: PublishOptions = {}): Promise<number[]> {
+    // Tracing: one PRODUCER span for the batch.
+    const tracer = activeTracer();
+    if (tracer === undefined) return this.writeMany(channel, messages, options);
+    return traceSend(tracer, { destination: channel, batchCount: messages.length }, (trace) =>
+      this.writeMany(channel, trace === undefined ? messages : messages.map((message) => withTraceProperties(message, options, trace)), options));
+  }
+
+  private async writeMany(channel: string, messages: readonly unknown[], options: PublishOptions): Promise<number[]> {
     const sharded = validatePublishOptions(options);
     const wire = channelName(this.prefix, channel);
     // Every message is encoded before any is sent: one that cannot be is refused with none published.
@@ -57,6 +83,13 @@ export class ChannelPublisher {
   }
 }
 
+/** With `traceContext`, a plain object gets the trace fields it does not have; anything else is returned as it is. */
+function withTraceProperties(message: unknown, options: PublishOptions, trace: TraceFields | undefined): unknown {
+  if (trace === undefined || options?.traceContext !== true) return message;
+  if (typeof message !== 'object' || message === null || Object.getPrototypeOf(message) !== Object.prototype) return message;
+  return { ...trace, ...message };
+}
+
 /** Checks a publish's options; returns whether it is sharded. */
 function validatePublishOptions(options: PublishOptions): boolean {
   for (const key of Object.keys(options)) {
@@ -64,6 +97,9 @@ function validatePublishOptions(options: PublishOptions): boolean {
   }
   if (options.sharded !== undefined && typeof options.sharded !== 'boolean') {
     throw new InvalidBrokerOptionsError(messages.invalidOption('publish.sharded', options.sharded, 'true or false'));
+  }
+  if (options.traceContext !== undefined && typeof options.traceContext !== 'boolean') {
+    throw new InvalidBrokerOptionsError(messages.invalidOption('publish.traceContext', options.traceContext, 'true or false'));
   }
   return options.sharded === true;
 }

@@ -15,6 +15,7 @@ import { NO_HEADERS, waitMs } from '../core/envelope.js';
 import type { QueueReplySender } from './queue-reply.sender.js';
 import { encodeFailureReply, encodeSuccessReply } from './queue-reply.wire.js';
 import type { DeadLetterReason, QueueSettler } from './queue.settler.js';
+import { ProcessTracing, type ProcessMessage } from '../runtime/tracing/process-tracing.js';
 
 /** How a delivery left the processor; `handed-back`: failed after shutdown's deadline, left for the hand-back. */
 export type QueueOutcome = 'settled' | 'unsettled' | 'ack-failed' | 'handed-back';
@@ -58,9 +59,12 @@ export class QueueMessageProcessor {
   private readonly acks: TickBatcher<QueueDelivery>;
   /** Deliveries whose ack is gathered or sent and not returned yet: their slots are already free. */
   private acking = 0;
+  /** CONSUMER spans, one per run, keyed by the run's context (docs/tracing.md). */
+  private readonly tracing: ProcessTracing;
 
   constructor(private readonly deps: QueueProcessorDeps) {
     this.acks = new TickBatcher((deliveries) => this.sendAcks(deliveries), setImmediate);
+    this.tracing = new ProcessTracing({ destination: deps.queue, clientId: deps.consumerId, relation: 'parent' });
   }
 
   /**
@@ -124,9 +128,11 @@ export class QueueMessageProcessor {
    */
   private run(delivery: QueueDelivery, payload: unknown, context: QueueMessageContext, timed: TimedRun | undefined): Promise<void> | undefined {
     const started = performance.now();
+    // Tracing: a span around the run, undefined when no tracer provider is registered.
+    const traced = this.tracing.start(context, describeRun, undefined);
     let result: unknown;
     try {
-      result = this.deps.invoke(payload, context);
+      result = traced ? traced.run(this.deps.invoke, payload, context) : this.deps.invoke(payload, context);
     } catch (error) {
       return this.failed(delivery, error, started, context);
     }
@@ -148,6 +154,7 @@ export class QueueMessageProcessor {
   /** `value`: what the handler returned (an Observable already reduced to its last value by the invoker). */
   private succeeded(delivery: QueueDelivery, started: number, context: QueueMessageContext, value: unknown): Promise<void> | undefined {
     const { deps } = this;
+    this.tracing.succeeded(context);
     if (deps.events.listenerCount('handled') > 0) {
       const durationMs = performance.now() - started;
       deps.events.emit('handled', {
@@ -203,6 +210,7 @@ export class QueueMessageProcessor {
     if (deps.signals.deadlinePassed && deps.options.mode === 'reliable') {
       // Stopped by shutdown, not by its own fault: its copy stays in the
       // processing list, which the stop hands back (no attempt counted).
+      this.tracing.failed(context, error, { handedBack: true });
       deps.release(delivery, 'handed-back');
       return;
     }
@@ -251,6 +259,7 @@ export class QueueMessageProcessor {
     if (error instanceof BadRequestException) return this.deadLetter(delivery, 'validation', validationText(error), attempt, run);
     if (attempt >= deps.options.maxAttempts) return this.deadLetter(delivery, 'max-attempts', text, attempt, run);
     const delayMs = backoffDelay(deps.options.backoff, attempt);
+    this.tracing.failed(context, error, { retryDelayMs: delayMs });
     await deps.settler.retry(delivery, delayMs);
     deps.retryScheduled(delayMs);
     deps.events.emit('retried', { kind: 'queue', source: deps.queue, handler: deps.handler, attempt, delayMs, context, exception: error });
@@ -265,6 +274,7 @@ export class QueueMessageProcessor {
     run?: { context: QueueMessageContext; exception: unknown },
   ): Promise<void> {
     const { deps } = this;
+    if (run) this.tracing.failed(run.context, run.exception, { deadLetter: reason });
     // A request whose handler ran gets its failure first (before the settle, as a success reply is).
     if (run && delivery.replyTo !== undefined) await deps.replies.send(delivery.replyTo, encodeFailureReply(delivery.id, reason, error));
     await deps.settler.deadLetter(delivery, { reason, error, attempts, handler: deps.handler });
@@ -273,4 +283,9 @@ export class QueueMessageProcessor {
       kind: 'queue', source: deps.queue, handler: deps.handler, reason, context: run?.context, exception: run?.exception,
     });
   }
+}
+
+/** What a run's span records of its message (see `ProcessTracing.start`). */
+function describeRun(context: QueueMessageContext): ProcessMessage {
+  return { id: context.id, attempt: context.attempt, carrier: context.headers };
 }

@@ -12,6 +12,7 @@ import { fieldsToObject, oversizeBytes, StreamMessageContext, type StreamEntry }
 import type { StreamDeadLetterReason, StreamSettler } from './stream.settler.js';
 import { splitHeaderFields } from './stream-headers.js';
 import { entryIdTime, waitMs } from '../core/envelope.js';
+import { ProcessTracing, type ProcessMessage } from '../runtime/tracing/process-tracing.js';
 
 /** What the processor needs from the rest of one group consumer. */
 export interface StreamProcessorDeps {
@@ -42,9 +43,12 @@ export interface StreamProcessorDeps {
 export class StreamMessageProcessor {
   private readonly logger = new Logger(StreamMessageProcessor.name);
   private readonly source: string;
+  /** CONSUMER spans, one per run, keyed by the run's context (docs/tracing.md). */
+  private readonly tracing: ProcessTracing;
 
   constructor(private readonly deps: StreamProcessorDeps) {
     this.source = `${deps.stream}/${deps.group}`;
+    this.tracing = new ProcessTracing({ destination: deps.stream, group: deps.group, clientId: deps.consumer, relation: 'parent' });
   }
 
   /**
@@ -87,9 +91,11 @@ export class StreamMessageProcessor {
       deps.events.emit('reclaimed', { kind: 'stream', source: this.source, handler: deps.handler, count: 1, from: undefined, context });
     }
     const started = performance.now();
+    // Tracing: a span around the run, undefined when no tracer provider is registered.
+    const traced = this.tracing.start(context, describeRun, undefined);
     let result: unknown;
     try {
-      result = deps.invoke(payload, context);
+      result = traced ? traced.run(deps.invoke, payload, context) : deps.invoke(payload, context);
     } catch (error) {
       return this.settle(entry, () => this.failed(entry, error, started, context));
     }
@@ -111,6 +117,7 @@ export class StreamMessageProcessor {
 
   private succeeded(entry: StreamEntry, started: number, context: StreamMessageContext): Promise<void> {
     const { deps } = this;
+    this.tracing.succeeded(context);
     // The hot path of a busy stream: no event object when nobody listens.
     if (deps.events.listenerCount('handled') > 0) {
       const durationMs = performance.now() - started;
@@ -129,7 +136,7 @@ export class StreamMessageProcessor {
 
   private async failed(entry: StreamEntry, error: unknown, started: number, context: StreamMessageContext, timedOut = false): Promise<void> {
     // Stopped by shutdown, not by its own fault: it stays pending, to be reclaimed (no verdict).
-    if (this.deps.signals.deadlinePassed) return;
+    if (this.deps.signals.deadlinePassed) return this.tracing.failed(context, error, { handedBack: true });
     const durationMs = performance.now() - started;
     const text = errorText(error);
     const wait = waitMs(entryIdTime(entry.id), durationMs);
@@ -163,6 +170,7 @@ export class StreamMessageProcessor {
     if (error instanceof BadRequestException) return this.deadLetter(entry, 'validation', validationText(error), run);
     if (entry.deliveries >= deps.options.maxDeliveries) return this.deadLetter(entry, 'max-deliveries', text, run);
     const delayMs = backoffDelay(deps.options.backoff, entry.deliveries);
+    this.tracing.failed(context, error, { retryDelayMs: delayMs });
     await deps.settler.retry(entry);
     deps.retryScheduled(entry, delayMs);
     deps.events.emit('retried', { kind: 'stream', source: this.source, handler: deps.handler, attempt: entry.deliveries, delayMs, context, exception: error });
@@ -176,12 +184,18 @@ export class StreamMessageProcessor {
     run?: { context: StreamMessageContext; exception: unknown },
   ): Promise<void> {
     const { deps } = this;
+    if (run) this.tracing.failed(run.context, run.exception, { deadLetter: reason });
     await deps.settler.deadLetter(entry, { reason, error, handler: deps.handler });
     this.logger.warn(messages.streamDeadLettered(`stream "${deps.stream}" group "${deps.group}"`, entry.id, reason, error));
     deps.events.emit('deadLettered', {
       kind: 'stream', source: this.source, handler: deps.handler, reason, context: run?.context, exception: run?.exception,
     });
   }
+}
+
+/** What a run's span records of its entry (see `ProcessTracing.start`). */
+function describeRun(context: StreamMessageContext): ProcessMessage {
+  return { id: context.id, attempt: context.deliveryCount, carrier: context.headers };
 }
 
 /**
