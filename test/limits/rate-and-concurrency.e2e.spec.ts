@@ -10,6 +10,9 @@ const WORKERS = 3;
 // The issue's bar: handled per second within ±5 % of the limit once warm.
 const RATE = 100;
 const TOLERANCE = 0.05;
+// Not measured: second 0 (the first window's burst) and second 1, whose count is skewed by how late
+// the cold processes stamped the burst's first start (the origin of the seconds).
+const WARM_UP_SECONDS = 2;
 const MEASURED_SECONDS = 10;
 
 describe('rateLimit and globalConcurrency across worker processes', () => {
@@ -28,16 +31,15 @@ describe('rateLimit and globalConcurrency across worker processes', () => {
   it(`3 processes with rateLimit ${RATE}/1000 ms start ${RATE} ± 5 % handlers in every whole second once warm`, async () => {
     await startWorkers({ NAME: 'rate', RATE_MAX: String(RATE), RATE_PER_MS: '1000', CONCURRENCY: '10' });
     // More than the measured seconds can take, so the backlog never runs dry.
-    const sent = RATE * (MEASURED_SECONDS + 4);
+    const sent = RATE * (MEASURED_SECONDS + WARM_UP_SECONDS + 3);
     await ctx.plain.lpush('rate', ...Array.from({ length: sent }, (_, id) => JSON.stringify({ id })));
-    // Second 0 is the first window's burst; seconds 1..10 are measured, so 11 whole seconds must pass.
     await waitFor(async () => {
       const all = await starts('rate');
-      return all.length > 0 && Math.max(...all.map((s) => s.at)) - Math.min(...all.map((s) => s.at)) >= (MEASURED_SECONDS + 1) * 1000;
-    }, { timeoutMs: (MEASURED_SECONDS + 10) * 1000, intervalMs: 200, description: `${MEASURED_SECONDS + 1} s of starts` });
+      return all.length > 0 && Math.max(...all.map((s) => s.at)) - Math.min(...all.map((s) => s.at)) >= (MEASURED_SECONDS + WARM_UP_SECONDS) * 1000;
+    }, { timeoutMs: (MEASURED_SECONDS + WARM_UP_SECONDS + 10) * 1000, intervalMs: 200, description: `${MEASURED_SECONDS + WARM_UP_SECONDS} s of starts` });
     const all = await starts('rate');
-    const perSecond = startsPerSecond(all).slice(0, MEASURED_SECONDS + 1);
-    const measured = perSecond.slice(1);
+    const perSecond = startsPerSecond(all).slice(0, MEASURED_SECONDS + WARM_UP_SECONDS);
+    const measured = perSecond.slice(WARM_UP_SECONDS);
     const pids = new Set(all.map((s) => s.pid));
     report('rateLimit 100/1000 ms, 3 processes', { perSecond: perSecond.join(' '), processesThatRan: pids.size });
     expect(pids.size).toBe(WORKERS);
@@ -64,6 +66,27 @@ describe('rateLimit and globalConcurrency across worker processes', () => {
     await Promise.all(pool.started.map((w) => w.exited));
     expect(await ctx.plain.zcard(new QueueKeys('sem', '').limits().leases)).toBe(0);
   }, BOOT_BUDGET_MS + 60_000);
+
+  it('a stream group with globalConcurrency 2 and rateLimit 20/1000 ms keeps both across 3 processes', async () => {
+    await startWorkers({ KIND: 'stream', NAME: 'sstream', GLOBAL_CONCURRENCY: '2', RATE_MAX: '20', RATE_PER_MS: '1000', CONCURRENCY: '10', WORK_MS: '20' });
+    const sent = 50;
+    const pipeline = ctx.plain.pipeline();
+    for (let n = 0; n < sent; n += 1) pipeline.xadd('sstream', '*', 'n', String(n));
+    await pipeline.exec();
+    await waitFor(async () => (await ctx.plain.llen('{sstream}:starts')) === sent && (await ctx.plain.get('{sstream}:running')) === '0', {
+      timeoutMs: 30_000, intervalMs: 100, description: `${sent} entries run`,
+    });
+    const perSecond = startsPerSecond(await starts('sstream'));
+    const maxRunning = Number(await ctx.plain.get('{sstream}:maxRunning'));
+    report('stream group: globalConcurrency 2 + rateLimit 20/1000 ms', { perSecond: perSecond.join(' '), maxRunning });
+    expect(maxRunning).toBe(2);
+    // Handlers stamp their start a little after Redis counted it: one start of slack per second.
+    for (const count of perSecond) expect(count).toBeLessThanOrEqual(21);
+    expect(perSecond.length).toBeGreaterThanOrEqual(3);
+    // Every entry was acked: none left pending in the group.
+    const pending = await ctx.plain.xpending('sstream', 'workers') as [number, ...unknown[]];
+    expect(pending[0]).toBe(0);
+  }, BOOT_BUDGET_MS + 30_000);
 
   it('a per-key rate limit limits each key apart: a busy tenant waits, a quiet one does not, and no attempt is counted', async () => {
     await startWorkers({ NAME: 'keyed', RATE_MAX: '5', RATE_PER_MS: '1000', KEYED: '1', CONCURRENCY: '10' });
