@@ -20,6 +20,7 @@ export type {
   StreamTrimOptions,
 } from './core/options/handler.options.js';
 export type { RateLimitOptions, RateLimitKeyContext } from './core/options/limit.options.js';
+export { type LimitState, limitStateText } from './runtime/limits/limit-state.js';
 export { BROKER_CONTEXT_TYPE } from './core/constants.js';
 export type { RedisClient } from './core/redis/redis-client.js';
 export { redactUrl } from './core/error-text.js';
@@ -80,6 +81,7 @@ export {
   type ChannelStats,
   type KnownNames,
   type StreamGroupOverview,
+  type QueueOverview,
   type StreamOverview,
 } from './observability/broker-catalog.js';
 export {
