@@ -79,7 +79,8 @@ export class LimitedSource<M extends object> implements MessageSource<M> {
   async fetch(max: number, startable: number): Promise<M[]> {
     const { rate, leases } = this.limits;
     // After an empty fetch the next one blocks for a single message: hold one slot for it, not a window's worth.
-    let want = this.backlog.length > 0 ? Math.min(max, this.backlog.length) : this.drained ? 1 : max;
+    const holdsSlots = leases !== undefined || rate !== undefined;
+    let want = this.backlog.length > 0 ? Math.min(max, this.backlog.length) : this.drained && holdsSlots ? 1 : max;
     if (leases) {
       if (this.spare.length < want) {
         const grant = await leases.semaphore.acquire(want - this.spare.length);
@@ -124,7 +125,7 @@ export class LimitedSource<M extends object> implements MessageSource<M> {
       this.finished(message);
       return undefined;
     }
-    return pending.then(() => this.finished(message));
+    return pending.finally(() => this.finished(message));
   }
 
   interrupt(): void {
