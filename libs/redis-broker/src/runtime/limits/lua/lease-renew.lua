@@ -4,7 +4,7 @@
 -- ARGV[2..] the leases held by this process
 -- Returns how many were renewed; one missing had expired (its process
 -- stalled longer than leaseMs) and its slot may be running someone else's run.
--- Invariant: only a live lease is renewed (XX): an expired one is never revived.
+-- Invariant: only a live lease is renewed: an expired one is never revived.
 --@include redis-time
 local leases = KEYS[1]
 local leaseMs = tonumber(ARGV[1])
@@ -12,7 +12,10 @@ local now = redisNowMs()
 redis.call('ZREMRANGEBYSCORE', leases, '-inf', now)
 local renewed = 0
 for i = 2, #ARGV do
-  renewed = renewed + redis.call('ZADD', leases, 'XX', 'CH', now + leaseMs, ARGV[i])
+  if redis.call('ZSCORE', leases, ARGV[i]) then
+    redis.call('ZADD', leases, now + leaseMs, ARGV[i])
+    renewed = renewed + 1
+  end
 end
 if renewed > 0 then redis.call('PEXPIRE', leases, leaseMs) end
 return renewed
