@@ -64,7 +64,7 @@ describe('rateLimit and globalConcurrency on a real 3-master Redis Cluster', () 
       expect(count).toBeGreaterThanOrEqual(RATE * 0.95);
       expect(count).toBeLessThanOrEqual(RATE * 1.05);
     }
-  }, BOOT_BUDGET_MS + 30_000);
+  }, 2 * BOOT_BUDGET_MS + 30_000);
 
   it('a stream group with globalConcurrency 2 over 3 processes × concurrency 10 never runs more than 2 at once, and does run 2', async () => {
     await startWorkers({ KIND: 'stream', NAME: 'c-sem', GLOBAL_CONCURRENCY: '2', CONCURRENCY: '10', WORK_MS: '30' });
@@ -76,5 +76,5 @@ describe('rateLimit and globalConcurrency on a real 3-master Redis Cluster', () 
     const maxRunning = Number(await plain.get('{c-sem}:maxRunning'));
     report('Cluster: stream globalConcurrency 2, 3 processes x 10', { runs: sent, maxRunning });
     expect(maxRunning).toBe(2);
-  }, BOOT_BUDGET_MS + 40_000);
+  }, 2 * BOOT_BUDGET_MS + 40_000);
 });

@@ -50,7 +50,7 @@ describe('rateLimit and globalConcurrency across worker processes', () => {
       expect(count).toBeGreaterThanOrEqual(RATE * (1 - TOLERANCE));
       expect(count).toBeLessThanOrEqual(RATE * (1 + TOLERANCE));
     }
-  }, BOOT_BUDGET_MS + 40_000);
+  }, 2 * BOOT_BUDGET_MS + 40_000);
 
   it('globalConcurrency 2 with 3 processes × concurrency 10 never runs more than 2 handlers at once, and does run 2', async () => {
     await startWorkers({ NAME: 'sem', GLOBAL_CONCURRENCY: '2', CONCURRENCY: '10', WORK_MS: '30' });
@@ -68,7 +68,7 @@ describe('rateLimit and globalConcurrency across worker processes', () => {
     for (const worker of pool.started) worker.child.kill('SIGTERM');
     await Promise.all(pool.started.map((w) => w.exited));
     expect(await ctx.plain.zcard(new QueueKeys('sem', '').limits().leases)).toBe(0);
-  }, BOOT_BUDGET_MS + 60_000);
+  }, 2 * BOOT_BUDGET_MS + 60_000);
 
   it('a stream group with globalConcurrency 2 and rateLimit 20/1000 ms keeps both across 3 processes', async () => {
     await startWorkers({ KIND: 'stream', NAME: 'sstream', GLOBAL_CONCURRENCY: '2', RATE_MAX: '20', RATE_PER_MS: '1000', CONCURRENCY: '10', WORK_MS: '20' });
@@ -89,7 +89,7 @@ describe('rateLimit and globalConcurrency across worker processes', () => {
     // Every entry was acked: none left pending in the group.
     const pending = await ctx.plain.xpending('sstream', 'workers') as [number, ...unknown[]];
     expect(pending[0]).toBe(0);
-  }, BOOT_BUDGET_MS + 30_000);
+  }, 2 * BOOT_BUDGET_MS + 30_000);
 
   it('a per-key rate limit limits each key apart: a busy tenant waits, a quiet one does not, and no attempt is counted', async () => {
     await startWorkers({ NAME: 'keyed', RATE_MAX: '5', RATE_PER_MS: '1000', KEYED: '1', CONCURRENCY: '10' });
@@ -112,7 +112,7 @@ describe('rateLimit and globalConcurrency across worker processes', () => {
     expect(await ctx.plain.hlen(keys.attempts)).toBe(0);
     expect(await ctx.plain.zcard(keys.deadIndex)).toBe(0);
     expect(await ctx.plain.exists(keys.limits().keyedRate('busy'))).toBe(1);
-  }, BOOT_BUDGET_MS + 30_000);
+  }, 2 * BOOT_BUDGET_MS + 30_000);
 
   it('a run longer than its lease keeps its slot: the lease is renewed while it runs', async () => {
     // Each run lasts more than three lease times; without renewal the other process would start a second run.
@@ -122,7 +122,7 @@ describe('rateLimit and globalConcurrency across worker processes', () => {
       timeoutMs: 30_000, intervalMs: 100, description: '3 long runs finished',
     });
     expect(Number(await ctx.plain.get('{renew}:maxRunning'))).toBe(1);
-  }, BOOT_BUDGET_MS + 30_000);
+  }, 2 * BOOT_BUDGET_MS + 30_000);
 
   it('the slot of a SIGKILLed process that held it comes back when its lease expires', async () => {
     await startWorkers({ NAME: 'lease', GLOBAL_CONCURRENCY: '1', LEASE_MS: '3000', HOLD_FOREVER_ON: '1', CONCURRENCY: '4' }, 2);
@@ -143,5 +143,5 @@ describe('rateLimit and globalConcurrency across worker processes', () => {
     await waitFor(async () => (await starts('lease')).some((s) => s.id === '2'), { timeoutMs: 20_000, description: 'message 2 started' });
     const second = (await starts('lease')).find((s) => s.id === '2');
     expect(second?.pid).not.toBe(holder.pid);
-  }, BOOT_BUDGET_MS + 45_000);
+  }, 2 * BOOT_BUDGET_MS + 45_000);
 });
