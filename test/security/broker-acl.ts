@@ -45,6 +45,8 @@ export const OPERATOR_ACL_RULES = [
   '+zadd', '+time', '+publish', '+spublish', '+sadd',
   // CLI tail.
   '+xread', '+subscribe', '+ssubscribe',
+  // The limits of a queue or group (rateLimit, globalConcurrency), when its consumers have any.
+  '+hgetall', '+zcount',
 ] as const;
 
 /** What ioredis' Cluster client needs on top: the slot map and its ready check (docs/security.md). */

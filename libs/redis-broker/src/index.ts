@@ -19,6 +19,8 @@ export type {
   StreamConsumerOptions,
   StreamTrimOptions,
 } from './core/options/handler.options.js';
+export type { RateLimitOptions, RateLimitKeyContext } from './core/options/limit.options.js';
+export { type LimitState, limitStateText } from './runtime/limits/limit-state.js';
 export { BROKER_CONTEXT_TYPE } from './core/constants.js';
 export type { RedisClient } from './core/redis/redis-client.js';
 export { redactUrl } from './core/error-text.js';
@@ -79,6 +81,7 @@ export {
   type ChannelStats,
   type KnownNames,
   type StreamGroupOverview,
+  type QueueOverview,
   type StreamOverview,
 } from './observability/broker-catalog.js';
 export {
@@ -91,8 +94,9 @@ export {
   type ReconnectedEvent,
   type DroppedEvent,
   type ReclaimedEvent,
+  type LimitedEvent,
 } from './core/events.js';
-export { QueueKeys, StreamKeys, RegistryKeys, channelName } from './core/keys.js';
+export { QueueKeys, StreamKeys, RegistryKeys, LimitKeys, channelName } from './core/keys.js';
 
 // Dashboard
 export { RedisBrokerDashboardModule } from './dashboard/redis-broker-dashboard.module.js';

@@ -111,6 +111,22 @@ export interface DroppedEvent {
   count: number;
 }
 
+/**
+ * Emitted each time a consumer waits on a cross-process limit instead of
+ * running (`rateLimit`, `globalConcurrency`), or defers a message over its
+ * key's `rateLimit` (`rateKey`).
+ * @publicApi
+ */
+export interface LimitedEvent {
+  kind: 'queue' | 'stream';
+  source: string;
+  /** `Class@method`. */
+  handler: string;
+  limit: 'rate' | 'globalConcurrency' | 'rateKey';
+  /** How long the wait (or the deferral) is, in ms. */
+  waitMs: number;
+}
+
 /** Every broker event and its argument. */
 export interface BrokerEventMap {
   handled: [HandledEvent];
@@ -120,6 +136,7 @@ export interface BrokerEventMap {
   reclaimed: [ReclaimedEvent];
   reconnected: [ReconnectedEvent];
   dropped: [DroppedEvent];
+  limited: [LimitedEvent];
 }
 
 /**

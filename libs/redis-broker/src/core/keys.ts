@@ -86,6 +86,11 @@ export class QueueKeys {
     return `{${this.list}}:alive:${consumerId}`;
   }
 
+  /** The keys of this queue's `rateLimit` and `globalConcurrency`, in its slot. */
+  limits(): LimitKeys {
+    return new LimitKeys(`{${this.list}}`);
+  }
+
   /** STRING with a TTL: present while a `dedupKey` is remembered. */
   dedup(dedupKey: string): string {
     assertValidName('dedupKey', dedupKey);
@@ -148,10 +153,45 @@ export class StreamKeys {
     return `{${this.stream}}:dead:${group}`;
   }
 
+  /** The keys of `group`'s `rateLimit` and `globalConcurrency`, in the stream's slot. */
+  limits(group: string): LimitKeys {
+    assertValidName('group', group);
+    return new LimitKeys(`{${this.stream}}`, `:${group}`);
+  }
+
   /** STREAM: dead entries requeued for `group` alone; read by that group beside the stream. */
   requeue(group: string): string {
     assertValidName('group', group);
     return `{${this.stream}}:requeue:${group}`;
+  }
+}
+
+/**
+ * The keys of one queue's (or stream group's) cross-process limits, all
+ * under its hash tag so the limit scripts run in its Cluster slot.
+ * @publicApi
+ */
+export class LimitKeys {
+  /** ZSET: one member per start counted by the rate window → its time (ms; a reservation's is in the future). */
+  readonly rate: string;
+  /** ZSET: one member per running handler (`globalConcurrency`) → its lease's expiry (ms). */
+  readonly leases: string;
+  /** LIST: one item per released lease (capped at the limit); waiters block on it. */
+  readonly released: string;
+  /** HASH: the limits configured by the consumers (`max`, `perMs`, `keyed`, `globalConcurrency`), for status tools. */
+  readonly config: string;
+
+  /** `tag`: the queue's or stream's hash tag, `{name}`; `group`: `:<group>` for a stream group. */
+  constructor(private readonly tag: string, private readonly group = '') {
+    this.rate = `${tag}:rate${group}`;
+    this.leases = `${tag}:leases${group}`;
+    this.released = `${tag}:leases${group}:released`;
+    this.config = `${tag}:limits${group}`;
+  }
+
+  /** ZSET: the rate window of one `rateLimit.key` value (any string: it follows the hash tag, so it cannot move the slot). */
+  keyedRate(key: string): string {
+    return `${this.tag}:rate${this.group}:key:${key}`;
   }
 }
 

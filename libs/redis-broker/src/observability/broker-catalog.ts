@@ -2,6 +2,7 @@ import type { Cluster, Redis } from 'ioredis';
 import type { RedisClient } from '../core/redis/redis-connection.factory.js';
 import { channelPattern, QueueKeys, RegistryKeys, StreamKeys } from '../core/keys.js';
 import { readQueueStats, type QueueStats } from '../queue/queue.inspector.js';
+import { readLimitState, type LimitState } from '../runtime/limits/limit-state.js';
 import {
   readStreamConsumers,
   readStreamStats,
@@ -28,6 +29,17 @@ export interface ChannelStats {
  */
 export interface StreamGroupOverview extends StreamGroupStats {
   consumerDetails: StreamConsumerStats[];
+  /** The group's `rateLimit` / `globalConcurrency`, when its consumers have any. */
+  limits?: LimitState;
+}
+
+/**
+ * A queue's counts, with its limits.
+ * @publicApi
+ */
+export interface QueueOverview extends QueueStats {
+  /** The queue's `rateLimit` / `globalConcurrency`, when its consumers have any. */
+  limits?: LimitState;
 }
 
 /**
@@ -44,7 +56,7 @@ export interface StreamOverview extends Omit<StreamStats, 'groups'> {
  * @publicApi
  */
 export interface BrokerOverview {
-  queues: QueueStats[];
+  queues: QueueOverview[];
   streams: StreamOverview[];
   channels: ChannelStats[];
   /** Pattern subscriptions (`PSUBSCRIBE`) open on the server; Redis does not say which channels they match. */
@@ -139,7 +151,7 @@ export class BrokerCatalog {
     const queueNames = [...new Set([...queues, ...(known.queues ?? [])])].sort();
     const streamNames = [...new Set([...streams, ...(known.streams ?? [])])].sort();
     return {
-      queues: await Promise.all(queueNames.map((q) => readQueueStats(this.client, new QueueKeys(q, this.keyPrefix)))),
+      queues: await Promise.all(queueNames.map((q) => this.queueOverview(q))),
       streams: await Promise.all(streamNames.map((s) => this.streamOverview(s))),
       channels,
       patternSubscriptions,
@@ -147,11 +159,20 @@ export class BrokerCatalog {
     };
   }
 
+  private async queueOverview(name: string): Promise<QueueOverview> {
+    const keys = new QueueKeys(name, this.keyPrefix);
+    const [stats, limits] = await Promise.all([readQueueStats(this.client, keys), readLimitState(this.client, keys.limits())]);
+    return limits ? { ...stats, limits } : stats;
+  }
+
   private async streamOverview(name: string): Promise<StreamOverview> {
     const keys = new StreamKeys(name, this.keyPrefix);
     const stats = await readStreamStats(this.client, keys);
     const groups = await Promise.all(
-      stats.groups.map(async (group) => ({ ...group, consumerDetails: await this.consumersOf(keys, group.group) })),
+      stats.groups.map(async (group) => {
+        const [consumerDetails, limits] = await Promise.all([this.consumersOf(keys, group.group), readLimitState(this.client, keys.limits(group.group))]);
+        return limits ? { ...group, consumerDetails, limits } : { ...group, consumerDetails };
+      }),
     );
     return { ...stats, groups };
   }

@@ -87,6 +87,12 @@ export class BrokerMetrics implements OnModuleDestroy {
       buckets: [...BROKER_DEFAULTS.observability.waitBucketsSeconds],
       registers,
     });
+    const limited = new Counter({
+      name: this.name('limited_waits_total'),
+      help: 'Waits on a cross-process limit (rate, globalConcurrency) and messages deferred over their key\'s rate limit (rateKey).',
+      labelNames: [...HANDLER_LABELS, 'limit'],
+      registers,
+    });
     const reconnects = new Counter({ name: this.name('redis_reconnects_total'), help: 'Redis connections ready again after being lost, by role.', labelNames: ['role'], registers });
 
     this.listen('handled', (e) => {
@@ -103,6 +109,7 @@ export class BrokerMetrics implements OnModuleDestroy {
     this.listen('deadLettered', (e) => dead.inc({ kind: e.kind, source: e.source, handler: e.handler, reason: e.reason }));
     this.listen('dropped', (e) => dropped.inc({ kind: e.kind, source: e.source }, e.count));
     this.listen('reconnected', (e) => reconnects.inc({ role: e.role }));
+    this.listen('limited', (e) => limited.inc({ kind: e.kind, source: e.source, handler: e.handler, limit: e.limit }));
   }
 
   private registerScrapedMetrics(): void {

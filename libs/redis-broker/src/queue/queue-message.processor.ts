@@ -9,6 +9,7 @@ import { backoffDelay } from '../runtime/backoff.js';
 import type { RunSignals, TimedRun } from '../runtime/run-signals.js';
 import { isThenable } from '../runtime/thenable.js';
 import { TickBatcher } from '../runtime/tick-batcher.js';
+import type { KeyRateGate } from '../runtime/limits/key-rate.gate.js';
 import { QueueMessageContext, type QueueDelivery } from './queue-delivery.js';
 import { readQueueMessage } from './queue-message.reader.js';
 import { NO_HEADERS, waitMs } from '../core/envelope.js';
@@ -43,6 +44,8 @@ export interface QueueProcessorDeps {
   signals: RunSignals;
   /** Sends the replies of request messages (those with an `nrb-reply-to` header). */
   replies: QueueReplySender;
+  /** `rateLimit.key`: each message's key is admitted before it runs. */
+  keyGate?: KeyRateGate;
 }
 
 /**
@@ -95,6 +98,7 @@ export class QueueMessageProcessor {
     const timed = this.deps.signals.prepare();
     const signal = timed?.signal ?? this.deps.signals.shared;
     const context = new QueueMessageContext(delivery, this.deps.queue, attempt, raw, this.deps.consumerId, delivery.receivedAt, signal, envelope);
+    if (this.deps.keyGate) return this.admitThenRun(this.deps.keyGate, delivery, payload, context, timed);
     if (delivery.deaths > 0 || !delivery.marked) return this.prepareThenRun(delivery, payload, context, timed);
     return this.run(delivery, payload, context, timed);
   }
@@ -119,6 +123,38 @@ export class QueueMessageProcessor {
       return;
     }
     await this.run(delivery, payload, context, timed);
+  }
+
+  /**
+   * `rateLimit.key`: one start is counted in the message's key's window
+   * before it runs. A message over its key's limit goes back to the delayed
+   * set until the window has room, no attempt counted. A key function that
+   * throws fails the attempt; a Redis error leaves the delivery unsettled.
+   */
+  private async admitThenRun(gate: KeyRateGate, delivery: QueueDelivery, payload: unknown, context: QueueMessageContext, timed: TimedRun | undefined): Promise<void> {
+    let key: string;
+    try {
+      key = gate.keyFor(payload, context);
+    } catch (error) {
+      return this.failed(delivery, error, performance.now(), context);
+    }
+    let waitMs: number;
+    try {
+      waitMs = await gate.admit(key);
+    } catch (error) {
+      this.unsettled(delivery, error);
+      return;
+    }
+    if (waitMs > 0) return this.settleWith(delivery, () => this.defer(delivery, waitMs));
+    if (delivery.deaths > 0 || !delivery.marked) return this.prepareThenRun(delivery, payload, context, timed);
+    await this.run(delivery, payload, context, timed);
+  }
+
+  private async defer(delivery: QueueDelivery, waitMs: number): Promise<void> {
+    const { deps } = this;
+    await deps.settler.defer(delivery, waitMs);
+    deps.retryScheduled(waitMs);
+    deps.events.emit('limited', { kind: 'queue', source: deps.queue, handler: deps.handler, limit: 'rateKey', waitMs });
   }
 
   /**

@@ -17,6 +17,7 @@ import { QueueMessageProcessor } from './queue-message.processor.js';
 import { QueueReplySender } from './queue-reply.sender.js';
 import { QueueSettler } from './queue.settler.js';
 import { ReliableListFetcher } from './reliable-list.fetcher.js';
+import { hasLimits, keyRateGate, limitSource, type ConsumerLimitsDeps } from '../runtime/limits/consumer-limits.js';
 
 /**
  * One `@QueueHandler` at run time: its fetcher (reliable or fast) on a
@@ -62,6 +63,16 @@ export class QueueConsumer implements BrokerConsumer {
       : undefined;
     const source = reliableFetcher ?? new FastListFetcher(keys, blocking, command, options.blockTimeoutMs, !factory.isCluster, closeBlocking);
     this.description = source.description;
+    // rateLimit / globalConcurrency: slots are taken before the fetch (docs/rate-limits.md).
+    const limitDeps: ConsumerLimitsDeps = {
+      command, keys: keys.limits(), limits: options, blockTimeoutMs: options.blockTimeoutMs,
+      openBlocking: () => {
+        const client = factory.create('blocking', `${descriptor.queue}/limits`);
+        return { client, close: () => factory.close(client) };
+      },
+      limited: (limit, waitMs) => events.emit('limited', { kind: 'queue', source: descriptor.queue, handler: descriptor.target, limit, waitMs }),
+    };
+    const limited = hasLimits(options) ? limitSource(source, limitDeps) : undefined;
     this.promoter = new DelayedSetPromoter(keys, command, broker.delayedPollMs);
     const signals = new RunSignals(options.timeoutMs);
     const processor = new QueueMessageProcessor({
@@ -82,12 +93,13 @@ export class QueueConsumer implements BrokerConsumer {
       maxAcking: prefetchWindow(options),
       signals,
       replies: new QueueReplySender(command, broker.keyPrefix, descriptor.queue, BROKER_DEFAULTS.replyTtlMs),
+      keyGate: keyRateGate(limitDeps),
     });
-    this.loop = new ConsumerLoop(source, {
+    this.loop = new ConsumerLoop(limited ?? source, {
       window: prefetchWindow(options),
       concurrency: options.concurrency,
       blockTimeoutMs: options.blockTimeoutMs,
-      process: (delivery) => processor.process(delivery),
+      process: limited ? (delivery) => limited.run(delivery, processor.process(delivery)) : (delivery) => processor.process(delivery),
       drain: () => processor.drain(),
       deadlinePassed: () => signals.abortAll(),
       // A message whose consumer already died while running it runs alone.

@@ -138,6 +138,15 @@ export class QueueSettler {
     ));
   }
 
+  /** Puts an unrun delivery back into the delayed set for `delayMs`, no attempt counted (over its key's rate limit). */
+  async defer(delivery: QueueDelivery, delayMs: number): Promise<void> {
+    while (this.model?.rebuild) await this.model.rebuild;
+    await this.changingList(() => this.command.nrbDefer(
+      this.listOf(delivery), this.waiting, this.keys.delayed,
+      delivery.body, delivery.sha, Math.max(0, Math.round(delayMs)), randomBytes(8).toString('hex'),
+    ));
+  }
+
   async deadLetter(delivery: QueueDelivery, record: Omit<QueueDeadLetterRecord, 'id' | 'queue' | 'consumer' | 'failedAt'>): Promise<string> {
     const id = randomBytes(10).toString('hex');
     const full: QueueDeadLetterRecord = { id, messageId: delivery.id, queue: this.keys.queue, consumer: this.consumerId, failedAt: Date.now(), ...record };

@@ -16,6 +16,7 @@ import type { StreamEntry } from './stream-entry.js';
 import { StreamGroupReader } from './stream-group.reader.js';
 import { StreamMessageProcessor } from './stream-message.processor.js';
 import { StreamSettler } from './stream.settler.js';
+import { hasLimits, limitSource } from '../runtime/limits/consumer-limits.js';
 
 /**
  * One `@StreamConsumer` at run time: a group reader on a blocking connection
@@ -73,11 +74,22 @@ export class StreamGroupConsumer implements BrokerConsumer {
       retryScheduled: (entry, delayMs) => reclaimer.scheduleRetry(entry, delayMs),
       signals,
     });
-    this.loop = new ConsumerLoop(reader, {
+    // rateLimit / globalConcurrency: slots are taken before the read (docs/rate-limits.md).
+    const limited = hasLimits(options)
+      ? limitSource(reader, {
+          command, keys: keys.limits(group), limits: options, blockTimeoutMs: options.blockTimeoutMs,
+          openBlocking: () => {
+            const client = factory.create('blocking', `${descriptor.stream}/${group}/limits`);
+            return { client, close: () => factory.close(client) };
+          },
+          limited: (limit, waitMs) => events.emit('limited', { kind: 'stream', source: descriptor.stream, handler: descriptor.target, limit, waitMs }),
+        })
+      : undefined;
+    this.loop = new ConsumerLoop(limited ?? reader, {
       window: prefetchWindow(options),
       concurrency: options.concurrency,
       blockTimeoutMs: options.blockTimeoutMs,
-      process: (entry) => processor.process(entry),
+      process: limited ? (entry) => limited.run(entry, processor.process(entry)) : (entry) => processor.process(entry),
       // An entry whose consumer died may be what killed it: it runs alone, so
       // a poison entry takes no running neighbour down with the next process.
       isSolo: (entry) => entry.takenOver === true,

@@ -100,6 +100,13 @@ export const BROKER_DEFAULTS = {
   streamReclaimBatch: 100,
   /** Dead-letter entries requeued per script call. */
   streamRequeueBatch: 100,
+  /** Cross-process limits of queue and stream-group handlers (`rateLimit`, `globalConcurrency`). */
+  limits: {
+    /** `globalConcurrencyLeaseMs`: a lease not renewed this long expires (renewed every third of it). */
+    leaseMs: 30_000,
+    /** A rate reservation taken before a fetch is dated this long past the fetch's block timeout until committed. */
+    reservationMarginMs: 5_000,
+  },
   /** `RedisBrokerDashboardModule.register()`. */
   dashboard: {
     path: 'broker',

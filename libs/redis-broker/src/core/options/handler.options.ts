@@ -1,6 +1,7 @@
 // Options of one handler (@QueueHandler, @StreamConsumer, @OnChannel) and of
 // the module's defaults for them; the same options with every default applied.
 // Defaults are in broker-defaults.ts, validation in handler-options.validation.ts.
+import type { RateLimitOptions, ResolvedRateLimit } from './limit.options.js';
 
 /**
  * How retries are spaced: `fixed` waits `delayMs` every time; `exponential`
@@ -62,6 +63,24 @@ export interface QueueHandlerOptions {
    * that ignores the signal keeps running; its late result is ignored.
    */
   timeoutMs?: number;
+  /**
+   * A rate limit shared by every process consuming this queue (see
+   * {@link RateLimitOptions} and docs/rate-limits.md). Default none.
+   */
+  rateLimit?: RateLimitOptions;
+  /**
+   * At most this many runs of this handler at once across all processes
+   * (each run holds a lease in Redis that expires if its process dies, see
+   * docs/rate-limits.md). Default none (only `concurrency` per process).
+   */
+  globalConcurrency?: number;
+  /**
+   * How long a `globalConcurrency` lease lives without renewal, in ms: a
+   * process killed while running frees its slots this long after its last
+   * renewal at the latest. A live process renews its leases every third of
+   * it, however long its runs take. Default 30000.
+   */
+  globalConcurrencyLeaseMs?: number;
 }
 
 /**
@@ -166,6 +185,24 @@ export interface StreamConsumerOptions {
    * that ignores the signal keeps running; its late result is ignored.
    */
   timeoutMs?: number;
+  /**
+   * A rate limit shared by every process consuming this group (see
+   * {@link RateLimitOptions}; `key` is refused on streams and docs/rate-limits.md). Default none.
+   */
+  rateLimit?: RateLimitOptions;
+  /**
+   * At most this many runs of this handler at once across all processes
+   * (each run holds a lease in Redis that expires if its process dies, see
+   * docs/rate-limits.md). Default none (only `concurrency` per process).
+   */
+  globalConcurrency?: number;
+  /**
+   * How long a `globalConcurrency` lease lives without renewal, in ms: a
+   * process killed while running frees its slots this long after its last
+   * renewal at the latest. A live process renews its leases every third of
+   * it, however long its runs take. Default 30000.
+   */
+  globalConcurrencyLeaseMs?: number;
 }
 
 /**
@@ -182,14 +219,21 @@ export interface StreamTrimOptions {
 }
 
 /** Handler options with every default applied. */
-export type ResolvedQueueHandlerOptions = Required<Omit<QueueHandlerOptions, 'backoff'>> & {
+export type ResolvedQueueHandlerOptions = Required<Omit<QueueHandlerOptions, 'backoff' | 'rateLimit' | 'globalConcurrency' | 'globalConcurrencyLeaseMs'>> & {
   backoff: Required<BackoffOptions>;
-};
+} & ResolvedHandlerLimits;
 
 /** Channel listener options with every default applied. */
 export type ResolvedChannelListenerOptions = Required<ChannelListenerOptions>;
 
 /** Stream consumer options with every default applied. */
-export type ResolvedStreamConsumerOptions = Required<Omit<StreamConsumerOptions, 'backoff'>> & {
+export type ResolvedStreamConsumerOptions = Required<Omit<StreamConsumerOptions, 'backoff' | 'rateLimit' | 'globalConcurrency' | 'globalConcurrencyLeaseMs'>> & {
   backoff: Required<BackoffOptions>;
-};
+} & ResolvedHandlerLimits;
+
+/** `rateLimit` and `globalConcurrency` as validated; `globalConcurrency` 0 means none. */
+export interface ResolvedHandlerLimits {
+  rateLimit: ResolvedRateLimit | undefined;
+  globalConcurrency: number;
+  globalConcurrencyLeaseMs: number;
+}

@@ -14,7 +14,7 @@ interface ScriptDefinition {
 }
 
 /** Folders holding `.lua` files, one atomic step each, relative to this file. */
-const SCRIPT_FOLDERS = ['../../queue/lua', '../../stream/lua'];
+const SCRIPT_FOLDERS = ['../../queue/lua', '../../stream/lua', '../../runtime/limits/lua'];
 /** Folder of the Lua blocks scripts share, pulled in by `--@include <name>`. */
 const INCLUDE_FOLDER = 'lua-include';
 const INCLUDE_LINE = /^--@include ([a-z][a-z0-9-]*)[ \t]*$/gm;
@@ -113,5 +113,11 @@ declare module 'ioredis' {
     nrbStreamDeadRequeue: Script<Result<number, Context>>;
     nrbStreamIdleConsumers: Script<Result<number, Context>>;
     nrbStreamRefreshIdle: Script<Result<number, Context>>;
+    nrbDefer: Script<Result<number, Context>>;
+    nrbRateAcquire: Script<Result<[number, number], Context>>;
+    nrbRateCommit: Script<Result<number, Context>>;
+    nrbLeaseAcquire: Script<Result<[number, number], Context>>;
+    nrbLeaseRelease: Script<Result<number, Context>>;
+    nrbLeaseRenew: Script<Result<number, Context>>;
   }
 }
