@@ -14,7 +14,7 @@ interface ScriptDefinition {
 }
 
 /** Folders holding `.lua` files, one atomic step each, relative to this file. */
-const SCRIPT_FOLDERS = ['../../queue/lua', '../../stream/lua'];
+const SCRIPT_FOLDERS = ['../../queue/lua', '../../stream/lua', '../../schedule/lua'];
 /** Folder of the Lua blocks scripts share, pulled in by `--@include <name>`. */
 const INCLUDE_FOLDER = 'lua-include';
 const INCLUDE_LINE = /^--@include ([a-z][a-z0-9-]*)[ \t]*$/gm;
@@ -113,5 +113,11 @@ declare module 'ioredis' {
     nrbStreamDeadRequeue: Script<Result<number, Context>>;
     nrbStreamIdleConsumers: Script<Result<number, Context>>;
     nrbStreamRefreshIdle: Script<Result<number, Context>>;
+    nrbScheduleUpsert: Script<Result<number, Context>>;
+    nrbScheduleRemove: Script<Result<number, Context>>;
+    nrbScheduleDue: Script<Result<(string | number)[], Context>>;
+    nrbScheduleClaim: Script<Result<number, Context>>;
+    nrbScheduleQueuePush: Script<Result<number, Context>>;
+    nrbScheduleStreamAppend: Script<Result<number, Context>>;
   }
 }
