@@ -34,7 +34,8 @@ export class SchedulePoller {
 
   /** Starts the loop; `before` steps (storing the app's schedules) run before its first poll, until they succeed. */
   start(before: (() => Promise<void>)[] = []): void {
-    this.before = before;
+    if (this.stopped) return;
+    this.before.push(...before);
     this.running ??= this.loop();
   }
 

@@ -69,6 +69,12 @@ export class ScheduleStore {
     return result === 1 ? 'fired' : result === 2 ? 'skipped' : result === -1 ? 'early' : 'lost';
   }
 
+  /** Whether no schedule will run and no claimed tick waits in the outbox. */
+  async isEmpty(): Promise<boolean> {
+    const [scheduled, claimed] = await Promise.all([this.command.zcard(this.keys.index), this.command.zcard(this.keys.outbox)]);
+    return scheduled === 0 && claimed === 0;
+  }
+
   /** The stored definition of one schedule, or undefined. */
   async definition(id: string): Promise<StoredSchedule | undefined> {
     return parseStored(await this.command.hget(this.keys.definitions, id));

@@ -15,9 +15,11 @@ import { TickDeliverer } from './tick.deliverer.js';
  * Distributed schedules, injectable anywhere once the module is imported.
  * A schedule sends one message per tick to a queue or a stream, once across
  * all processes: ticks are claimed in Redis by a script on the Redis clock.
- * Every process that imports the module (without `producerOnly`) polls,
- * sleeping until the earliest next run, at most 1 s (a schedule added by
- * another process is seen within that). See docs/schedules.md.
+ * A process (without `producerOnly`) polls once it has a reason: a
+ * `@Scheduled` method, a `schedule()` call, or schedules already stored
+ * when it booted; it sleeps until the earliest next run, at most 1 s (a
+ * schedule added by another process is seen within that). An app that uses
+ * no schedule sends nothing. See docs/schedules.md.
  * @publicApi
  */
 @Injectable()
@@ -40,9 +42,17 @@ export class SchedulerService implements OnApplicationBootstrap, OnModuleDestroy
     // Validated now: a bad @Scheduled fails bootstrap, naming Class@method and the option.
     const found = this.explorer.explore();
     if (this.options.producerOnly) return;
+    if (found.length === 0) {
+      // An app that has no schedule of its own polls only if schedules exist: one read at boot, not a loop.
+      void this.store.isEmpty().then(
+        (empty) => empty || this.poller.start(),
+        () => this.poller.start(), // unknown (Redis down at boot): polling is the side that loses no tick
+      );
+      return;
+    }
     // Stored by the poller before its first poll (and again after a failure): a Redis that is down at boot does not hold the start.
     this.poller.start(found.map(({ id, schedule }) => () => this.store.upsert(id, schedule).then(() => undefined)));
-    if (found.length > 0) this.logger.log(`Scheduled: ${found.map((f) => `${f.id} (${f.target})`).join(', ')}`);
+    this.logger.log(`Scheduled: ${found.map((f) => `${f.id} (${f.target})`).join(', ')}`);
   }
 
   async onModuleDestroy(): Promise<void> {
@@ -63,7 +73,10 @@ export class SchedulerService implements OnApplicationBootstrap, OnModuleDestroy
   async schedule(id: string, timing: ScheduleTiming, target: ScheduleTarget, payload?: unknown): Promise<'created' | 'changed' | 'unchanged'> {
     const stored = resolveSchedule('schedule', id, timing, target, payload);
     const result = await this.store.upsert(id, stored);
-    this.poller.wake();
+    if (!this.options.producerOnly) {
+      this.poller.start();
+      this.poller.wake();
+    }
     return result;
   }
 
