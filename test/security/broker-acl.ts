@@ -24,6 +24,8 @@ export const BROKER_ACL_RULES = [
   '+publish', '+spublish', '+subscribe', '+psubscribe', '+ssubscribe', '+unsubscribe', '+punsubscribe', '+sunsubscribe',
   // The registry of queue and stream names (once per name and process).
   '+sadd',
+  // Schedules (docs/schedules.md): delivery scripts' dedup sets, and SchedulerService.schedules().
+  '+zremrangebyscore', '+pexpire', '+hgetall',
 ] as const;
 
 /**
@@ -45,6 +47,8 @@ export const OPERATOR_ACL_RULES = [
   '+zadd', '+time', '+publish', '+spublish', '+sadd',
   // CLI tail.
   '+xread', '+subscribe', '+ssubscribe',
+  // Schedules: the dashboard's table and the CLI's schedules.
+  '+hgetall',
 ] as const;
 
 /** What ioredis' Cluster client needs on top: the slot map and its ready check (docs/security.md). */

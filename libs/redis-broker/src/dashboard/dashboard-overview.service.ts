@@ -1,4 +1,6 @@
-import { Inject, Injectable } from '@nestjs/common';
+import { Inject, Injectable, Logger } from '@nestjs/common';
+import { errorText } from '../core/error-text.js';
+import { LogThrottle } from '../runtime/log-throttle.js';
 import { BROKER_COMMAND_CONNECTION, RESOLVED_BROKER_OPTIONS } from '../core/constants.js';
 import type { RedisClient } from '../core/redis/redis-connection.factory.js';
 import { HandlerRegistry } from '../discovery/handler.registry.js';
@@ -47,6 +49,8 @@ export interface DashboardOverview extends BrokerOverview {
 export class DashboardOverviewService {
   private readonly catalog: BrokerCatalog;
   private readonly schedules: ScheduleStore;
+  private readonly scheduleErrors = new LogThrottle();
+  private readonly logger = new Logger(DashboardOverviewService.name);
   private reading: Promise<DashboardOverview> | undefined;
 
   constructor(
@@ -70,7 +74,12 @@ export class DashboardOverviewService {
     // This process' handlers are listed even before their consumer's registry record lands.
     const [counts, schedules] = await Promise.all([
       this.catalog.overview({ queues: this.registry.queues(), streams: this.registry.streamGroups().map((g) => g.stream) }),
-      this.schedules.list(),
+      // An operator ACL from before schedules (no HGETALL) must not take the rest of the page down.
+      this.schedules.list().catch((error: unknown) => {
+        const count = this.scheduleErrors.note();
+        if (count !== undefined) this.logger.warn(`Could not read the schedules (${count}× since the last report): ${errorText(error)}`);
+        return [];
+      }),
     ]);
     return {
       ...counts,
