@@ -152,6 +152,20 @@ describe('SchedulerService and @Scheduled', () => {
     expect(await ctx.plain.zcard(new QueueKeys('orphan', '').scheduleTicks('orphan'))).toBe(1);
   });
 
+  it('keeps a tick whose target cannot be written in the outbox, and goes on with the other schedules', async () => {
+    await ctx.plain.set('broken', 'not a list'); // LPUSH fails: WRONGTYPE
+    const scheduler = await boot();
+    await scheduler.schedule('to-broken', { every: 100, limit: 1 }, { queue: 'broken' });
+    await scheduler.schedule('to-fine', { every: 100, limit: 3 }, { queue: 'fine' });
+    await waitFor(async () => (await ctx.plain.llen('fine')) === 3, { description: 'the other schedule to run' });
+    const keys = new ScheduleKeys('');
+    const [member] = await ctx.plain.zrange(keys.outbox, 0, -1);
+    expect(member).toMatch(/^\d+ to-broken$/);
+    // Once the target can be written, the stale tick is delivered from the outbox.
+    await ctx.plain.del('broken');
+    await waitFor(async () => (await ctx.plain.llen('broken')) === 1 && (await ctx.plain.zcard(keys.outbox)) === 0, { description: 'the late delivery' });
+  });
+
   it('runs a failing @Scheduled tick through retries into the dead letters, as a queue handler', async () => {
     await boot({}, [FailingTick]);
     const keys = new QueueKeys('nrb:scheduled:fails', '');

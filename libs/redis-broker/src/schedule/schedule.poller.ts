@@ -5,6 +5,7 @@ import { LogThrottle } from '../runtime/log-throttle.js';
 import { decideTick, NextRunCalculator } from './next-run.calculator.js';
 import { parseOutboxMember, type DueSchedule, type ScheduleStore } from './schedule.store.js';
 import type { TickDeliverer } from './tick.deliverer.js';
+import type { StoredSchedule } from './schedule.options.js';
 
 const S = BROKER_DEFAULTS.schedule;
 
@@ -19,6 +20,7 @@ const S = BROKER_DEFAULTS.schedule;
 export class SchedulePoller {
   private readonly logger = new Logger(SchedulePoller.name);
   private readonly errors = new LogThrottle();
+  private readonly deliveryErrors = new LogThrottle();
   private stopped = false;
   /** Set by `wake()`: a change came in during a poll, so no sleep after it. */
   private woken = false;
@@ -94,16 +96,32 @@ export class SchedulePoller {
     }
     const { fire, next } = decideTick(new NextRunCalculator(schedule.timing), schedule.timing, tick, now);
     const claimed = await this.store.claim(id, tick, next, fire, schedule.timing.limit ?? 0);
-    if (claimed !== 'fired') return;
-    await this.deliverer.deliver(id, tick, schedule);
-    await this.store.delivered(`${tick} ${id}`);
+    if (claimed === 'fired') await this.deliver(id, tick, schedule, `${tick} ${id}`);
   }
 
   private async redeliver(member: string): Promise<void> {
     const parsed = parseOutboxMember(member);
     const schedule = parsed && (await this.store.definition(parsed.id));
     // A tick of a schedule removed since its claim is dropped with it.
-    if (parsed && schedule) await this.deliverer.deliver(parsed.id, parsed.tick, schedule);
+    if (parsed && schedule) await this.deliver(parsed.id, parsed.tick, schedule, member);
+    else await this.store.delivered(member);
+  }
+
+  /**
+   * Writes a claimed tick and takes it off the outbox. A target that cannot
+   * be written (its Cluster master down) delays only its own ticks: they stay
+   * in the outbox, delivered by a later poll, and the other schedules go on.
+   */
+  private async deliver(id: string, tick: number, schedule: StoredSchedule, member: string): Promise<void> {
+    try {
+      await this.deliverer.deliver(id, tick, schedule);
+    } catch (error) {
+      const count = this.deliveryErrors.note();
+      if (count !== undefined) {
+        this.logger.error(`Could not deliver tick ${tick} of schedule ${id} (${count} failed deliveries since the last report): ${errorText(error)}; it stays in the outbox and is delivered again in ${S.outboxStaleMs} ms.`);
+      }
+      return;
+    }
     await this.store.delivered(member);
   }
 
