@@ -24,6 +24,8 @@ export const BROKER_ACL_RULES = [
   '+publish', '+spublish', '+subscribe', '+psubscribe', '+ssubscribe', '+unsubscribe', '+punsubscribe', '+sunsubscribe',
   // The registry of queue and stream names (once per name and process).
   '+sadd',
+  // Schedules (docs/schedules.md): delivery scripts' dedup sets, and SchedulerService.schedules().
+  '+zremrangebyscore', '+pexpire', '+hgetall',
 ] as const;
 
 /**
@@ -45,7 +47,8 @@ export const OPERATOR_ACL_RULES = [
   '+zadd', '+time', '+publish', '+spublish', '+sadd',
   // CLI tail.
   '+xread', '+subscribe', '+ssubscribe',
-  // The limits of a queue or group (rateLimit, globalConcurrency), when its consumers have any.
+  // The limits of a queue or group (rateLimit, globalConcurrency), when its consumers have any;
+  // the schedules (the dashboard's table and the CLI's schedules).
   '+hgetall', '+zcount',
 ] as const;
 

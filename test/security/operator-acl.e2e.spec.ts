@@ -139,6 +139,7 @@ describe('the worker and operator roles of the documented ACL, each as its own R
     };
     expect(await ok('status')).toMatch(/^refused\s+0\s+0\s+0\s+2\s+1$/m);
     await ok('status', 'refused', 'events', '--json');
+    await ok('schedules', '--json');
 
     const [letter] = JSON.parse(await ok('dlq', 'list', 'refused', '--json')) as QueueDeadLetter[];
     await ok('dlq', 'show', 'refused', letter.id);

@@ -98,6 +98,12 @@ export {
 } from './core/events.js';
 export { QueueKeys, StreamKeys, RegistryKeys, LimitKeys, channelName } from './core/keys.js';
 
+// Schedules
+export { Scheduled } from './schedule/scheduled.decorator.js';
+export { SchedulerService } from './schedule/scheduler.service.js';
+export type { ScheduledOptions, ScheduleTiming, ScheduleTarget, ScheduleInfo, StoredTiming } from './schedule/schedule.options.js';
+export { ScheduleKeys } from './core/keys.js';
+
 // Dashboard
 export { RedisBrokerDashboardModule } from './dashboard/redis-broker-dashboard.module.js';
 export type { RedisBrokerDashboardOptions } from './dashboard/dashboard.options.js';

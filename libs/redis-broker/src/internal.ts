@@ -24,3 +24,6 @@ export { HandlerRegistry } from './discovery/handler.registry.js';
 export type { HandlerDescriptor, QueueHandlerDescriptor } from './discovery/handler-descriptor.js';
 export { PendingReclaimer } from './stream/pending.reclaimer.js';
 export type { RawStreamEntry } from './stream/stream-entry.js';
+
+// Schedules, read without the module (the CLI's `schedules` command)
+export { ScheduleStore } from './schedule/schedule.store.js';

@@ -21,6 +21,8 @@ import type { RedisBrokerModuleOptions, ResolvedBrokerOptions } from '../core/op
 import { ConsumerRunner } from './consumer.runner.js';
 import { StreamDeadLetterService } from '../stream/stream-dead-letter.service.js';
 import { StreamInspector } from '../stream/stream.inspector.js';
+import { ScheduledExplorer } from '../schedule/scheduled.explorer.js';
+import { SchedulerService } from '../schedule/scheduler.service.js';
 
 /**
  * Redis as a message broker for Nest: import once with `forRoot(options)` or
@@ -28,7 +30,8 @@ import { StreamInspector } from '../stream/stream.inspector.js';
  * decorated with `@QueueHandler`, `@StreamConsumer` or `@OnChannel` anywhere in the app start consuming once the
  * app has bootstrapped (unless `producerOnly`), and stop gracefully on
  * shutdown (call `app.enableShutdownHooks()` so SIGTERM triggers it);
- * methods decorated with `@OnBrokerEvent` hear the broker's lifecycle events.
+ * methods decorated with `@OnBrokerEvent` hear the broker's lifecycle events;
+ * `@Scheduled` methods and `SchedulerService` schedules fire once per tick across all processes.
  * @publicApi
  */
 @Module({
@@ -62,6 +65,9 @@ import { StreamInspector } from '../stream/stream.inspector.js';
     HandlerRegistry,
     BrokerEventHookExplorer,
     BrokerEventHooks,
+    // Before the runner: a bad @Scheduled is reported as such before its queue handler is explored.
+    ScheduledExplorer,
+    SchedulerService,
     ConsumerRunner,
     ChannelSubscriber,
     ChannelSubscriptionService,
@@ -79,6 +85,7 @@ import { StreamInspector } from '../stream/stream.inspector.js';
     HandlerRegistry,
     ConsumerRunner,
     ChannelSubscriptionService,
+    SchedulerService,
   ],
 })
 export class RedisBrokerModule extends ConfigurableRedisBrokerModule {}

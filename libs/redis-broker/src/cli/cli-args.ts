@@ -44,6 +44,7 @@ Commands:
                                          publish one message; prints the receiver count
   tail <stream|channel> [--channel|--sharded] [--from id] [--count n]
                                          print new entries or messages until Ctrl-C
+  schedules                              every schedule: target, timing, next and last run, runs
 
 Options:
   --url <redis-url>     default $REDIS_URL, else ${DEFAULT_URL}; a password is

@@ -6,6 +6,7 @@ import { errorKindOf, EXIT, exitCodeOf, UsageError } from './cli-errors.js';
 import { stdoutOutput, type CliOutput } from './cli-output.js';
 import { runDlq } from './dlq.command.js';
 import { runAppend, runEnqueue, runPublish } from './produce.command.js';
+import { runSchedules } from './schedules.command.js';
 import { runStatus } from './status.command.js';
 import { runTail } from './tail.command.js';
 
@@ -18,6 +19,7 @@ const COMMANDS: Record<string, Runner> = {
   append: runAppend,
   publish: runPublish,
   tail: runTail,
+  schedules: runSchedules,
 };
 
 /** Runs one command line; resolves to the process exit code. */

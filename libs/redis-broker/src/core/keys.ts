@@ -96,6 +96,12 @@ export class QueueKeys {
     assertValidName('dedupKey', dedupKey);
     return `{${this.list}}:dedup:${dedupKey}`;
   }
+
+  /** ZSET: tick time → when it was pushed (ms), the ticks of schedule `scheduleId` this queue got lately (dedup). */
+  scheduleTicks(scheduleId: string): string {
+    assertValidScheduleId(scheduleId);
+    return `{${this.list}}:ticks:${scheduleId}`;
+  }
 }
 
 /**
@@ -159,6 +165,12 @@ export class StreamKeys {
     return new LimitKeys(`{${this.stream}}`, `:${group}`);
   }
 
+  /** ZSET: tick time → when it was appended (ms), the ticks of schedule `scheduleId` this stream got lately (dedup). */
+  scheduleTicks(scheduleId: string): string {
+    assertValidScheduleId(scheduleId);
+    return `{${this.stream}}:ticks:${scheduleId}`;
+  }
+
   /** STREAM: dead entries requeued for `group` alone; read by that group beside the stream. */
   requeue(group: string): string {
     assertValidName('group', group);
@@ -220,5 +232,47 @@ export class RegistryKeys {
     const tag = `{${prefix}}`;
     this.queues = `${tag}:registry:queues`;
     this.streams = `${tag}:registry:streams`;
+  }
+}
+
+const SCHEDULE_ID_PATTERN = /^[A-Za-z0-9._:/@-]{1,200}$/;
+
+/**
+ * Rejects a schedule id other than 1 to 200 letters, digits and `. _ : / @ -`:
+ * an id is part of message ids and key names, so it needs no escaping anywhere.
+ */
+export function assertValidScheduleId(id: unknown): asserts id is string {
+  if (typeof id !== 'string' || !SCHEDULE_ID_PATTERN.test(id)) {
+    throw new InvalidBrokerOptionsError(messages.invalidName('schedule', id, '1 to 200 letters, digits or . _ : / @ -'));
+  }
+}
+
+/**
+ * Every Redis key of the schedules under one key prefix, all with the hash
+ * tag `{<prefix>nrb:schedules}`: one Cluster slot, so the claim script
+ * checks and advances a schedule, and records its tick in the outbox, in
+ * one step. Schedules are few and small; their targets live in their own
+ * slots and are written after the claim (see docs/schedules.md).
+ * @publicApi
+ */
+export class ScheduleKeys {
+  /** ZSET: schedule id → its next run (epoch ms, Redis clock); only schedules that will run again. */
+  readonly index: string;
+  /** HASH: schedule id → its definition (JSON: timing, target, payload). */
+  readonly definitions: string;
+  /** HASH: schedule id → ticks fired so far. */
+  readonly runs: string;
+  /** HASH: schedule id → time of its last fired tick (ms). */
+  readonly lastRuns: string;
+  /** ZSET: `<tick ms> <schedule id>` → when claimed (ms): ticks claimed and not yet known to be delivered. */
+  readonly outbox: string;
+
+  constructor(prefix: string) {
+    const tag = `{${prefix}nrb:schedules}`;
+    this.index = `${tag}:index`;
+    this.definitions = `${tag}:definitions`;
+    this.runs = `${tag}:runs`;
+    this.lastRuns = `${tag}:last`;
+    this.outbox = `${tag}:outbox`;
   }
 }

@@ -1,4 +1,6 @@
-import { Inject, Injectable } from '@nestjs/common';
+import { Inject, Injectable, Logger } from '@nestjs/common';
+import { errorText } from '../core/error-text.js';
+import { LogThrottle } from '../runtime/log-throttle.js';
 import { BROKER_COMMAND_CONNECTION, RESOLVED_BROKER_OPTIONS } from '../core/constants.js';
 import type { RedisClient } from '../core/redis/redis-connection.factory.js';
 import { HandlerRegistry } from '../discovery/handler.registry.js';
@@ -8,6 +10,8 @@ import { describeTarget } from '../core/channel-target.js';
 import type { ChannelListenerStats } from '../pubsub/channel-listener.js';
 import type { ResolvedBrokerOptions } from '../core/options/broker.options.js';
 import { ThroughputRecorder, type RecentFailure, type ThroughputBucket } from './throughput.recorder.js';
+import { ScheduleStore } from '../schedule/schedule.store.js';
+import type { ScheduleInfo } from '../schedule/schedule.options.js';
 
 /**
  * A handler of the process serving the dashboard.
@@ -32,6 +36,8 @@ export interface DashboardOverview extends BrokerOverview {
   listeners: ChannelListenerStats[];
   throughput: { sliceMs: number; slices: ThroughputBucket[] };
   recentFailures: RecentFailure[];
+  /** Every schedule under the key prefix: target, timing, next run, last run, runs. */
+  schedules: ScheduleInfo[];
 }
 
 /**
@@ -42,6 +48,9 @@ export interface DashboardOverview extends BrokerOverview {
 @Injectable()
 export class DashboardOverviewService {
   private readonly catalog: BrokerCatalog;
+  private readonly schedules: ScheduleStore;
+  private readonly scheduleErrors = new LogThrottle();
+  private readonly logger = new Logger(DashboardOverviewService.name);
   private reading: Promise<DashboardOverview> | undefined;
 
   constructor(
@@ -52,6 +61,7 @@ export class DashboardOverviewService {
     private readonly channels: ChannelSubscriptionService,
   ) {
     this.catalog = new BrokerCatalog(command, options.keyPrefix);
+    this.schedules = new ScheduleStore(command, options.keyPrefix);
   }
 
   overview(): Promise<DashboardOverview> {
@@ -62,10 +72,15 @@ export class DashboardOverviewService {
   private async read(): Promise<DashboardOverview> {
     const handlers = this.registry.all();
     // This process' handlers are listed even before their consumer's registry record lands.
-    const counts = await this.catalog.overview({
-      queues: this.registry.queues(),
-      streams: this.registry.streamGroups().map((g) => g.stream),
-    });
+    const [counts, schedules] = await Promise.all([
+      this.catalog.overview({ queues: this.registry.queues(), streams: this.registry.streamGroups().map((g) => g.stream) }),
+      // An operator ACL from before schedules (no HGETALL) must not take the rest of the page down.
+      this.schedules.list().catch((error: unknown) => {
+        const count = this.scheduleErrors.note();
+        if (count !== undefined) this.logger.warn(`Could not read the schedules (${count}× since the last report): ${errorText(error)}`);
+        return [];
+      }),
+    ]);
     return {
       ...counts,
       keyPrefix: this.options.keyPrefix,
@@ -77,6 +92,7 @@ export class DashboardOverviewService {
       listeners: this.channels.stats(),
       throughput: { sliceMs: this.recorder.sliceMs, slices: this.recorder.throughput() },
       recentFailures: this.recorder.recentFailures(),
+      schedules,
     };
   }
 }

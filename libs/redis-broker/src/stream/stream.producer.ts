@@ -13,6 +13,7 @@ import { BoundedCache } from '../runtime/bounded-cache.js';
 import { assertHeaders, STREAM_HEADER_PREFIX } from '../core/envelope.js';
 import { activeTracer } from '../runtime/tracing/otel-api.js';
 import { traceSend, withTraceFields, type TraceFields } from '../runtime/tracing/send-tracing.js';
+import { encodeStreamField } from '../core/stream-fields.js';
 
 /**
  * Options of one append.
@@ -121,7 +122,7 @@ export class StreamProducer {
     let count = 0;
     for (const [name, value] of Object.entries(fields)) {
       if (value === undefined) continue;
-      args.push(name, encodeField(value));
+      args.push(name, encodeStreamField(value));
       count += 1;
     }
     if (count === 0) throw new TypeError(`Cannot append to stream "${stream}": an entry needs at least one field`);
@@ -154,12 +155,6 @@ function splitOptions(options: AppendOptions | undefined): SplitOptions {
   const replication = resolveReplication('append', { replicas, replicasTimeoutMs });
   const onlyOthers = Object.keys(trim).length === 0 && [...REPLICATION_KEYS, 'headers'].some((key) => key in options);
   return { trim: onlyOthers ? undefined : trim, replication, headers };
-}
-
-function encodeField(value: unknown): string {
-  if (typeof value === 'string') return value;
-  if (typeof value === 'number' || typeof value === 'boolean' || typeof value === 'bigint') return String(value);
-  return JSON.stringify(value);
 }
 
 function trimArgs(options: AppendOptions | undefined): string[] {

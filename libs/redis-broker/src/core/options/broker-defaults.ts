@@ -107,6 +107,24 @@ export const BROKER_DEFAULTS = {
     /** A rate reservation taken before a fetch is dated this long past the fetch's block timeout until committed. */
     reservationMarginMs: 5_000,
   },
+  /** Distributed schedules (`@Scheduled`, `SchedulerService`). */
+  schedule: {
+    misfire: 'fire-once',
+    /** A tick claimed later than this after its time is missed: `misfire` decides whether it still fires. */
+    misfireGraceMs: 5_000,
+    /** Smallest `every`. */
+    minEveryMs: 100,
+    /** Longest a poller sleeps: a schedule another process added or changed is seen within this. */
+    maxSleepMs: 1_000,
+    /** Due schedules one poll claims; more are claimed by the next poll at once. */
+    claimBatch: 100,
+    /** A claimed tick still in the outbox this long after its claim is delivered by any poller. */
+    outboxStaleMs: 5_000,
+    /** How long a target remembers the ticks it got (a tick delivered twice within this is dropped). */
+    dedupWindowMs: 600_000,
+    /** Backoff of a poller whose Redis calls fail. */
+    errorBackoffMs: { initial: 100, max: 5_000 },
+  },
   /** `RedisBrokerDashboardModule.register()`. */
   dashboard: {
     path: 'broker',

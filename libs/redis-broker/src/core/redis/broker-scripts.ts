@@ -14,7 +14,7 @@ interface ScriptDefinition {
 }
 
 /** Folders holding `.lua` files, one atomic step each, relative to this file. */
-const SCRIPT_FOLDERS = ['../../queue/lua', '../../stream/lua', '../../runtime/limits/lua'];
+const SCRIPT_FOLDERS = ['../../queue/lua', '../../stream/lua', '../../runtime/limits/lua', '../../schedule/lua'];
 /** Folder of the Lua blocks scripts share, pulled in by `--@include <name>`. */
 const INCLUDE_FOLDER = 'lua-include';
 const INCLUDE_LINE = /^--@include ([a-z][a-z0-9-]*)[ \t]*$/gm;
@@ -119,5 +119,11 @@ declare module 'ioredis' {
     nrbLeaseAcquire: Script<Result<[number, number], Context>>;
     nrbLeaseRelease: Script<Result<number, Context>>;
     nrbLeaseRenew: Script<Result<number, Context>>;
+    nrbScheduleUpsert: Script<Result<number, Context>>;
+    nrbScheduleRemove: Script<Result<number, Context>>;
+    nrbScheduleDue: Script<Result<(string | number)[], Context>>;
+    nrbScheduleClaim: Script<Result<number, Context>>;
+    nrbScheduleQueuePush: Script<Result<number, Context>>;
+    nrbScheduleStreamAppend: Script<Result<number, Context>>;
   }
 }
