@@ -1,11 +1,14 @@
 import {
-  Body, Catch, Controller, Get, HttpCode, Inject, Injectable, Module, Post, UseFilters, UseGuards, UseInterceptors,
+  Body, Catch, ParseIntPipe, Controller, Get, HttpCode, Inject, Injectable, Module, Post, UseFilters, UseGuards, UseInterceptors,
   type CallHandler, type CanActivate, type ExecutionContext, type INestApplication, type NestInterceptor, type RpcExceptionFilter,
 } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { ClientProxy, ClientsModule, Transport, Ctx, EventPattern, MessagePattern, Payload, RpcException } from '@nestjs/microservices';
 import { HealthCheck, HealthCheckService, MicroserviceHealthIndicator } from '@nestjs/terminus';
-import { BrokerClient, QueueDeadLetterService, RedisBrokerModule, RequestFailedError } from 'nest-redis-broker';
+import {
+  BrokerClient, BrokerCtx, BrokerPayload, QueueDeadLetterService, QueueHandler, QueueMessageContext, RedisBrokerModule, RequestFailedError,
+  RequestTimeoutError,
+} from 'nest-redis-broker';
 import { RedisBrokerClientProxy, RedisBrokerContext, RedisBrokerServer, type EventRouting } from 'nest-redis-broker/microservices';
 import { BrokerHealthIndicator, RedisBrokerHealthModule } from 'nest-redis-broker/observability';
 import { waitFor } from 'nest-redis-broker/testing';
@@ -70,6 +73,17 @@ class PriceErrorFilter implements RpcExceptionFilter<RpcException> {
   }
 }
 
+/** A plain library handler beside the transport's: the aliases keep both decorator families apart. */
+@Injectable()
+class LegacyJobs {
+  readonly seen: { n: number; queue: string }[] = [];
+
+  @QueueHandler('legacy.jobs', { blockTimeoutMs: 200 })
+  run(@BrokerPayload('n') n: number, @BrokerCtx() ctx: QueueMessageContext): void {
+    this.seen.push({ n, queue: ctx.queue });
+  }
+}
+
 @Controller()
 @UseInterceptors(RecordingInterceptor)
 class OrdersController {
@@ -121,6 +135,11 @@ class OrdersController {
     return { sku, cents: sku.length * 100, attempt: ctx.attempt };
   }
 
+  @MessagePattern('price.double')
+  double(@Payload('n', ParseIntPipe) n: number): number {
+    return n * 2;
+  }
+
   @MessagePattern('price.secret')
   @UseGuards(AdminGuard)
   @UseFilters(PriceErrorFilter)
@@ -147,7 +166,7 @@ describe('the microservices transport in a hybrid app (HTTP + RedisBrokerServer)
         ClientsModule.register([{ name: ORDERS, customClass: RedisBrokerClientProxy, options: { connection: { url }, ...ROUTING } }]),
       ],
       controllers: [OrdersController],
-      providers: [RecordingInterceptor],
+      providers: [RecordingInterceptor, LegacyJobs],
     })
     class HybridModule {}
     app = await NestFactory.create(HybridModule, { logger });
@@ -203,6 +222,27 @@ describe('the microservices transport in a hybrid app (HTTP + RedisBrokerServer)
     expect((failure as RequestFailedError).reason).toBe('non-retryable');
   });
 
+  it('runs pipes on @Payload() of a @MessagePattern handler', async () => {
+    const proxy = app.get<ClientProxy>(ORDERS);
+    expect(await firstValueFrom(proxy.send('price.double', { n: '21' }))).toBe(42);
+  });
+
+  it('errors send() with a RequestTimeoutError when no reply comes within the client\'s timeoutMs', async () => {
+    const client = new RedisBrokerClientProxy({ connection: { url: ctx.redis.url }, timeoutMs: 300 });
+    try {
+      await expect(firstValueFrom(client.send('nobody.serves', { x: 1 }))).rejects.toBeInstanceOf(RequestTimeoutError);
+    } finally {
+      await client.close();
+    }
+  });
+
+  it('runs the library\'s own handlers, written with BrokerPayload and BrokerCtx, beside the transport\'s', async () => {
+    await app.get(BrokerClient).enqueue('legacy.jobs', { n: 5 });
+    const legacy = app.get(LegacyJobs);
+    await waitFor(() => legacy.seen.length === 1, { description: 'the legacy job to run' });
+    expect(legacy.seen).toEqual([{ n: 5, queue: 'legacy.jobs' }]);
+  });
+
   it('applies guards and exception filters to @MessagePattern handlers', async () => {
     const client = app.get(BrokerClient);
     expect(await client.request('price.secret', { sku: 'x' }, { headers: { role: 'admin' } })).toBe('secret x');
@@ -235,10 +275,11 @@ describe('the microservices transport in a hybrid app (HTTP + RedisBrokerServer)
     const response = await fetch(`${baseUrl}/health`);
     const body = (await response.json()) as { status: string; info: Record<string, { status: string; consumers: number }> };
     expect(response.status).toBe(200);
-    // The module has no handler of its own: the five consumers are the transport's five patterns.
-    expect(body.info['redis-broker']).toEqual({ status: 'up', consumers: 5 });
+    // The module's one consumer (legacy.jobs) and the transport's six patterns.
+    expect(body.info['redis-broker']).toEqual({ status: 'up', consumers: 7 });
     expect(server.health().map((h) => h.description).sort()).toEqual(
-      ['queue "orders.created"', 'queue "orders.flaky"', 'queue "price.get"', 'queue "price.secret"', 'stream "audit.logged" group "orders-service"'],
+      ['queue "orders.created"', 'queue "orders.flaky"', 'queue "price.double"', 'queue "price.get"', 'queue "price.secret"',
+        'stream "audit.logged" group "orders-service"'],
     );
   });
 
