@@ -1,4 +1,4 @@
-import { QueueKeys } from 'nest-redis-broker';
+import { BrokerCatalog, limitStateText, QueueKeys } from 'nest-redis-broker';
 import { waitFor } from 'nest-redis-broker/testing';
 import { describe, expect, it } from 'vitest';
 import { report } from '../support/ledger.js';
@@ -64,6 +64,11 @@ describe('rateLimit and globalConcurrency across worker processes', () => {
     report('globalConcurrency 2, 3 processes x 10', { runs: sent, maxRunning, processesThatRan: pids.size });
     expect(maxRunning).toBe(2);
     expect(pids.size).toBeGreaterThan(1);
+    // What status and the dashboard show: the configured limit and the leases held now (idle consumers hold theirs).
+    const [queue] = (await new BrokerCatalog(ctx.plain, '').overview()).queues.filter((q) => q.queue === 'sem');
+    expect(queue.limits?.globalConcurrency).toMatchObject({ limit: 2, leaseMs: 30_000 });
+    expect(queue.limits?.globalConcurrency?.held).toBeLessThanOrEqual(2);
+    expect(limitStateText(queue.limits)).toMatch(/^[0-2]\/2 running$/);
     // An idle consumer holds a lease while it blocks for the next message; stopping gives every lease back.
     for (const worker of pool.started) worker.child.kill('SIGTERM');
     await Promise.all(pool.started.map((w) => w.exited));
