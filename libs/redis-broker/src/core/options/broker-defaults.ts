@@ -100,6 +100,14 @@ export const BROKER_DEFAULTS = {
   streamReclaimBatch: 100,
   /** Dead-letter entries requeued per script call. */
   streamRequeueBatch: 100,
+  /** `batch` of a `@QueueHandler` / `@StreamConsumer` (see docs/batches.md); `size` has no default. */
+  batch: {
+    maxWaitMs: 20,
+    /** Largest `batch.size` accepted. */
+    maxSize: 10_000,
+    /** Largest `batch.maxWaitMs` accepted (a minute). */
+    maxWaitLimitMs: 60_000,
+  },
   /** `RedisBrokerDashboardModule.register()`. */
   dashboard: {
     path: 'broker',

@@ -13,16 +13,17 @@ import type {
 // Validation of handler options (@QueueHandler, @StreamConsumer, @OnChannel)
 // over the module's defaults; errors name the handler and the option.
 import { bool, expectRecord, fail, int, oneOf, rejectUnknown } from './option-checks.js';
+import { resolveBatchOptions } from './batch.options.js';
 
 const CHANNEL_KEYS = ['parse', 'bufferSize', 'maxBufferBytes', 'overflow', 'concurrency'] as const;
 const STREAM_KEYS = [
   'startId', 'concurrency', 'prefetch', 'maxDeliveries', 'backoff', 'parse', 'maxMessageBytes', 'blockTimeoutMs', 'claimIdleMs',
-  'reclaimIntervalMs', 'idleConsumerTtlMs', 'timeoutMs',
+  'reclaimIntervalMs', 'idleConsumerTtlMs', 'timeoutMs', 'batch',
 ] as const;
 const TRIM_KEYS = ['maxLen', 'maxAgeMs'] as const;
 const STREAM_ID = /^(\$|\d+(-\d+)?)$/;
 const QUEUE_KEYS = [
-  'mode', 'concurrency', 'prefetch', 'maxAttempts', 'backoff', 'parse', 'maxMessageBytes', 'blockTimeoutMs', 'maxDeaths', 'timeoutMs',
+  'mode', 'concurrency', 'prefetch', 'maxAttempts', 'backoff', 'parse', 'maxMessageBytes', 'blockTimeoutMs', 'maxDeaths', 'timeoutMs', 'batch',
 ] as const;
 /** The longest delay `setTimeout` honours (2^31 - 1 ms, about 24.8 days); a longer one fires at once. */
 const MAX_TIMER_MS = 2_147_483_647;
@@ -55,6 +56,8 @@ export function resolveQueueHandlerOptions(
     blockTimeoutMs: int(`${path}.blockTimeoutMs`, options.blockTimeoutMs, d.blockTimeoutMs, 10, 600_000),
     maxDeaths: int(`${path}.maxDeaths`, options.maxDeaths, d.maxDeaths, 1, 1_000),
     timeoutMs: int(`${path}.timeoutMs`, options.timeoutMs, d.timeoutMs, 0, MAX_TIMER_MS),
+    // Never inherited: a batch changes the handler's signature.
+    batch: resolveBatchOptions(`${path}.batch`, options.batch),
   };
 }
 
@@ -115,6 +118,8 @@ export function resolveStreamConsumerOptions(
     reclaimIntervalMs: int(`${path}.reclaimIntervalMs`, options.reclaimIntervalMs, d.reclaimIntervalMs, 10, 3_600_000),
     idleConsumerTtlMs,
     timeoutMs: int(`${path}.timeoutMs`, options.timeoutMs, d.timeoutMs, 0, MAX_TIMER_MS),
+    // Never inherited: a batch changes the handler's signature.
+    batch: resolveBatchOptions(`${path}.batch`, options.batch),
   };
 }
 

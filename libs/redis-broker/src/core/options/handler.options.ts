@@ -1,6 +1,7 @@
 // Options of one handler (@QueueHandler, @StreamConsumer, @OnChannel) and of
 // the module's defaults for them; the same options with every default applied.
 // Defaults are in broker-defaults.ts, validation in handler-options.validation.ts.
+import type { BatchOptions, ResolvedBatchOptions } from './batch.options.js';
 
 /**
  * How retries are spaced: `fixed` waits `delayMs` every time; `exponential`
@@ -62,6 +63,12 @@ export interface QueueHandlerOptions {
    * that ignores the signal keeps running; its late result is ignored.
    */
   timeoutMs?: number;
+  /**
+   * Hands the handler up to `batch.size` messages at once (an array, and a
+   * batch context) instead of one; `concurrency` then counts batches. Only on
+   * the handler itself, not in the module's defaults. See docs/batches.md.
+   */
+  batch?: BatchOptions;
 }
 
 /**
@@ -166,6 +173,12 @@ export interface StreamConsumerOptions {
    * that ignores the signal keeps running; its late result is ignored.
    */
   timeoutMs?: number;
+  /**
+   * Hands the handler up to `batch.size` messages at once (an array, and a
+   * batch context) instead of one; `concurrency` then counts batches. Only on
+   * the handler itself, not in the module's defaults. See docs/batches.md.
+   */
+  batch?: BatchOptions;
 }
 
 /**
@@ -182,14 +195,18 @@ export interface StreamTrimOptions {
 }
 
 /** Handler options with every default applied. */
-export type ResolvedQueueHandlerOptions = Required<Omit<QueueHandlerOptions, 'backoff'>> & {
+export type ResolvedQueueHandlerOptions = Required<Omit<QueueHandlerOptions, 'backoff' | 'batch'>> & {
   backoff: Required<BackoffOptions>;
+  /** Undefined: one message per call. */
+  batch?: ResolvedBatchOptions;
 };
 
 /** Channel listener options with every default applied. */
 export type ResolvedChannelListenerOptions = Required<ChannelListenerOptions>;
 
 /** Stream consumer options with every default applied. */
-export type ResolvedStreamConsumerOptions = Required<Omit<StreamConsumerOptions, 'backoff'>> & {
+export type ResolvedStreamConsumerOptions = Required<Omit<StreamConsumerOptions, 'backoff' | 'batch'>> & {
   backoff: Required<BackoffOptions>;
+  /** Undefined: one entry per call. */
+  batch?: ResolvedBatchOptions;
 };
