@@ -29,7 +29,7 @@ function record(queue: string, items: Item[], ctx: QueueBatchContext): void {
 @Injectable()
 class CountingInterceptor implements NestInterceptor {
   intercept(context: ExecutionContext, next: CallHandler): Observable<unknown> {
-    intercepted.push((context.switchToRpc().getData() as unknown[]).length);
+    intercepted.push(context.switchToRpc().getData<unknown[]>().length);
     return next.handle();
   }
 }
@@ -148,7 +148,7 @@ describe('batch queue handlers', () => {
   it('fails every item when the handler throws, counting each one\'s attempts up to the dead-letter list', async () => {
     await broker.app.get(BrokerClient).enqueueMany('all-fail', items(300, 4));
     await waitForQueuesIdle(broker.redis.url, ['all-fail'], { timeoutMs: 10_000 });
-    expect(batches.get('all-fail')).toEqual([[300, 301, 302, 303], [300, 301, 302, 303]].map((b) => expect.arrayContaining(b)));
+    expect(batches.get('all-fail')?.map((b) => [...b].sort())).toEqual([[300, 301, 302, 303], [300, 301, 302, 303]]);
     for (let n = 300; n < 304; n += 1) expect(attempts.get('all-fail')!.get(n)).toEqual([1, 2]);
     const dead = await broker.app.get(QueueDeadLetterService).list('all-fail');
     expect(dead).toHaveLength(4);
