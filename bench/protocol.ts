@@ -7,6 +7,8 @@ export type SystemId =
   | 'nrb-fast'
   | 'nrb-stream'
   | 'nrb-pubsub'
+  | 'nrb-batch-list'
+  | 'nrb-batch-stream'
   | 'bullmq-c1'
   | 'bullmq-c50'
   | 'raw-list'
