@@ -27,8 +27,9 @@ describe('BatchCollector', () => {
     void collector.add(1);
     void collector.add(2);
     expect(batches).toEqual([]);
-    // Waits on the condition: the timer has fired once the batch is there.
-    while (batches.length === 0) await sleep(5);
+    // Waits on the condition (the timer has fired once the batch is there), bounded.
+    const giveUp = Date.now() + 5_000;
+    while (batches.length === 0 && Date.now() < giveUp) await sleep(5);
     expect(batches).toEqual([[1, 2]]);
   });
 
