@@ -74,16 +74,21 @@ export class QueueBatchProcessor {
       if ('reason' in item) refused.push(this.settleWith(delivery, () => this.deadLetter(delivery, item.reason, item.error, delivery.attempts + 1)));
       else items.push(item);
     }
-    await Promise.all(refused);
+    if (refused.length > 0) await Promise.all(refused);
     if (items.length === 0) return;
-    try {
-      // Acks in flight land first: if this batch holds a poison message that kills the process, nothing handled beside it runs again.
-      if (items.some((i) => i.delivery.deaths > 0)) await this.drain();
-      // Messages the fetch recorded as waiting are marked started (one HDEL for the batch), so a crash blames them.
-      await Promise.all(items.map((i) => deps.settler.markStarted(i.delivery)));
-    } catch (error) {
-      for (const item of items) this.unsettled(item.delivery, error);
-      return;
+    // The common batch (every message started by its fetch, none suspected) goes straight to the handler.
+    const unmarked = items.filter((i) => !i.delivery.marked);
+    const suspected = items.some((i) => i.delivery.deaths > 0);
+    if (suspected || unmarked.length > 0) {
+      try {
+        // Acks in flight land first: if this batch holds a poison message that kills the process, nothing handled beside it runs again.
+        if (suspected) await this.drain();
+        // Messages the fetch recorded as waiting are marked started (one HDEL for the batch), so a crash blames them.
+        await Promise.all(unmarked.map((i) => deps.settler.markStarted(i.delivery)));
+      } catch (error) {
+        for (const item of items) this.unsettled(item.delivery, error);
+        return;
+      }
     }
     const context = new QueueBatchContext(deps.queue, deps.consumerId, items.map((i) => i.context), signal);
     const started = performance.now();

@@ -76,7 +76,7 @@ export class StreamBatchProcessor {
       if ('reason' in item) refused.push(this.settle(entry, () => this.deadLetter(entry, item.reason, item.error)));
       else items.push(item);
     }
-    await Promise.all(refused);
+    if (refused.length > 0) await Promise.all(refused);
     if (items.length === 0) return;
     for (const { entry, context } of items) {
       if (entry.takenOver === true) deps.events.emit('reclaimed', { kind: 'stream', source: this.source, handler: deps.handler, count: 1, from: undefined, context });
