@@ -37,7 +37,7 @@ export const FULL: BenchOptions = {
 const QUICK: Partial<BenchOptions> = { count: 20_000, reps: 1, latencySeconds: 3, backlog: 100_000 };
 
 const USAGE = `npm run bench -- [--quick] [--n 100000] [--reps 3] [--rate 5000] [--latency-seconds 10]
-  [--backlog 1000000] [--backlog-reps 1] [--scaling-reps 1] [--only list,stream,pubsub,latency,scaling,backlog]
+  [--backlog 1000000] [--backlog-reps 1] [--scaling-reps 1] [--only list,batch-list-cold,batch-list,stream,batch-stream-cold,batch-stream,pubsub,latency,scaling,backlog]
   [--systems nrb-reliable,bullmq-c50,...] [--warmup N (default: --n)] [--json path] [--cpu-prof] [--verbose]`;
 
 export function parseOptions(argv: string[]): BenchOptions {

@@ -10,6 +10,8 @@ export type SystemId =
   | 'nrb-otel-absent'
   | 'nrb-otel-unsampled'
   | 'nrb-otel-recording'
+  | 'nrb-batch-list'
+  | 'nrb-batch-stream'
   | 'bullmq-c1'
   | 'bullmq-c50'
   | 'raw-list'

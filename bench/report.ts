@@ -92,11 +92,21 @@ export function checkBars(s: Summary[]): BarCheck[] {
     ratioBar('reliable list ≥ 60 % of raw list', ratio(find(s, 'list', 'nrb-reliable'), find(s, 'list', 'raw-list')), 0.6, true),
     ratioBar('stream group ≥ 60 % of raw stream', ratio(find(s, 'stream', 'nrb-stream'), find(s, 'stream', 'raw-stream')), 0.6, true),
     ratioBar('pub/sub ≥ 80 % of bare subscriber', ratio(find(s, 'pubsub', 'nrb-pubsub'), find(s, 'pubsub', 'raw-pubsub')), 0.8, true),
+    ...batchBars(s),
     maxBar('list p99 ≤ 5 ms at 5k msg/s', find(s, 'latency', 'nrb-reliable')?.p99Ms, 5, 'ms'),
     maxBar('stream p99 ≤ 5 ms at 5k msg/s', find(s, 'latency', 'nrb-stream')?.p99Ms, 5, 'ms'),
     ratioBar('tracing off (api installed, no provider) ≥ 95 % of api absent', ratio(find(s, 'tracing', 'nrb-reliable'), find(s, 'tracing', 'nrb-otel-absent')), 0.95, true),
     maxBar('consumer peak RSS ≤ 150 MB draining the backlog', find(s, 'backlog', 'nrb-reliable')?.maxRssMb, 150, 'MB'),
   ];
+}
+
+/** Issue 18: batch handlers ≥ 90 % of the raw loop with the same COUNT, cold and warm. */
+function batchBars(s: Summary[]): BarCheck[] {
+  return (['list', 'stream'] as const).flatMap((kind) => (['-cold', ''] as const).map((temp) => {
+    const scenario = `batch-${kind}${temp}`;
+    const value = ratio(find(s, scenario, `nrb-batch-${kind}`), find(s, scenario, `raw-${kind}`));
+    return ratioBar(`batch ${kind} ≥ 90 % of raw ${kind} (${temp ? 'cold' : 'warm'})`, value, 0.9, true);
+  }));
 }
 
 function fmt(n: number | undefined, digits = 0): string {

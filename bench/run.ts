@@ -20,7 +20,7 @@ function trialsOf(scenario: Scenario, options: BenchOptions, rep: number): Trial
   const rotated = systems.map((_, i) => systems[(i + rep) % systems.length]);
   switch (scenario.kind) {
     case 'throughput':
-      return rotated.map((system) => ({ ...base, system, warmup: options.warmup }));
+      return rotated.map((system) => ({ ...base, system, warmup: scenario.cold ? 0 : options.warmup }));
     case 'latency':
       return rotated.map((system) => ({ ...base, system, count: 0, rate: options.rate, durationMs: options.latencySeconds * 1000 }));
     case 'backlog':

@@ -9,6 +9,7 @@ import type { Producer } from '../producer-driver.js';
 import { benchFields, type BenchMessage, type ChildConfig } from '../protocol.js';
 import type { Recorder } from '../recorder.js';
 import { prepareTracing } from './nrb-tracing.js';
+import { BENCH_BATCH_SIZE } from '../scenarios.js';
 
 const GROUP = 'bench';
 
@@ -23,6 +24,26 @@ function handlerFor(config: ChildConfig, recorder: Recorder): Provider {
       }
     }
     return StreamBenchHandler;
+  }
+  if (system === 'nrb-batch-list') {
+    @Injectable()
+    class QueueBatchBenchHandler {
+      @QueueHandler(target, { batch: { size: BENCH_BATCH_SIZE }, concurrency })
+      handle(@Payload() messages: BenchMessage[]): void {
+        for (const message of messages) recorder.record(message.ts);
+      }
+    }
+    return QueueBatchBenchHandler;
+  }
+  if (system === 'nrb-batch-stream') {
+    @Injectable()
+    class StreamBatchBenchHandler {
+      @StreamConsumer({ stream: target, group: GROUP, batch: { size: BENCH_BATCH_SIZE }, concurrency })
+      handle(@Payload() entries: Record<string, string>[]): void {
+        for (const fields of entries) recorder.record(Number(fields.ts));
+      }
+    }
+    return StreamBatchBenchHandler;
   }
   if (system === 'nrb-pubsub') {
     @Injectable()
@@ -68,7 +89,7 @@ export async function createProducer(config: ChildConfig): Promise<Producer> {
   const app = await boot(config, [], true);
   const client = app.get(BrokerClient);
   const { target } = config;
-  if (config.system === 'nrb-stream') {
+  if (config.system === 'nrb-stream' || config.system === 'nrb-batch-stream') {
     return {
       sendBatch: async (messages) => {
         await client.appendMany(target, messages.map(benchFields));

@@ -7,8 +7,9 @@ import type { RunningConsumer } from '../child.js';
 import type { Producer } from '../producer-driver.js';
 import { benchFields, type BenchMessage, type ChildConfig } from '../protocol.js';
 import type { Recorder } from '../recorder.js';
+import { BENCH_BATCH_SIZE } from '../scenarios.js';
 
-const FETCH_COUNT = 100;
+const FETCH_COUNT = BENCH_BATCH_SIZE;
 const BLOCK_SECONDS = 1;
 const GROUP = 'bench';
 

@@ -21,6 +21,7 @@ export type {
 } from './core/options/handler.options.js';
 export type { RateLimitOptions, RateLimitKeyContext } from './core/options/limit.options.js';
 export { type LimitState, limitStateText } from './runtime/limits/limit-state.js';
+export type { BatchOptions } from './core/options/batch.options.js';
 export { BROKER_CONTEXT_TYPE } from './core/constants.js';
 export type { RedisClient } from './core/redis/redis-client.js';
 export { redactUrl } from './core/error-text.js';
@@ -40,6 +41,9 @@ export { Payload, Ctx, BrokerPayload, BrokerCtx } from './discovery/decorators/p
 export type { ChannelSelector } from './core/channel-target.js';
 export { QueueMessageContext } from './queue/queue-delivery.js';
 export { StreamMessageContext } from './stream/stream-entry.js';
+export { BatchResult } from './core/batch-result.js';
+export { QueueBatchContext } from './queue/queue-batch.context.js';
+export { StreamBatchContext } from './stream/stream-batch.context.js';
 export { ChannelMessageContext } from './pubsub/channel-message.context.js';
 export { ChannelSubscriptionService, type RuntimeSubscriptionOptions } from './pubsub/channel-subscription.service.js';
 export type { ChannelListener, ChannelListenerStats } from './pubsub/channel-listener.js';

@@ -13,7 +13,9 @@ import { DelayedSetPromoter } from './delayed-set.promoter.js';
 import { FastListFetcher } from './fast-list.fetcher.js';
 import { ProcessingListReaper } from './processing-list.reaper.js';
 import type { QueueDelivery } from './queue-delivery.js';
-import { QueueMessageProcessor } from './queue-message.processor.js';
+import { QueueMessageProcessor, type QueueProcessorDeps } from './queue-message.processor.js';
+import { QueueBatchProcessor } from './queue-batch.processor.js';
+import { batchWindow } from '../core/options/batch.options.js';
 import { QueueReplySender } from './queue-reply.sender.js';
 import { QueueSettler } from './queue.settler.js';
 import { ReliableListFetcher } from './reliable-list.fetcher.js';
@@ -29,6 +31,8 @@ export class QueueConsumer implements BrokerConsumer {
   private readonly loop: ConsumerLoop<QueueDelivery>;
   private readonly promoter: DelayedSetPromoter;
   private readonly reaper: ProcessingListReaper | undefined;
+  /** A batch handler's: shutdown runs what is gathered without waiting for a full batch. */
+  private readonly stopWaiting: (() => void) | undefined;
 
   constructor(
     descriptor: QueueHandlerDescriptor,
@@ -75,7 +79,10 @@ export class QueueConsumer implements BrokerConsumer {
     const limited = hasLimits(options) ? limitSource(source, limitDeps) : undefined;
     this.promoter = new DelayedSetPromoter(keys, command, broker.delayedPollMs);
     const signals = new RunSignals(options.timeoutMs);
-    const processor = new QueueMessageProcessor({
+    const { batch } = options;
+    // A batch handler: each loop slot is one message of a batch.
+    const window = batch ? batchWindow(batch, options) : prefetchWindow(options);
+    const deps: QueueProcessorDeps = {
       queue: descriptor.queue,
       consumerId,
       handler: descriptor.target,
@@ -90,14 +97,18 @@ export class QueueConsumer implements BrokerConsumer {
         if (outcome === 'unsettled') reliableFetcher.markForRecovery();
       },
       retryScheduled: (ms) => this.promoter.nudge(ms),
-      maxAcking: prefetchWindow(options),
+      maxAcking: window,
       signals,
       replies: new QueueReplySender(command, broker.keyPrefix, descriptor.queue, BROKER_DEFAULTS.replyTtlMs),
       keyGate: keyRateGate(limitDeps),
-    });
+    };
+    // Batches and limits are exclusive (refused at startup): limits count single starts.
+    const batchProcessor = batch ? new QueueBatchProcessor(deps, batch) : undefined;
+    const processor = batchProcessor ?? new QueueMessageProcessor(deps);
+    this.stopWaiting = batchProcessor ? () => batchProcessor.stopWaiting() : undefined;
     this.loop = new ConsumerLoop(limited ?? source, {
-      window: prefetchWindow(options),
-      concurrency: options.concurrency,
+      window,
+      concurrency: batch ? batch.size * options.concurrency : options.concurrency,
       blockTimeoutMs: options.blockTimeoutMs,
       process: limited ? (delivery) => limited.run(delivery, processor.process(delivery)) : (delivery) => processor.process(delivery),
       drain: () => processor.drain(),
@@ -118,6 +129,7 @@ export class QueueConsumer implements BrokerConsumer {
     // shutdown past the deadline (plus the hand-back grace).
     const grace = deadline + BROKER_DEFAULTS.stopGraceMs;
     await settledBy(this.promoter.stop(), grace);
+    this.stopWaiting?.();
     await this.loop.stop(deadline);
     // The heartbeat runs until the loop has handed back what it holds (the
     // fetcher stops it just before the release): a consumer still finishing

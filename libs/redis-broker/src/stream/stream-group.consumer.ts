@@ -14,7 +14,9 @@ import { PendingIdleRefresher } from './pending-idle.refresher.js';
 import { PendingReclaimer } from './pending.reclaimer.js';
 import type { StreamEntry } from './stream-entry.js';
 import { StreamGroupReader } from './stream-group.reader.js';
-import { StreamMessageProcessor } from './stream-message.processor.js';
+import { StreamMessageProcessor, type StreamProcessorDeps } from './stream-message.processor.js';
+import { StreamBatchProcessor } from './stream-batch.processor.js';
+import { batchWindow } from '../core/options/batch.options.js';
 import { StreamSettler } from './stream.settler.js';
 import { hasLimits, limitSource } from '../runtime/limits/consumer-limits.js';
 
@@ -29,6 +31,8 @@ export class StreamGroupConsumer implements BrokerConsumer {
   private readonly loop: ConsumerLoop<StreamEntry>;
   private readonly settler: StreamSettler;
   private readonly refresher: PendingIdleRefresher;
+  /** A batch consumer's: shutdown runs what is gathered without waiting for a full batch. */
+  private readonly stopWaiting: (() => void) | undefined;
 
   constructor(
     descriptor: StreamHandlerDescriptor,
@@ -61,7 +65,7 @@ export class StreamGroupConsumer implements BrokerConsumer {
     this.refresher = new PendingIdleRefresher(reader.description, group, consumer, command, refreshMs, () => reader.heldIds());
     const signals = new RunSignals(options.timeoutMs);
     this.settler = new StreamSettler(keys, group, consumer, command, broker.deadLetterMaxEntries);
-    const processor = new StreamMessageProcessor({
+    const deps: StreamProcessorDeps = {
       stream: descriptor.stream,
       group,
       consumer,
@@ -73,7 +77,14 @@ export class StreamGroupConsumer implements BrokerConsumer {
       release: (entry) => reader.forget(entry),
       retryScheduled: (entry, delayMs) => reclaimer.scheduleRetry(entry, delayMs),
       signals,
-    });
+    };
+    const { batch } = options;
+    // A batch consumer: each loop slot is one entry of a batch. Batches and
+    // limits are exclusive (refused at startup): limits count single starts.
+    const window = batch ? batchWindow(batch, options) : prefetchWindow(options);
+    const batchProcessor = batch ? new StreamBatchProcessor(deps, batch, window) : undefined;
+    const processor = batchProcessor ?? new StreamMessageProcessor(deps);
+    this.stopWaiting = batchProcessor ? () => batchProcessor.stopWaiting() : undefined;
     // rateLimit / globalConcurrency: slots are taken before the read (docs/rate-limits.md).
     const limited = hasLimits(options)
       ? limitSource(reader, {
@@ -86,10 +97,11 @@ export class StreamGroupConsumer implements BrokerConsumer {
         })
       : undefined;
     this.loop = new ConsumerLoop(limited ?? reader, {
-      window: prefetchWindow(options),
-      concurrency: options.concurrency,
+      window,
+      concurrency: batch ? batch.size * options.concurrency : options.concurrency,
       blockTimeoutMs: options.blockTimeoutMs,
       process: limited ? (entry) => limited.run(entry, processor.process(entry)) : (entry) => processor.process(entry),
+      drain: batchProcessor ? () => batchProcessor.drain() : undefined,
       // An entry whose consumer died may be what killed it: it runs alone, so
       // a poison entry takes no running neighbour down with the next process.
       isSolo: (entry) => entry.takenOver === true,
@@ -105,6 +117,7 @@ export class StreamGroupConsumer implements BrokerConsumer {
   async stop(deadline: number): Promise<void> {
     // Acks being re-sent keep their handler's slot until the deadline; the
     // entries still running keep their idle time fresh until then.
+    this.stopWaiting?.();
     await this.loop.stop(deadline);
     // A refresh stuck on a Redis that is down must not hold shutdown past its grace.
     await settledBy(this.refresher.stop(), deadline + BROKER_DEFAULTS.stopGraceMs);

@@ -202,7 +202,7 @@ function describeRun(context: StreamMessageContext): ProcessMessage {
  * `json-fields`: values starting with `{` or `[` are decoded, others stay
  * strings. Returns the decoded object, or the reason it could not be.
  */
-function decodeJsonFields(fields: Record<string, string>): Record<string, unknown> | string {
+export function decodeJsonFields(fields: Record<string, string>): Record<string, unknown> | string {
   const out: Record<string, unknown> = {};
   for (const [name, value] of Object.entries(fields)) {
     const first = value.trimStart()[0];

@@ -125,6 +125,14 @@ export const BROKER_DEFAULTS = {
     /** Backoff of a poller whose Redis calls fail. */
     errorBackoffMs: { initial: 100, max: 5_000 },
   },
+  /** `batch` of a `@QueueHandler` / `@StreamConsumer` (see docs/batches.md); `size` has no default. */
+  batch: {
+    maxWaitMs: 20,
+    /** Largest `batch.size` accepted. */
+    maxSize: 10_000,
+    /** Largest `batch.maxWaitMs` accepted (a minute). */
+    maxWaitLimitMs: 60_000,
+  },
   /** `RedisBrokerDashboardModule.register()`. */
   dashboard: {
     path: 'broker',

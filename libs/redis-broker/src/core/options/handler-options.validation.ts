@@ -14,18 +14,19 @@ import type {
 // over the module's defaults; errors name the handler and the option.
 import { bool, expectRecord, fail, int, oneOf, rejectUnknown } from './option-checks.js';
 import { resolveHandlerLimits } from './limit-options.validation.js';
+import { resolveBatchOptions } from './batch.options.js';
 
 const CHANNEL_KEYS = ['parse', 'bufferSize', 'maxBufferBytes', 'overflow', 'concurrency'] as const;
 const STREAM_KEYS = [
   'startId', 'concurrency', 'prefetch', 'maxDeliveries', 'backoff', 'parse', 'maxMessageBytes', 'blockTimeoutMs', 'claimIdleMs',
   'reclaimIntervalMs', 'idleConsumerTtlMs', 'timeoutMs', 'rateLimit', 'globalConcurrency',
-  'globalConcurrencyLeaseMs',
+  'globalConcurrencyLeaseMs', 'batch',
 ] as const;
 const TRIM_KEYS = ['maxLen', 'maxAgeMs'] as const;
 const STREAM_ID = /^(\$|\d+(-\d+)?)$/;
 const QUEUE_KEYS = [
   'mode', 'concurrency', 'prefetch', 'maxAttempts', 'backoff', 'parse', 'maxMessageBytes', 'blockTimeoutMs', 'maxDeaths', 'timeoutMs', 'rateLimit',
-  'globalConcurrency', 'globalConcurrencyLeaseMs',
+  'globalConcurrency', 'globalConcurrencyLeaseMs', 'batch',
 ] as const;
 /** The longest delay `setTimeout` honours (2^31 - 1 ms, about 24.8 days); a longer one fires at once. */
 const MAX_TIMER_MS = 2_147_483_647;
@@ -47,7 +48,7 @@ export function resolveQueueHandlerOptions(
   const mode = oneOf(`${path}.mode`, options.mode, d.mode, ['reliable', 'fast'] as const);
   const { concurrency, prefetch } = resolveWindow(path, options, d);
   const backoff = resolveBackoff(`${path}.backoff`, options.backoff, d.backoff);
-  return {
+  return batchWithoutLimits(path, {
     mode,
     concurrency,
     prefetch,
@@ -59,7 +60,9 @@ export function resolveQueueHandlerOptions(
     maxDeaths: int(`${path}.maxDeaths`, options.maxDeaths, d.maxDeaths, 1, 1_000),
     timeoutMs: int(`${path}.timeoutMs`, options.timeoutMs, d.timeoutMs, 0, MAX_TIMER_MS),
     ...resolveHandlerLimits(path, options, base, { kind: 'queue', concurrency, prefetch }),
-  };
+    // Never inherited: a batch changes the handler's signature.
+    batch: resolveBatchOptions(`${path}.batch`, options.batch),
+  });
 }
 
 /**
@@ -106,7 +109,7 @@ export function resolveStreamConsumerOptions(
   if (idleConsumerTtlMs <= blockTimeoutMs) {
     fail(`${path}.idleConsumerTtlMs`, idleConsumerTtlMs, `a number of ms greater than blockTimeoutMs (${blockTimeoutMs})`);
   }
-  return {
+  return batchWithoutLimits(path, {
     startId,
     concurrency,
     prefetch,
@@ -120,7 +123,9 @@ export function resolveStreamConsumerOptions(
     idleConsumerTtlMs,
     timeoutMs: int(`${path}.timeoutMs`, options.timeoutMs, d.timeoutMs, 0, MAX_TIMER_MS),
     ...resolveHandlerLimits(path, options, base, { kind: 'stream', concurrency, prefetch }),
-  };
+    // Never inherited: a batch changes the handler's signature.
+    batch: resolveBatchOptions(`${path}.batch`, options.batch),
+  });
 }
 
 /** `concurrency` and `prefetch` of a queue or stream handler; an explicit prefetch below concurrency is refused. */
@@ -165,4 +170,15 @@ export function resolveStreamTrim(path: string, raw: StreamTrimOptions): StreamT
 /** The effective prefetch window of resolved handler options. */
 export function prefetchWindow(options: { prefetch: number; concurrency: number }): number {
   return Math.max(options.prefetch, options.concurrency);
+}
+
+/**
+ * Limits count single starts and leases per message, and the key of a
+ * `rateLimit` is read per payload: a batch handler takes neither.
+ */
+function batchWithoutLimits<T extends { batch?: unknown; rateLimit: unknown; globalConcurrency: number }>(path: string, resolved: T): T {
+  if (resolved.batch !== undefined && (resolved.rateLimit !== undefined || resolved.globalConcurrency > 0)) {
+    fail(`${path}.batch`, resolved.batch, 'no batch on a handler with rateLimit or globalConcurrency (limits count single messages)');
+  }
+  return resolved;
 }

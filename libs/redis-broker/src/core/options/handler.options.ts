@@ -2,6 +2,7 @@
 // the module's defaults for them; the same options with every default applied.
 // Defaults are in broker-defaults.ts, validation in handler-options.validation.ts.
 import type { RateLimitOptions, ResolvedRateLimit } from './limit.options.js';
+import type { BatchOptions, ResolvedBatchOptions } from './batch.options.js';
 
 /**
  * How retries are spaced: `fixed` waits `delayMs` every time; `exponential`
@@ -81,6 +82,12 @@ export interface QueueHandlerOptions {
    * it, however long its runs take. Default 30000.
    */
   globalConcurrencyLeaseMs?: number;
+  /**
+   * Hands the handler up to `batch.size` messages at once (an array, and a
+   * batch context) instead of one; `concurrency` then counts batches. Only on
+   * the handler itself, not in the module's defaults. See docs/batches.md.
+   */
+  batch?: BatchOptions;
 }
 
 /**
@@ -203,6 +210,12 @@ export interface StreamConsumerOptions {
    * it, however long its runs take. Default 30000.
    */
   globalConcurrencyLeaseMs?: number;
+  /**
+   * Hands the handler up to `batch.size` messages at once (an array, and a
+   * batch context) instead of one; `concurrency` then counts batches. Only on
+   * the handler itself, not in the module's defaults. See docs/batches.md.
+   */
+  batch?: BatchOptions;
 }
 
 /**
@@ -219,16 +232,20 @@ export interface StreamTrimOptions {
 }
 
 /** Handler options with every default applied. */
-export type ResolvedQueueHandlerOptions = Required<Omit<QueueHandlerOptions, 'backoff' | 'rateLimit' | 'globalConcurrency' | 'globalConcurrencyLeaseMs'>> & {
+export type ResolvedQueueHandlerOptions = Required<Omit<QueueHandlerOptions, 'backoff' | 'batch' | 'rateLimit' | 'globalConcurrency' | 'globalConcurrencyLeaseMs'>> & {
   backoff: Required<BackoffOptions>;
+  /** Undefined: one message per call. */
+  batch?: ResolvedBatchOptions;
 } & ResolvedHandlerLimits;
 
 /** Channel listener options with every default applied. */
 export type ResolvedChannelListenerOptions = Required<ChannelListenerOptions>;
 
 /** Stream consumer options with every default applied. */
-export type ResolvedStreamConsumerOptions = Required<Omit<StreamConsumerOptions, 'backoff' | 'rateLimit' | 'globalConcurrency' | 'globalConcurrencyLeaseMs'>> & {
+export type ResolvedStreamConsumerOptions = Required<Omit<StreamConsumerOptions, 'backoff' | 'batch' | 'rateLimit' | 'globalConcurrency' | 'globalConcurrencyLeaseMs'>> & {
   backoff: Required<BackoffOptions>;
+  /** Undefined: one entry per call. */
+  batch?: ResolvedBatchOptions;
 } & ResolvedHandlerLimits;
 
 /** `rateLimit` and `globalConcurrency` as validated; `globalConcurrency` 0 means none. */

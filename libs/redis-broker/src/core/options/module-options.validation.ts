@@ -35,6 +35,7 @@ export function resolveBrokerOptions(raw: RedisBrokerModuleOptions | undefined):
   if (consumerTtlMs <= heartbeatIntervalMs) {
     fail('consumerTtlMs', consumerTtlMs, `a number of ms greater than heartbeatIntervalMs (${heartbeatIntervalMs})`);
   }
+  rejectBatchDefaults(options);
   return {
     connection,
     keyPrefix,
@@ -132,3 +133,10 @@ function resolveSentinels(connection: RedisConnectionOptions): void {
   }
 }
 
+/** A batch changes a handler's signature: it is set on the handler, never for every handler. */
+function rejectBatchDefaults(options: { queueDefaults?: { batch?: unknown }; streamDefaults?: { batch?: unknown } }): void {
+  for (const name of ['queueDefaults', 'streamDefaults'] as const) {
+    const batch = options[name]?.batch;
+    if (batch !== undefined) fail(`${name}.batch`, batch, 'nothing: set batch on the handler (@QueueHandler / @StreamConsumer) itself');
+  }
+}

@@ -16,6 +16,10 @@ export interface QueueHandlerMetadata {
  * (or resolve) to acknowledge; throw to retry with backoff, up to
  * `maxAttempts`, then the message is dead-lettered with the error.
  *
+ * With `batch: { size }`, the method receives an array of up to `size`
+ * payloads and a {@link QueueBatchContext}; it may return a
+ * {@link BatchResult} to fail only some of them (docs/batches.md).
+ *
  * Defaults: reliable mode (at-least-once, survives crashes), concurrency 1,
  * 3 attempts with exponential backoff from 1 s.
  *

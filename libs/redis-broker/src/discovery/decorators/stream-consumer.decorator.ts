@@ -40,6 +40,10 @@ export interface StreamConsumerMetadata {
  * redelivered with backoff, up to `maxDeliveries`, after which it is copied
  * to the group's dead-letter stream and acknowledged.
  *
+ * With `batch: { size }`, the method receives an array of up to `size`
+ * entries' fields and a {@link StreamBatchContext}; it may return a
+ * {@link BatchResult} to fail only some of them (docs/batches.md).
+ *
  * At-least-once: an entry is acknowledged only after its handler succeeded;
  * entries of a crashed consumer are taken over by another after `claimIdleMs`.
  *

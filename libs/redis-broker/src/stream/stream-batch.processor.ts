@@ -1,0 +1,204 @@
+import { BadRequestException, Logger } from '@nestjs/common';
+import { batchFailures } from '../core/batch-result.js';
+import { entryIdTime, waitMs } from '../core/envelope.js';
+import { errorText, validationText } from '../core/error-text.js';
+import { NonRetryableError } from '../core/errors/non-retryable.error.js';
+import { messages } from '../core/messages.js';
+import type { ResolvedBatchOptions } from '../core/options/batch.options.js';
+import { backoffDelay } from '../runtime/backoff.js';
+import { BatchCollector } from '../runtime/batch-collector.js';
+import { isThenable } from '../runtime/thenable.js';
+import { StreamBatchContext } from './stream-batch.context.js';
+import { fieldsToObject, oversizeBytes, StreamMessageContext, type StreamEntry } from './stream-entry.js';
+import { splitHeaderFields } from './stream-headers.js';
+import { decodeJsonFields, type StreamProcessorDeps } from './stream-message.processor.js';
+import type { StreamDeadLetterReason } from './stream.settler.js';
+
+/** One entry of a batch that reaches the handler. */
+interface BatchItem {
+  entry: StreamEntry;
+  payload: Record<string, unknown>;
+  context: StreamMessageContext;
+}
+
+/**
+ * Runs a batch `@StreamConsumer` (`batch` option): gathers entries into
+ * batches, reads each (an entry delivered too often, too large or with an
+ * unparsable JSON field is dead-lettered on its own, the rest of its batch
+ * runs), calls the handler once with the payloads, then acks the batch
+ * (one `XACK` per key), or leaves each failed entry pending for its
+ * redelivery, or dead-letters it, as a one-entry handler would. Never throws.
+ */
+export class StreamBatchProcessor {
+  private readonly logger = new Logger(StreamBatchProcessor.name);
+  private readonly collector: BatchCollector<StreamEntry>;
+  private readonly source: string;
+  private readonly where: string;
+  /** Acks sent with their batch's slots already freed. */
+  private readonly acksInFlight = new Set<Promise<void>>();
+  private acking = 0;
+
+  constructor(
+    private readonly deps: StreamProcessorDeps,
+    batch: ResolvedBatchOptions,
+    /** Most acked entries outstanding with their slots freed (the loop's window). */
+    private readonly maxAcking: number,
+  ) {
+    this.source = `${deps.stream}/${deps.group}`;
+    this.where = `stream "${deps.stream}" group "${deps.group}"`;
+    this.collector = new BatchCollector(batch.size, batch.maxWaitMs, (entries) => this.runBatch(entries));
+  }
+
+  /** Resolves when the entry's batch is settled, or its ack is on its way. */
+  process(entry: StreamEntry): Promise<void> {
+    // An entry taken over from a consumer presumed dead may be what killed it: it runs as a batch of its own.
+    return this.collector.add(entry, entry.takenOver === true);
+  }
+
+  /** Shutdown: what is gathered runs now, without waiting for a full batch. */
+  stopWaiting(): void {
+    this.collector.close();
+  }
+
+  /** Resolves once every ack sent so far has returned (or was given up). */
+  async drain(): Promise<void> {
+    while (this.acksInFlight.size > 0) await Promise.all(this.acksInFlight);
+  }
+
+  private async runBatch(entries: StreamEntry[]): Promise<void> {
+    const { deps } = this;
+    const items: BatchItem[] = [];
+    const refused: Promise<void>[] = [];
+    const timed = deps.signals.prepare();
+    const signal = timed?.signal ?? deps.signals.shared;
+    for (const entry of entries) {
+      const item = this.read(entry, signal);
+      if ('reason' in item) refused.push(this.settle(entry, () => this.deadLetter(entry, item.reason, item.error)));
+      else items.push(item);
+    }
+    if (refused.length > 0) await Promise.all(refused);
+    if (items.length === 0) return;
+    for (const { entry, context } of items) {
+      if (entry.takenOver === true) deps.events.emit('reclaimed', { kind: 'stream', source: this.source, handler: deps.handler, count: 1, from: undefined, context });
+    }
+    const context = new StreamBatchContext(deps.stream, deps.group, deps.consumer, items.map((i) => i.context), signal);
+    const started = performance.now();
+    let failures: unknown[] | undefined;
+    let timedOut = false;
+    try {
+      let result = deps.invoke(items.map((i) => i.payload), context);
+      if (isThenable(result)) result = await (timed ? timed.race(result, (error) => this.late(items.length, error)) : result);
+      const verdict = batchFailures(result, items.length);
+      failures = verdict.error ? new Array<unknown>(items.length).fill(verdict.error) : verdict.failures;
+    } catch (error) {
+      failures = new Array<unknown>(items.length).fill(error);
+      timedOut = timed?.timedOut === true;
+    }
+    await this.settleBatch(items, failures, performance.now() - started, timedOut);
+  }
+
+  /** The item the handler gets, or why the entry cannot reach it. */
+  private read(entry: StreamEntry, signal: AbortSignal): BatchItem | { reason: StreamDeadLetterReason; error: string } {
+    const { options, stream, group, consumer } = this.deps;
+    if (entry.deliveries > options.maxDeliveries) {
+      // Delivered that often without a verdict: its consumers crashed or stalled on it.
+      return { reason: 'max-deliveries', error: `delivered ${entry.deliveries} times without being acknowledged` };
+    }
+    const size = oversizeBytes(entry.fields, options.maxMessageBytes);
+    if (size > 0) return { reason: 'too-large', error: `entry is ${size} bytes; maxMessageBytes is ${options.maxMessageBytes}` };
+    const fields = fieldsToObject(entry.fields);
+    const split = splitHeaderFields(fields);
+    const strings = split ? split.payload : fields;
+    let payload: Record<string, unknown> = strings;
+    if (options.parse === 'json-fields') {
+      const decoded = decodeJsonFields(strings);
+      if (typeof decoded === 'string') return { reason: 'unparsable', error: decoded };
+      payload = decoded;
+    }
+    const context = new StreamMessageContext(entry.id, stream, group, consumer, entry.deliveries, fields, entry.requeued, Date.now(), signal, split?.headers);
+    return { entry, payload, context };
+  }
+
+  /** `failures[i]`: what item i failed with, undefined when it succeeded (`failures` undefined: all did). */
+  private async settleBatch(items: BatchItem[], failures: unknown[] | undefined, durationMs: number, timedOut: boolean): Promise<void> {
+    const { deps } = this;
+    const report = deps.events.listenerCount('handled') > 0;
+    const acks: Promise<void>[] = [];
+    const failing: Promise<void>[] = [];
+    items.forEach((item, i) => {
+      const failure = failures?.[i];
+      if (failure !== undefined) {
+        failing.push(this.settle(item.entry, () => this.failed(item, failure, durationMs, timedOut)));
+        return;
+      }
+      if (report) deps.events.emit('handled', {
+        kind: 'stream', source: this.source, handler: deps.handler, durationMs, waitMs: waitMs(entryIdTime(item.entry.id), durationMs), context: item.context,
+      });
+      acks.push(this.settle(item.entry, () => deps.settler.ack(item.entry)));
+    });
+    const acked = this.trackAcks(acks);
+    await Promise.all(failing);
+    if (acked) await acked;
+  }
+
+  /** Undefined when the acks are on their way and the slots may be freed already. */
+  private trackAcks(acks: Promise<void>[]): Promise<void> | undefined {
+    if (acks.length === 0) return undefined;
+    const count = acks.length;
+    this.acking += count;
+    const sent = Promise.all(acks).then(() => {
+      this.acking -= count;
+      this.acksInFlight.delete(sent);
+    });
+    this.acksInFlight.add(sent);
+    return this.acking > this.maxAcking ? sent : undefined;
+  }
+
+  private async failed(item: BatchItem, error: unknown, durationMs: number, timedOut: boolean): Promise<void> {
+    const { deps } = this;
+    const { entry, context } = item;
+    // Stopped by shutdown, not by its own fault: it stays pending, to be reclaimed.
+    if (deps.signals.deadlinePassed) return;
+    const text = errorText(error);
+    deps.events.emit('failed', {
+      kind: 'stream', source: this.source, handler: deps.handler, durationMs, waitMs: waitMs(entryIdTime(entry.id), durationMs), error: text, exception: error, context,
+    });
+    this.logger.warn(messages.handlerFailed(deps.handler, this.where, entry.id, entry.deliveries, text));
+    const run = { context, exception: error };
+    if (timedOut && entry.deliveries >= deps.options.maxDeliveries) return this.deadLetter(entry, 'timeout', text, run);
+    if (error instanceof NonRetryableError) return this.deadLetter(entry, 'non-retryable', text, run);
+    if (error instanceof BadRequestException) return this.deadLetter(entry, 'validation', validationText(error), run);
+    if (entry.deliveries >= deps.options.maxDeliveries) return this.deadLetter(entry, 'max-deliveries', text, run);
+    const delayMs = backoffDelay(deps.options.backoff, entry.deliveries);
+    await deps.settler.retry(entry);
+    deps.retryScheduled(entry, delayMs);
+    deps.events.emit('retried', { kind: 'stream', source: this.source, handler: deps.handler, attempt: entry.deliveries, delayMs, context, exception: error });
+  }
+
+  /** `run`: the failed run's context and error; absent when no handler saw the entry. */
+  private async deadLetter(entry: StreamEntry, reason: StreamDeadLetterReason, error: string, run?: { context: StreamMessageContext; exception: unknown }): Promise<void> {
+    const { deps } = this;
+    await deps.settler.deadLetter(entry, { reason, error, handler: deps.handler });
+    this.logger.warn(messages.streamDeadLettered(this.where, entry.id, reason, error));
+    deps.events.emit('deadLettered', {
+      kind: 'stream', source: this.source, handler: deps.handler, reason, context: run?.context, exception: run?.exception,
+    });
+  }
+
+  /** Runs a settling step; whatever happens, the entry is released (left pending in Redis when the step failed). */
+  private async settle(entry: StreamEntry, step: () => Promise<void>): Promise<void> {
+    try {
+      await step();
+    } catch (error) {
+      this.logger.error(messages.streamSettleError(this.where, entry.id, errorText(error)));
+    } finally {
+      this.deps.release(entry);
+    }
+  }
+
+  private late(size: number, error: unknown): void {
+    const { deps } = this;
+    const outcome = error === undefined ? 'succeeded' : `failed: ${errorText(error)}`;
+    this.logger.warn(messages.lateHandlerResult(deps.handler, this.where, `(a batch of ${size})`, deps.signals.timeoutMs, outcome));
+  }
+}
