@@ -159,7 +159,7 @@ describe('SchedulerService and @Scheduled', () => {
     await scheduler.schedule('to-fine', { every: 100, limit: 3 }, { queue: 'fine' });
     await waitFor(async () => (await ctx.plain.llen('fine')) === 3, { description: 'the other schedule to run' });
     const keys = new ScheduleKeys('');
-    const [member] = await ctx.plain.zrange(keys.outbox, 0, -1);
+    const [member] = await ctx.plain.zrange(keys.outbox, '0', '-1');
     expect(member).toMatch(/^\d+ to-broken$/);
     // Once the target can be written, the stale tick is delivered from the outbox.
     await ctx.plain.del('broken');
