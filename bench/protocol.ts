@@ -11,7 +11,9 @@ export type SystemId =
   | 'bullmq-c50'
   | 'raw-list'
   | 'raw-stream'
-  | 'raw-pubsub';
+  | 'raw-pubsub'
+  /** No Redis: `concurrency` Node loops awaiting the handler's sleep, the bound of the I/O-bound scenario. */
+  | 'bound-sleep';
 
 /** How a child is asked to behave. Passed as JSON in argv[2]. */
 export interface ChildConfig {
@@ -30,6 +32,8 @@ export interface ChildConfig {
   durationMs: number;
   /** Consumer: keep every enqueue-to-handler latency (paced scenario). */
   latency: boolean;
+  /** Consumer: each handler awaits a timer of this many ms before it records (0: a synchronous handler). */
+  handlerMs: number;
 }
 
 /** Parent → child. */

@@ -95,6 +95,8 @@ export function checkBars(s: Summary[]): BarCheck[] {
     maxBar('list p99 ≤ 5 ms at 5k msg/s', find(s, 'latency', 'nrb-reliable')?.p99Ms, 5, 'ms'),
     maxBar('stream p99 ≤ 5 ms at 5k msg/s', find(s, 'latency', 'nrb-stream')?.p99Ms, 5, 'ms'),
     maxBar('consumer peak RSS ≤ 150 MB draining the backlog', find(s, 'backlog', 'nrb-reliable')?.maxRssMb, 150, 'MB'),
+    ratioBar('I/O-bound reliable queue ≥ 90 % of the bound', ratio(find(s, 'io', 'nrb-reliable'), find(s, 'io', 'bound-sleep')), 0.9, true),
+    ratioBar('I/O-bound stream group ≥ 90 % of the bound', ratio(find(s, 'io', 'nrb-stream'), find(s, 'io', 'bound-sleep')), 0.9, true),
   ];
 }
 
@@ -113,13 +115,18 @@ export function renderMarkdown(summaries: Summary[], bars: BarCheck[]): string {
   for (const scenario of SCENARIOS) {
     const rows = summaries.filter((s) => s.scenario === scenario.id);
     if (rows.length === 0) continue;
+    // The I/O-bound scenario's ceiling is its bare-loop bound, every other's the raw ioredis loop.
     const ceiling = (workers: number): Summary | undefined =>
-      rows.find((s) => s.system.startsWith('raw-') && s.workers === workers && s.failed < s.runs);
+      rows.find((s) => (s.system.startsWith('raw-') || s.system.startsWith('bound-')) && s.workers === workers && s.failed < s.runs);
     const failed = (s: Summary): string => (s.failed > 0 ? ` (${s.failed}/${s.runs} failed)` : '');
     parts.push(`### ${scenario.title}\n`);
     if (scenario.kind === 'latency') {
       parts.push(table(['system', 'p50 ms', 'p99 ms', 'handled'], rows.map((s) => [
         SYSTEMS[s.system].label + failed(s), fmt(s.p50Ms, 2), fmt(s.p99Ms, 2), `${fmt(s.handledRatio * 100)} %`,
+      ])));
+    } else if (scenario.kind === 'io') {
+      parts.push(table(['system', 'msg/s', 'vs bound', 'delivered', 'peak RSS MB', 'CPU µs/msg: consumer / Redis'], rows.map((s) => [
+        SYSTEMS[s.system].label + failed(s), fmt(s.throughput), pct(ratio(s, ceiling(1))), `${fmt(s.handledRatio * 100)} %`, fmt(s.maxRssMb), cpuCell(s),
       ])));
     } else if (scenario.kind === 'backlog') {
       parts.push(table(['system', 'msg/s', 'vs raw', 'peak RSS MB', 'CPU µs/msg: consumer / Redis'], rows.map((s) => [
