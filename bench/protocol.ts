@@ -60,6 +60,8 @@ export interface ConsumerResult extends ConsumerProgress {
   maxRssBytes: number;
   /** CPU time the process used from its first handled message to this result, µs (user + system). */
   cpuUs: number;
+  /** I/O-bound handlers: how many ran at once on average, from the first start to the last end. */
+  meanRunning?: number;
   /** Enqueue-to-handler latency percentiles in ms, when asked for. */
   latency?: { p50: number; p99: number; max: number; samples: number };
 }

@@ -14,6 +14,8 @@ export interface Summary {
   p50Ms?: number;
   p99Ms?: number;
   maxRssMb: number;
+  /** I/O-bound: median of the mean number of handlers running at once. */
+  meanRunning?: number;
   /** Median CPU µs per message of the consumer processes, the producer and Redis. */
   cpuUsPerMessage?: { consumer: number; producer?: number; redis: number };
 }
@@ -57,6 +59,7 @@ export function summarise(results: TrialResult[]): Summary[] {
         redis: median(cpu.map((c) => c.redis)),
       };
     }
+    if (ok.some((r) => r.meanRunning !== undefined)) summary.meanRunning = median(ok.map((r) => r.meanRunning ?? NaN));
     if (ok.some((r) => r.p99Ms !== undefined)) {
       summary.p50Ms = median(ok.map((r) => r.p50Ms ?? NaN));
       summary.p99Ms = median(ok.map((r) => r.p99Ms ?? NaN));
@@ -125,8 +128,9 @@ export function renderMarkdown(summaries: Summary[], bars: BarCheck[]): string {
         SYSTEMS[s.system].label + failed(s), fmt(s.p50Ms, 2), fmt(s.p99Ms, 2), `${fmt(s.handledRatio * 100)} %`,
       ])));
     } else if (scenario.kind === 'io') {
-      parts.push(table(['system', 'msg/s', 'vs bound', 'delivered', 'peak RSS MB', 'CPU µs/msg: consumer / Redis'], rows.map((s) => [
-        SYSTEMS[s.system].label + failed(s), fmt(s.throughput), pct(ratio(s, ceiling(1))), `${fmt(s.handledRatio * 100)} %`, fmt(s.maxRssMb), cpuCell(s),
+      parts.push(table(['system', 'msg/s', 'vs bound', 'handlers running (mean)', 'delivered', 'peak RSS MB', 'CPU µs/msg: consumer / Redis'], rows.map((s) => [
+        SYSTEMS[s.system].label + failed(s), fmt(s.throughput), pct(ratio(s, ceiling(1))), fmt(s.meanRunning, 1),
+        `${fmt(s.handledRatio * 100)} %`, fmt(s.maxRssMb), cpuCell(s),
       ])));
     } else if (scenario.kind === 'backlog') {
       parts.push(table(['system', 'msg/s', 'vs raw', 'peak RSS MB', 'CPU µs/msg: consumer / Redis'], rows.map((s) => [

@@ -39,6 +39,8 @@ export interface TrialResult {
   throughput: number;
   /** Largest peak RSS of the consumer processes, bytes. */
   maxRssBytes: number;
+  /** I/O-bound: handlers running at once on average (summed over the consumers). */
+  meanRunning?: number;
   p50Ms?: number;
   p99Ms?: number;
   maxMs?: number;
@@ -173,6 +175,7 @@ function summarise(spec: TrialSpec, expected: number, startAt: number, results: 
     throughput: (handled / elapsedMs) * 1000,
     maxRssBytes: Math.max(...results.map((r) => r.maxRssBytes)),
   };
+  if (results.some((r) => r.meanRunning !== undefined)) out.meanRunning = results.reduce((sum, r) => sum + (r.meanRunning ?? 0), 0);
   const latency = results[0].latency;
   if (latency) Object.assign(out, { p50Ms: latency.p50, p99Ms: latency.p99, maxMs: latency.max });
   return out;

@@ -14,6 +14,7 @@ export async function startConsumer(config: ChildConfig, recorder: Recorder): Pr
   const loop = async (): Promise<void> => {
     while (!stopping && taken < config.count) {
       taken += 1;
+      recorder.begin();
       await sleep(config.handlerMs);
       recorder.record(now());
     }

@@ -18,7 +18,10 @@ export async function startConsumer(config: ChildConfig, recorder: Recorder): Pr
   const worker = new Worker<BenchMessage>(
     config.target,
     async (job) => {
-      if (config.handlerMs > 0) await sleep(config.handlerMs);
+      if (config.handlerMs > 0) {
+        recorder.begin();
+        await sleep(config.handlerMs);
+      }
       recorder.record(job.data.ts);
     },
     { connection: connection(config.redisUrl), concurrency: config.concurrency, removeOnComplete: { count: 0 }, removeOnFail: { count: 0 } },

@@ -19,6 +19,7 @@ function handlerFor(config: ChildConfig, recorder: Recorder): Provider {
     class StreamIoHandler {
       @StreamConsumer({ stream: target, group: GROUP, concurrency })
       async handle(@Payload() fields: Record<string, string>): Promise<void> {
+        recorder.begin();
         await sleep(handlerMs);
         recorder.record(Number(fields.ts));
       }
@@ -30,6 +31,7 @@ function handlerFor(config: ChildConfig, recorder: Recorder): Provider {
     class QueueIoHandler {
       @QueueHandler(target, { mode: system === 'nrb-fast' ? 'fast' : 'reliable', concurrency })
       async handle(@Payload() message: BenchMessage): Promise<void> {
+        recorder.begin();
         await sleep(handlerMs);
         recorder.record(message.ts);
       }
