@@ -6,6 +6,7 @@ import { prefetchWindow } from '../core/options/handler-options.validation.js';
 import { BROKER_DEFAULTS } from '../core/options/broker-defaults.js';
 import type { ResolvedBrokerOptions } from '../core/options/broker.options.js';
 import { ConsumerLoop } from '../runtime/consumer.loop.js';
+import { fetchWindow } from '../runtime/fetch-window.js';
 import { settledBy } from '../runtime/deadline.js';
 import type { BrokerConsumer, ConsumerHealth } from '../runtime/message-source.js';
 import { RunSignals } from '../runtime/run-signals.js';
@@ -83,8 +84,11 @@ export class QueueConsumer implements BrokerConsumer {
       signals,
       replies: new QueueReplySender(command, broker.keyPrefix, descriptor.queue, BROKER_DEFAULTS.replyTtlMs),
     });
+    // Messages read ahead of free slots start without a fetch round trip.
+    const { held, readAhead } = fetchWindow(options);
     this.loop = new ConsumerLoop(source, {
-      window: prefetchWindow(options),
+      window: held,
+      readAhead,
       concurrency: options.concurrency,
       blockTimeoutMs: options.blockTimeoutMs,
       process: (delivery) => processor.process(delivery),

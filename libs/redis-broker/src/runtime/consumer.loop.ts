@@ -12,6 +12,11 @@ const ABANDONED = Symbol('abandoned');
 export interface ConsumerLoopOptions<M> {
   /** Most messages held at once (running + waiting). */
   window: number;
+  /**
+   * How many fetched messages beyond the free slots count as starting at
+   * once (read ahead): a source records the rest as waiting.
+   */
+  readAhead: number;
   concurrency: number;
   blockTimeoutMs: number;
   /** Runs one message to its settlement; must not reject. Returns undefined when it finished synchronously. */
@@ -98,7 +103,7 @@ export class ConsumerLoop<M> {
   }
 
   private async run(): Promise<void> {
-    const { window, isSolo } = this.options;
+    const { window, readAhead, isSolo } = this.options;
     const backoff = BROKER_DEFAULTS.fetchErrorBackoffMs;
     let failures = 0;
     while (!this.stopping) {
@@ -112,7 +117,7 @@ export class ConsumerLoop<M> {
       }
       let batch: M[];
       try {
-        const fetching = this.source.fetch(window - this.limiter.size, this.limiter.startable);
+        const fetching = this.source.fetch(window - this.limiter.size, this.limiter.startableWithin(readAhead));
         // A fetch queued on a connection that is down may never settle, even
         // after interrupt(): stopping must not wait for it. What it takes late
         // is handed back (reliable lists and streams keep it in Redis anyway).
