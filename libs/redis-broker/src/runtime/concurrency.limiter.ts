@@ -33,13 +33,18 @@ export class ConcurrencyLimiter<M> {
     return this.running;
   }
 
+  /** Whether a solo item runs or waits: items submitted now would only wait behind it. */
+  get holdsSolo(): boolean {
+    return this.soloRunning || this.soloWaiting > 0;
+  }
+
   /**
    * How many items submitted now would start before `ahead` more items
    * finish: the free slots plus `ahead`, less what already waits. 0 while a
    * solo item runs or waits, since items behind it start only after it.
    */
   startableWithin(ahead: number): number {
-    if (this.soloRunning || this.soloWaiting > 0) return 0;
+    if (this.holdsSolo) return 0;
     return Math.max(0, this.limit + ahead - this.size);
   }
 

@@ -107,7 +107,10 @@ export class ConsumerLoop<M> {
     const backoff = BROKER_DEFAULTS.fetchErrorBackoffMs;
     let failures = 0;
     while (!this.stopping) {
-      if (this.limiter.size >= window) {
+      // Nothing is fetched to wait behind a message running alone: if it
+      // crashes the process, what waited would be blamed with it (a stream
+      // entry is charged a delivery by the takeover).
+      if (this.limiter.size >= window || this.limiter.holdsSolo) {
         this.waitingForCapacity = true;
         await this.untilAborted(this.limiter.nextChange());
         this.waitingForCapacity = false;

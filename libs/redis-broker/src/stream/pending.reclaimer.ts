@@ -67,9 +67,16 @@ export class PendingReclaimer {
     for (const [key, { forgetAt }] of this.retryDelays) if (forgetAt <= now) this.retryDelays.delete(key);
     const out: StreamEntry[] = [];
     for (const key of this.keys) if (out.length < max) out.push(...(await this.ownRetries(key, max - out.length)));
-    for (const key of this.keys) if (out.length < max) out.push(...(await this.takeOver(key, max - out.length)));
-    // A full batch means more may be due: look again on the next fetch.
-    if (out.length >= max) this.nextCheckAt = 0;
+    let more = false;
+    for (const key of this.keys) {
+      if (out.length >= max || out.some((e) => e.takenOver)) break;
+      const { taken, scanning } = await this.takeOver(key);
+      out.push(...taken);
+      more ||= scanning || taken.length > 0;
+    }
+    // A full batch, a takeover (one entry at a time) or a scan of the
+    // pending list not finished means more may be due: look again on the next fetch.
+    if (out.length >= max || more) this.nextCheckAt = 0;
     return out;
   }
 
@@ -108,16 +115,23 @@ export class PendingReclaimer {
     return claimed.flat();
   }
 
-  private async takeOver(key: string, max: number): Promise<StreamEntry[]> {
+  /**
+   * Takes over one entry of a consumer presumed dead. One at a time: a taken
+   * over entry runs alone (it may be what killed that consumer), and
+   * `XAUTOCLAIM` charges a delivery to every entry it claims, so entries
+   * claimed together would be charged again each time a poison among them
+   * crashes this process too, and dead-lettered without ever running.
+   */
+  private async takeOver(key: string): Promise<{ taken: StreamEntry[]; scanning: boolean }> {
     const cursor = this.cursors.get(key) ?? '0-0';
-    const count = Math.min(this.options.batch, max);
     const [next, raw] = (await this.command.xautoclaim(
-      key, this.group, this.consumer, this.options.claimIdleMs, cursor, 'COUNT', count,
+      key, this.group, this.consumer, this.options.claimIdleMs, cursor, 'COUNT', 1,
     )) as [string, (RawStreamEntry | null)[], string[]?];
     this.cursors.set(key, next);
+    const scanning = next !== '0-0';
     // Our own entry still running past claimIdleMs comes back too: it is not run twice here.
     const taken = raw.filter((e): e is RawStreamEntry => e !== null && !this.isHeld(key, e[0]));
-    if (taken.length === 0) return [];
+    if (taken.length === 0) return { taken: [], scanning };
     const counts = await Promise.all(
       taken.map(async ([id]) => {
         const rows = (await this.command.xpending(key, this.group, id, id, 1)) as PendingRow[];
@@ -125,7 +139,7 @@ export class PendingReclaimer {
       }),
     );
     this.logger.warn(messages.streamTakenOver(key, this.group, this.consumer, taken.length, this.options.claimIdleMs));
-    return taken.map(([id, fields], i) => ({ ...this.entry(key, id, fields, counts[i]), takenOver: true }));
+    return { taken: taken.map(([id, fields], i) => ({ ...this.entry(key, id, fields, counts[i]), takenOver: true })), scanning };
   }
 
   private entry(key: string, id: string, fields: string[], deliveries: number): StreamEntry {
