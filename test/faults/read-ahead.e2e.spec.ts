@@ -14,7 +14,7 @@ const READ_AHEAD = 3;
 const HELD = CONCURRENCY + READ_AHEAD;
 // Long enough that the state with 2 running and 3 read ahead lasts while the test looks at it, and
 // (streams) longer than the fixture's claimIdleMs of 1 s, so read-ahead entries must be kept fresh.
-const WORK_MS = 1_500;
+const WORK_MS = 3_000;
 const TEST_TIMEOUT_MS = 2 * BOOT_BUDGET_MS + 2 * DRAIN_BUDGET_MS;
 
 describe('a consumer reading ahead of its free slots', () => {
@@ -40,7 +40,7 @@ describe('a consumer reading ahead of its free slots', () => {
   async function consumerOf(keys: QueueKeys): Promise<string> {
     let consumer = '';
     await waitFor(async () => ([consumer = ''] = await ctx.plain.zrange(keys.consumers, '0', '-1')).length === 1, {
-      description: 'the worker to register',
+      timeoutMs: BOOT_BUDGET_MS, description: 'the worker to register',
     });
     return consumer;
   }
@@ -48,7 +48,7 @@ describe('a consumer reading ahead of its free slots', () => {
   /** Reliable queue: 2 running and 3 read ahead, all 5 in the processing list and none recorded as waiting. */
   async function untilReadAhead(name: string, keys: QueueKeys, consumer: string): Promise<void> {
     await waitFor(async () => (await ctx.plain.llen(`started:${name}`)) === CONCURRENCY
-      && (await ctx.plain.llen(keys.processing(consumer))) === HELD, { description: `2 running and 3 read ahead on ${name}` });
+      && (await ctx.plain.llen(keys.processing(consumer))) === HELD, { timeoutMs: BOOT_BUDGET_MS, description: `2 running and 3 read ahead on ${name}` });
     // Read ahead, they count as starting: a crash blames them as it blames the running ones.
     expect(await ctx.plain.hlen(keys.waiting(consumer))).toBe(0);
   }
@@ -56,7 +56,7 @@ describe('a consumer reading ahead of its free slots', () => {
   it('reliable queue: never holds more than concurrency + readAhead messages while it drains', { timeout: TEST_TIMEOUT_MS }, async () => {
     await fillQueue('ra-flow', 60);
     const keys = new QueueKeys('ra-flow', '');
-    spawn('queue', 'ra-flow', 'c1', 20);
+    await spawn('queue', 'ra-flow', 'c1', 20).ready;
     const consumer = await consumerOf(keys);
     let most = 0;
     await waitFor(async () => {
@@ -73,6 +73,7 @@ describe('a consumer reading ahead of its free slots', () => {
     await fillQueue('ra-stop');
     const keys = new QueueKeys('ra-stop', '');
     const worker = spawn('queue', 'ra-stop', 'c1');
+    await worker.ready;
     await untilReadAhead('ra-stop', keys, await consumerOf(keys));
     worker.child.kill('SIGTERM');
     expect(await worker.exited).toBe('SIGTERM');
@@ -88,6 +89,7 @@ describe('a consumer reading ahead of its free slots', () => {
     await fillQueue('ra-kill');
     const keys = new QueueKeys('ra-kill', '');
     const victim = spawn('queue', 'ra-kill', 'c1');
+    await victim.ready;
     await untilReadAhead('ra-kill', keys, await consumerOf(keys));
     victim.child.kill('SIGKILL');
     expect(await victim.exited).toBe('SIGKILL');
@@ -103,13 +105,14 @@ describe('a consumer reading ahead of its free slots', () => {
   it('stream: read-ahead entries stay pending under their consumer, kept from takeover, and a SIGKILL loses none', { timeout: TEST_TIMEOUT_MS }, async () => {
     for (let n = 0; n < TOTAL; n += 1) await ctx.plain.xadd('ra-stream', '*', 'n', String(n));
     const victim = spawn('stream', 'ra-stream', 'c1');
+    await victim.ready;
     const pendingOf = async (consumer: string): Promise<number> =>
       (await ctx.plain.xpending('ra-stream', 'workers', '-', '+', 100, consumer)).length;
     await waitFor(async () => (await ctx.plain.llen('started:ra-stream')) === CONCURRENCY && (await pendingOf('c1')) === HELD, {
-      description: '2 running and 3 read ahead, all pending under c1',
+      timeoutMs: BOOT_BUDGET_MS, description: '2 running and 3 read ahead, all pending under c1',
     });
     await spawn('stream', 'ra-stream', 'c2').ready;
-    // c1's read-ahead entries start only after its first two ran 1.5 s, past claimIdleMs (1 s):
+    // c1's read-ahead entries start only after its first two ran 3 s, past claimIdleMs (1 s):
     // c2 reclaims every 100 ms and would take them over unless c1 kept them fresh.
     await waitFor(async () => (await list('started:ra-stream')).filter((n) => Number(n) < HELD).length >= HELD, {
       timeoutMs: DRAIN_BUDGET_MS, description: 'the five entries c1 held to start',
