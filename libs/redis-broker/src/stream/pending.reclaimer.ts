@@ -23,13 +23,13 @@ const MAX_PAGES = 10;
  * delivery count from Redis: this consumer's failed entries once their
  * backoff has passed since the failure (`XPENDING ... IDLE` then `XCLAIM`
  * guarded by the same idle time), and entries of any consumer idle longer
- * than `claimIdleMs`, whose consumer is presumed dead (`XAUTOCLAIM`).
+ * than `claimIdleMs`, whose consumer is presumed dead (`XPENDING ... IDLE`
+ * then `XCLAIM`, one at a time).
  */
 export class PendingReclaimer {
   private readonly logger = new Logger(PendingReclaimer.name);
   /** Due at once: a consumer name used before may have left pending entries. */
   private nextCheckAt = 0;
-  private readonly cursors = new Map<string, string>();
   /**
    * entryKey → the delay chosen at its failure (with jitter) and when to
    * forget it; absent after a restart. Claiming the entry removes it; an
@@ -70,12 +70,12 @@ export class PendingReclaimer {
     let more = false;
     for (const key of this.keys) {
       if (out.length >= max || out.some((e) => e.takenOver)) break;
-      const { taken, scanning } = await this.takeOver(key);
+      const { taken, found } = await this.takeOver(key);
       out.push(...taken);
-      more ||= scanning || taken.length > 0;
+      more ||= found;
     }
-    // A full batch, a takeover (one entry at a time) or a scan of the
-    // pending list not finished means more may be due: look again on the next fetch.
+    // A full batch, or an idle entry found (taken over one at a time), means
+    // more may be due: look again on the next fetch.
     if (out.length >= max || more) this.nextCheckAt = 0;
     return out;
   }
@@ -116,30 +116,29 @@ export class PendingReclaimer {
   }
 
   /**
-   * Takes over one entry of a consumer presumed dead. One at a time: a taken
-   * over entry runs alone (it may be what killed that consumer), and
-   * `XAUTOCLAIM` charges a delivery to every entry it claims, so entries
-   * claimed together would be charged again each time a poison among them
-   * crashes this process too, and dead-lettered without ever running.
+   * Takes over one entry of a consumer presumed dead: the first pending entry
+   * idle for `claimIdleMs` that this process does not hold (`XPENDING ...
+   * IDLE`, then `XCLAIM` with the same idle guard, so an entry another
+   * consumer took meanwhile is left alone). One at a time: a taken-over entry
+   * runs alone (it may be what killed that consumer), and a claim charges a
+   * delivery to every entry it takes, so entries claimed together would be
+   * charged again each time a poison among them crashes this process too,
+   * and dead-lettered without ever running. `found`: an idle entry was there
+   * (claimed, or gone meanwhile), so another may be.
    */
-  private async takeOver(key: string): Promise<{ taken: StreamEntry[]; scanning: boolean }> {
-    const cursor = this.cursors.get(key) ?? '0-0';
-    const [next, raw] = (await this.command.xautoclaim(
-      key, this.group, this.consumer, this.options.claimIdleMs, cursor, 'COUNT', 1,
-    )) as [string, (RawStreamEntry | null)[], string[]?];
-    this.cursors.set(key, next);
-    const scanning = next !== '0-0';
-    // Our own entry still running past claimIdleMs comes back too: it is not run twice here.
-    const taken = raw.filter((e): e is RawStreamEntry => e !== null && !this.isHeld(key, e[0]));
-    if (taken.length === 0) return { taken: [], scanning };
-    const counts = await Promise.all(
-      taken.map(async ([id]) => {
-        const rows = (await this.command.xpending(key, this.group, id, id, 1)) as PendingRow[];
-        return rows[0]?.[3] ?? 1;
-      }),
-    );
-    this.logger.warn(messages.streamTakenOver(key, this.group, this.consumer, taken.length, this.options.claimIdleMs));
-    return { taken: taken.map(([id, fields], i) => ({ ...this.entry(key, id, fields, counts[i]), takenOver: true })), scanning };
+  private async takeOver(key: string): Promise<{ taken: StreamEntry[]; found: boolean }> {
+    const { claimIdleMs, batch } = this.options;
+    const rows = (await this.command.xpending(key, this.group, 'IDLE', claimIdleMs, '-', '+', batch)) as PendingRow[];
+    // Our own entry still running past claimIdleMs shows up too: it is not run twice here.
+    const row = rows.find(([id]) => !this.isHeld(key, id));
+    if (!row) return { taken: [], found: false };
+    const [id, , , deliveries] = row;
+    // An entry deleted from the stream meanwhile comes back empty (Redis drops it from the pending list).
+    const raw = ((await this.command.call('XCLAIM', key, this.group, this.consumer, claimIdleMs, id)) as (RawStreamEntry | null)[])
+      .filter((e): e is RawStreamEntry => e !== null);
+    if (raw.length === 0) return { taken: [], found: true };
+    this.logger.warn(messages.streamTakenOver(key, this.group, this.consumer, raw.length, claimIdleMs));
+    return { taken: raw.map(([claimedId, fields]) => ({ ...this.entry(key, claimedId, fields, deliveries + 1), takenOver: true })), found: true };
   }
 
   private entry(key: string, id: string, fields: string[], deliveries: number): StreamEntry {

@@ -160,7 +160,7 @@ export interface StreamConsumerOptions {
   blockTimeoutMs?: number;
   /**
    * An entry pending this long in another consumer's list is taken over
-   * (`XAUTOCLAIM`): that consumer is presumed dead. Must exceed the longest
+   * (`XPENDING ... IDLE` then `XCLAIM`): that consumer is presumed dead. Must exceed the longest
    * handler run, or a slow entry runs twice. Default 30000 ms.
    */
   claimIdleMs?: number;
