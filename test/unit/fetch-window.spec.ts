@@ -5,7 +5,11 @@ import { fetchWindow } from '../../libs/redis-broker/src/runtime/fetch-window.js
 describe('the fetch window of a queue or stream handler', () => {
   it('reads ahead as many messages as it runs when no prefetch is set', () => {
     expect(fetchWindow({ concurrency: 50, prefetch: 0, readAhead: 'auto' })).toEqual({ held: 100, readAhead: 50 });
-    expect(fetchWindow({ concurrency: 1, prefetch: 0, readAhead: 'auto' })).toEqual({ held: 2, readAhead: 1 });
+  });
+
+  it('reads nothing ahead by default for a handler that runs one message at a time', () => {
+    expect(fetchWindow({ concurrency: 1, prefetch: 0, readAhead: 'auto' })).toEqual({ held: 1, readAhead: 0 });
+    expect(fetchWindow({ concurrency: 1, prefetch: 0, readAhead: 1 })).toEqual({ held: 2, readAhead: 1 });
   });
 
   it('keeps a set prefetch as the whole window, with nothing read ahead unless asked', () => {

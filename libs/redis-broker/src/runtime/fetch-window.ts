@@ -11,11 +11,14 @@ export interface FetchWindow {
 
 /**
  * The window of a queue or stream handler: `readAhead: 'auto'` reads ahead
- * `concurrency` messages when no `prefetch` is set, and nothing beyond a set
- * `prefetch` (whose unstarted messages stay unblamed, as before read-ahead).
+ * `concurrency` messages when no `prefetch` is set and `concurrency` is above
+ * 1; nothing with a set `prefetch` (whose unstarted messages stay unblamed,
+ * as before read-ahead), nor for a handler that runs one message at a time
+ * (the usual shape of long jobs, where a message held behind a running one
+ * would wait while another process could run it).
  */
 export function fetchWindow(options: { concurrency: number; prefetch: number; readAhead: number | 'auto' }): FetchWindow {
   const { concurrency, prefetch } = options;
-  const readAhead = options.readAhead === 'auto' ? (prefetch > 0 ? 0 : concurrency) : options.readAhead;
+  const readAhead = options.readAhead === 'auto' ? (prefetch > 0 || concurrency === 1 ? 0 : concurrency) : options.readAhead;
   return { held: Math.max(prefetch, concurrency + readAhead), readAhead };
 }

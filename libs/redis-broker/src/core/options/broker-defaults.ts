@@ -51,7 +51,7 @@ export const BROKER_DEFAULTS = {
     mode: 'reliable',
     concurrency: 1,
     prefetch: 0,
-    /** `auto`: `concurrency` when `prefetch` is 0, else 0. */
+    /** `auto`: `concurrency` when `prefetch` is 0 and `concurrency` above 1, else 0. */
     readAhead: 'auto',
     maxAttempts: 3,
     backoff: { type: 'exponential', delayMs: 1_000, maxDelayMs: 60_000, jitter: true },
@@ -79,7 +79,7 @@ export const BROKER_DEFAULTS = {
     startId: '0',
     concurrency: 1,
     prefetch: 0,
-    /** `auto`: `concurrency` when `prefetch` is 0, else 0. */
+    /** `auto`: `concurrency` when `prefetch` is 0 and `concurrency` above 1, else 0. */
     readAhead: 'auto',
     maxDeliveries: 3,
     backoff: { type: 'exponential', delayMs: 1_000, maxDelayMs: 60_000, jitter: true },

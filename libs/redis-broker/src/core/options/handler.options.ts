@@ -46,9 +46,11 @@ export interface QueueHandlerOptions {
    * an already-fetched message instead of waiting for a fetch round trip.
    * They count as running if the process dies (the reaper counts a death
    * for them, as for the running ones); they are handed back on shutdown.
-   * `auto` (default): `concurrency` when `prefetch` is 0, else 0 (a set
-   * `prefetch` keeps its window, whose unstarted messages are never blamed).
-   * The process then holds at most `max(prefetch, concurrency + readAhead)`.
+   * `auto` (default): `concurrency` when `prefetch` is 0 and `concurrency`
+   * is above 1, else 0 (a set `prefetch` keeps its window, whose unstarted
+   * messages are never blamed). The process then holds at most
+   * `max(prefetch, concurrency + readAhead)`. A busy process holds its
+   * read-ahead while other processes may be idle: 0 suits long jobs.
    */
   readAhead?: number | 'auto';
   /** Deliveries before a failing message goes to the dead-letter list. Default 3. */
@@ -135,8 +137,9 @@ export interface StreamConsumerOptions {
    * Entries read ahead of free handler slots (pending under this consumer,
    * their idle time refreshed like the running ones), so a slot that frees
    * takes an entry already read instead of waiting for an `XREADGROUP`.
-   * `auto` (default): `concurrency` when `prefetch` is 0, else 0. The process
-   * then holds at most `max(prefetch, concurrency + readAhead)` entries.
+   * `auto` (default): `concurrency` when `prefetch` is 0 and `concurrency`
+   * is above 1, else 0. The process then holds at most
+   * `max(prefetch, concurrency + readAhead)` entries.
    */
   readAhead?: number | 'auto';
   /** Deliveries (as Redis counts them) before a failing entry goes to the dead-letter stream. Default 3. */
