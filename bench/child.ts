@@ -28,6 +28,7 @@ function send(message: ChildMessage): Promise<void> {
 async function load(): Promise<SystemModule> {
   if (config.system.startsWith('nrb-')) return import('./systems/nrb.js');
   if (config.system.startsWith('bullmq-')) return import('./systems/bullmq.js');
+  if (config.system.startsWith('bound-')) return import('./systems/bound.js');
   return import('./systems/raw.js');
 }
 
@@ -57,6 +58,10 @@ async function produce(system: SystemModule): Promise<void> {
   process.on('message', (message: ParentMessage) => {
     if (message.type === 'warm') {
       warmUp(producer, message.count).then(() => send({ type: 'warmed' }), fail);
+      return;
+    }
+    if (message.type === 'stop') {
+      producer.close().then(() => process.exit(0), fail);
       return;
     }
     if (message.type !== 'go') return;

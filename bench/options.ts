@@ -11,6 +11,8 @@ export interface BenchOptions {
   backlogReps: number;
   /** Repetitions of the scaling scenario (1, 2 and 4 workers). */
   scalingReps: number;
+  /** Messages the I/O-bound scenario prefills before its cold consumers start. */
+  ioCount: number;
   /** Only these scenarios / systems (empty: all). */
   scenarios: string[];
   systems: string[];
@@ -29,15 +31,16 @@ export interface BenchOptions {
 }
 
 export const FULL: BenchOptions = {
-  count: 100_000, reps: 3, rate: 5_000, latencySeconds: 10, backlog: 1_000_000, backlogReps: 1, scalingReps: 1,
+  count: 100_000, reps: 3, rate: 5_000, latencySeconds: 10, backlog: 1_000_000, backlogReps: 1, scalingReps: 1, ioCount: 30_000,
   scenarios: [], systems: [], cpuProf: false, verbose: false, warmup: -1,
 };
 
 /** `--quick`: the same scenarios, small. */
-const QUICK: Partial<BenchOptions> = { count: 20_000, reps: 1, latencySeconds: 3, backlog: 100_000 };
+const QUICK: Partial<BenchOptions> = { count: 20_000, reps: 1, latencySeconds: 3, backlog: 100_000, ioCount: 10_000 };
 
 const USAGE = `npm run bench -- [--quick] [--n 100000] [--reps 3] [--rate 5000] [--latency-seconds 10]
-  [--backlog 1000000] [--backlog-reps 1] [--scaling-reps 1] [--only list,batch-list-cold,batch-list,stream,batch-stream-cold,batch-stream,pubsub,latency,scaling,backlog]
+  [--backlog 1000000] [--backlog-reps 1] [--scaling-reps 1] [--io-n 30000]
+  [--only list,batch-list-cold,batch-list,stream,batch-stream-cold,batch-stream,pubsub,latency,scaling,backlog,tracing,io]
   [--systems nrb-reliable,bullmq-c50,...] [--warmup N (default: --n)] [--json path] [--cpu-prof] [--verbose]`;
 
 export function parseOptions(argv: string[]): BenchOptions {
@@ -64,6 +67,7 @@ export function parseOptions(argv: string[]): BenchOptions {
       case '--backlog': options.backlog = int(); break;
       case '--backlog-reps': options.backlogReps = int(); break;
       case '--scaling-reps': options.scalingReps = int(); break;
+      case '--io-n': options.ioCount = int(); break;
       case '--only': options.scenarios = value().split(','); break;
       case '--systems': options.systems = value().split(','); break;
       case '--json': options.json = value(); break;

@@ -16,7 +16,9 @@ export type SystemId =
   | 'bullmq-c50'
   | 'raw-list'
   | 'raw-stream'
-  | 'raw-pubsub';
+  | 'raw-pubsub'
+  /** No Redis: `concurrency` Node loops awaiting the handler's sleep, the bound of the I/O-bound scenario. */
+  | 'bound-sleep';
 
 /** How a child is asked to behave. Passed as JSON in argv[2]. */
 export interface ChildConfig {
@@ -35,6 +37,8 @@ export interface ChildConfig {
   durationMs: number;
   /** Consumer: keep every enqueue-to-handler latency (paced scenario). */
   latency: boolean;
+  /** Consumer: each handler awaits a timer of this many ms before it records (0: a synchronous handler). */
+  handlerMs: number;
 }
 
 /** Parent → child. */
@@ -61,6 +65,8 @@ export interface ConsumerResult extends ConsumerProgress {
   maxRssBytes: number;
   /** CPU time the process used from its first handled message to this result, µs (user + system). */
   cpuUs: number;
+  /** I/O-bound handlers: how many ran at once on average, from the first start to the last end. */
+  meanRunning?: number;
   /** Enqueue-to-handler latency percentiles in ms, when asked for. */
   latency?: { p50: number; p99: number; max: number; samples: number };
 }

@@ -11,14 +11,40 @@ export class Recorder {
   lastAt = 0;
   private latencies: Float64Array;
   private cpuAtFirst: NodeJS.CpuUsage | undefined;
+  /** Handlers between `begin` and `record` now, and the integral of that count over time (ms). */
+  private running = 0;
+  private runningArea = 0;
+  private runningSince = 0;
+  private firstBegin = 0;
 
   constructor(private readonly keepLatency: boolean, expected: number) {
     this.latencies = new Float64Array(keepLatency ? Math.max(1, expected) : 0);
   }
 
+  /**
+   * A handler that awaits starts (the I/O-bound scenario; `record` ends it):
+   * the mean number running from the first start to the last end is how
+   * full a system keeps its concurrency.
+   */
+  begin(): void {
+    const at = now();
+    if (this.firstBegin === 0) {
+      this.firstBegin = at;
+      this.runningSince = at;
+    }
+    this.runningArea += this.running * (at - this.runningSince);
+    this.runningSince = at;
+    this.running += 1;
+  }
+
   /** One message reached its handler; `sentAt` is when the producer made it. */
   record(sentAt: number): void {
     const at = now();
+    if (this.running > 0) {
+      this.runningArea += this.running * (at - this.runningSince);
+      this.runningSince = at;
+      this.running -= 1;
+    }
     if (this.handled === 0) {
       this.firstAt = at;
       this.cpuAtFirst = process.cpuUsage();
@@ -41,6 +67,9 @@ export class Recorder {
     this.firstAt = 0;
     this.lastAt = 0;
     this.cpuAtFirst = undefined;
+    this.running = 0;
+    this.runningArea = 0;
+    this.firstBegin = 0;
   }
 
   progress(): ConsumerProgress {
@@ -50,6 +79,7 @@ export class Recorder {
   result(): ConsumerResult {
     const cpu = this.cpuAtFirst ? process.cpuUsage(this.cpuAtFirst) : { user: 0, system: 0 };
     const out: ConsumerResult = { ...this.progress(), maxRssBytes: process.resourceUsage().maxRSS * 1024, cpuUs: cpu.user + cpu.system };
+    if (this.firstBegin > 0 && this.lastAt > this.firstBegin) out.meanRunning = this.runningArea / (this.lastAt - this.firstBegin);
     if (this.keepLatency && this.handled > 0) {
       const sorted = this.latencies.slice(0, this.handled).sort();
       const at = (q: number): number => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))];

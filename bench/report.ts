@@ -14,6 +14,8 @@ export interface Summary {
   p50Ms?: number;
   p99Ms?: number;
   maxRssMb: number;
+  /** I/O-bound: median of the mean number of handlers running at once. */
+  meanRunning?: number;
   /** Median CPU µs per message of the consumer processes, the producer and Redis. */
   cpuUsPerMessage?: { consumer: number; producer?: number; redis: number };
 }
@@ -57,6 +59,7 @@ export function summarise(results: TrialResult[]): Summary[] {
         redis: median(cpu.map((c) => c.redis)),
       };
     }
+    if (ok.some((r) => r.meanRunning !== undefined)) summary.meanRunning = median(ok.map((r) => r.meanRunning ?? NaN));
     if (ok.some((r) => r.p99Ms !== undefined)) {
       summary.p50Ms = median(ok.map((r) => r.p50Ms ?? NaN));
       summary.p99Ms = median(ok.map((r) => r.p99Ms ?? NaN));
@@ -97,6 +100,8 @@ export function checkBars(s: Summary[]): BarCheck[] {
     maxBar('stream p99 ≤ 5 ms at 5k msg/s', find(s, 'latency', 'nrb-stream')?.p99Ms, 5, 'ms'),
     ratioBar('tracing off (api installed, no provider) ≥ 95 % of api absent', ratio(find(s, 'tracing', 'nrb-reliable'), find(s, 'tracing', 'nrb-otel-absent')), 0.95, true),
     maxBar('consumer peak RSS ≤ 150 MB draining the backlog', find(s, 'backlog', 'nrb-reliable')?.maxRssMb, 150, 'MB'),
+    ratioBar('I/O-bound reliable queue ≥ 90 % of the bound', ratio(find(s, 'io', 'nrb-reliable'), find(s, 'io', 'bound-sleep')), 0.9, true),
+    ratioBar('I/O-bound stream group ≥ 90 % of the bound', ratio(find(s, 'io', 'nrb-stream'), find(s, 'io', 'bound-sleep')), 0.9, true),
   ];
 }
 
@@ -124,14 +129,20 @@ export function renderMarkdown(summaries: Summary[], bars: BarCheck[]): string {
   for (const scenario of SCENARIOS) {
     const rows = summaries.filter((s) => s.scenario === scenario.id);
     if (rows.length === 0) continue;
-    // The tracing scenario's reference is the library without the api ("vs raw" there reads "vs api absent").
+    // The tracing scenario's reference is the library without the api ("vs raw" there reads "vs api absent"),
+    // the I/O-bound scenario's its bare-loop bound, every other's the raw ioredis loop.
     const ceiling = (workers: number): Summary | undefined =>
-      rows.find((s) => (s.system.startsWith('raw-') || s.system === 'nrb-otel-absent') && s.workers === workers && s.failed < s.runs);
+      rows.find((s) => (s.system.startsWith('raw-') || s.system.startsWith('bound-') || s.system === 'nrb-otel-absent') && s.workers === workers && s.failed < s.runs);
     const failed = (s: Summary): string => (s.failed > 0 ? ` (${s.failed}/${s.runs} failed)` : '');
     parts.push(`### ${scenario.title}\n`);
     if (scenario.kind === 'latency') {
       parts.push(table(['system', 'p50 ms', 'p99 ms', 'handled'], rows.map((s) => [
         SYSTEMS[s.system].label + failed(s), fmt(s.p50Ms, 2), fmt(s.p99Ms, 2), `${fmt(s.handledRatio * 100)} %`,
+      ])));
+    } else if (scenario.kind === 'io') {
+      parts.push(table(['system', 'msg/s', 'vs bound', 'handlers running (mean)', 'delivered', 'peak RSS MB', 'CPU µs/msg: consumer / Redis'], rows.map((s) => [
+        SYSTEMS[s.system].label + failed(s), fmt(s.throughput), pct(ratio(s, ceiling(1))), fmt(s.meanRunning, 1),
+        `${fmt(s.handledRatio * 100)} %`, fmt(s.maxRssMb), cpuCell(s),
       ])));
     } else if (scenario.kind === 'backlog') {
       parts.push(table(['system', 'msg/s', 'vs raw', 'peak RSS MB', 'CPU µs/msg: consumer / Redis'], rows.map((s) => [

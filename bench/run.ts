@@ -10,11 +10,11 @@ import { startRedisServer } from 'nest-redis-broker/testing';
 import { ROOT } from './paths.js';
 import { parseOptions, type BenchOptions } from './options.js';
 import { checkBars, renderMarkdown, summarise } from './report.js';
-import { SCALING_WORKERS, SCENARIOS, type Scenario } from './scenarios.js';
+import { IO_HANDLER_MS, SCALING_WORKERS, SCENARIOS, type Scenario } from './scenarios.js';
 import { runTrial, type TrialEnvironment, type TrialResult, type TrialSpec } from './trial.js';
 
 function trialsOf(scenario: Scenario, options: BenchOptions, rep: number): TrialSpec[] {
-  const base = { scenario: scenario.id, count: options.count, rate: 0, durationMs: 0, prefill: 0, workers: 1, warmup: 0 };
+  const base = { scenario: scenario.id, count: options.count, rate: 0, durationMs: 0, prefill: 0, preload: 0, workers: 1, warmup: 0, handlerMs: 0 };
   // Rotating the order each repetition keeps any system from always going first.
   const systems = scenario.systems.filter((s) => options.systems.length === 0 || options.systems.includes(s));
   const rotated = systems.map((_, i) => systems[(i + rep) % systems.length]);
@@ -27,6 +27,8 @@ function trialsOf(scenario: Scenario, options: BenchOptions, rep: number): Trial
       return rotated.map((system) => ({ ...base, system, count: 0, prefill: options.backlog }));
     case 'scaling':
       return SCALING_WORKERS.flatMap((workers) => rotated.map((system) => ({ ...base, system, workers, warmup: options.warmup })));
+    case 'io':
+      return rotated.map((system) => ({ ...base, system, count: 0, preload: options.ioCount, handlerMs: IO_HANDLER_MS }));
   }
 }
 
@@ -77,7 +79,7 @@ async function main(): Promise<void> {
   const header = `Machine: ${machine.cpu}, ${machine.cores} cores, ${machine.memoryGb} GB; Node ${machine.node}, Redis ${machine.redis}, `
     + `nest-redis-broker ${machine['nest-redis-broker']}, BullMQ ${machine.bullmq}, ioredis ${machine.ioredis}. `
     + `${options.count.toLocaleString('en-US')} messages per throughput run after ${options.warmup.toLocaleString('en-US')} untimed warm-up messages, `
-    + `${options.reps} repetition(s), medians. `
+    + `${options.reps} repetition(s), medians; the I/O-bound run prefills ${options.ioCount.toLocaleString('en-US')} messages for cold consumers. `
     + `Took ${Math.round((Date.now() - started) / 1000)} s.`;
   console.log(`${header}\n\n${markdown}`);
   mkdirSync(join(ROOT, '.bench-out'), { recursive: true });

@@ -21,9 +21,10 @@ export const SYSTEMS: Record<SystemId, SystemInfo> = {
   'raw-list': { label: 'raw ioredis LPUSH + BLMPOP COUNT 100', concurrency: 1 },
   'raw-stream': { label: 'raw ioredis XADD + XREADGROUP COUNT 100 + XACK', concurrency: 1 },
   'raw-pubsub': { label: 'raw ioredis bare subscriber', concurrency: 1 },
+  'bound-sleep': { label: 'bare Node loops, 50 × await sleep (the bound, no Redis)', concurrency: 50 },
 };
 
-export type ScenarioKind = 'throughput' | 'latency' | 'backlog' | 'scaling';
+export type ScenarioKind = 'throughput' | 'latency' | 'backlog' | 'scaling' | 'io';
 
 export interface Scenario {
   id: string;
@@ -52,7 +53,14 @@ export const SCENARIOS: Scenario[] = [
   // nrb-reliable has the api installed and no provider registered: tracing off, the default.
   { id: 'tracing', title: 'OpenTelemetry tracing off, unsampled and recording', kind: 'throughput', systems: ['nrb-reliable', 'nrb-otel-absent', 'nrb-otel-unsampled', 'nrb-otel-recording'] },
   { id: 'backlog', title: 'Draining a backlog', kind: 'backlog', systems: ['nrb-reliable', 'nrb-fast', 'raw-list'] },
+  {
+    id: 'io', title: 'I/O-bound handler (awaits 2 ms), concurrency 50, prefilled, cold processes', kind: 'io',
+    systems: ['nrb-reliable', 'nrb-stream', 'bullmq-c50', 'bound-sleep'],
+  },
 ];
+
+/** What the handlers of the I/O-bound scenario await (`setTimeout`), ms. */
+export const IO_HANDLER_MS = 2;
 
 /** Worker process counts of the scaling scenario. */
 export const SCALING_WORKERS = [1, 2, 4];

@@ -17,6 +17,13 @@ export interface TrialSpec {
   durationMs: number;
   /** Backlog: messages LPUSHed before the consumer starts. */
   prefill: number;
+  /**
+   * I/O-bound: messages the system's own producer writes before the consumer
+   * starts (cold: no warm-up); the run is timed from the first handled message.
+   */
+  preload: number;
+  /** Each handler awaits a timer this long (ms) before it records; 0: synchronous. */
+  handlerMs: number;
   /** Messages sent and handled before the measured run, not counted (JIT warm-up; full-speed runs only). */
   warmup: number;
 }
@@ -32,6 +39,8 @@ export interface TrialResult {
   throughput: number;
   /** Largest peak RSS of the consumer processes, bytes. */
   maxRssBytes: number;
+  /** I/O-bound: handlers running at once on average (summed over the consumers). */
+  meanRunning?: number;
   p50Ms?: number;
   p99Ms?: number;
   maxMs?: number;
@@ -66,10 +75,10 @@ let serial = 0;
 export async function runTrial(env: TrialEnvironment, spec: TrialSpec): Promise<TrialResult> {
   const target = `bench-${spec.scenario}-${++serial}`;
   const latency = spec.rate > 0;
-  const expected = spec.prefill || (latency ? Math.ceil((spec.rate * spec.durationMs) / 1000) : spec.count);
+  const expected = spec.prefill || spec.preload || (latency ? Math.ceil((spec.rate * spec.durationMs) / 1000) : spec.count);
   const base: Omit<ChildConfig, 'role'> = {
     system: spec.system, redisUrl: env.redisUrl, target, concurrency: SYSTEMS[spec.system].concurrency,
-    count: spec.count, rate: spec.rate, durationMs: spec.durationMs, latency,
+    count: spec.count || spec.preload, rate: spec.rate, durationMs: spec.durationMs, latency, handlerMs: spec.handlerMs,
   };
   await env.admin.flushall();
   if (spec.prefill > 0) await prefill(env.admin, target, spec.prefill);
@@ -81,12 +90,20 @@ export async function runTrial(env: TrialEnvironment, spec: TrialSpec): Promise<
     redisCpuAtStart = redisCpuUs(await env.admin.info('cpu'));
   };
   try {
+    if (spec.preload > 0) {
+      // Written before any consumer exists, by the system's own producer, which then exits.
+      producer = new ChildHandle({ ...base, role: 'producer' });
+      await producer.ready;
+      await producer.ask({ type: 'warm', count: spec.preload }, 'warmed');
+      await producer.stop();
+      producer = undefined;
+    }
     await resetRedisStats();
     for (let i = 0; i < spec.workers; i++) consumers.push(new ChildHandle({ ...base, role: 'consumer' }, env.consumerExecArgv));
     await Promise.all(consumers.map((c) => c.ready));
     let produced: Promise<{ firstAt: number; cpuUs: number }> | undefined;
-    let producerDone = spec.prefill > 0;
-    if (spec.prefill === 0) {
+    let producerDone = spec.prefill > 0 || spec.preload > 0;
+    if (!producerDone) {
       producer = new ChildHandle({ ...base, role: 'producer' });
       await producer.ready;
       if (spec.warmup > 0) {
@@ -158,6 +175,7 @@ function summarise(spec: TrialSpec, expected: number, startAt: number, results: 
     throughput: (handled / elapsedMs) * 1000,
     maxRssBytes: Math.max(...results.map((r) => r.maxRssBytes)),
   };
+  if (results.some((r) => r.meanRunning !== undefined)) out.meanRunning = results.reduce((sum, r) => sum + (r.meanRunning ?? 0), 0);
   const latency = results[0].latency;
   if (latency) Object.assign(out, { p50Ms: latency.p50, p99Ms: latency.p99, maxMs: latency.max });
   return out;

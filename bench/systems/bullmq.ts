@@ -1,5 +1,6 @@
 // BullMQ, the usual choice: a Worker with concurrency 1 or 50, jobs removed on
 // completion, and a Queue producing with addBulk / add.
+import { setTimeout as sleep } from 'node:timers/promises';
 import { Queue, Worker } from 'bullmq';
 import type { RunningConsumer } from '../child.js';
 import type { Producer } from '../producer-driver.js';
@@ -17,6 +18,10 @@ export async function startConsumer(config: ChildConfig, recorder: Recorder): Pr
   const worker = new Worker<BenchMessage>(
     config.target,
     async (job) => {
+      if (config.handlerMs > 0) {
+        recorder.begin();
+        await sleep(config.handlerMs);
+      }
       recorder.record(job.data.ts);
     },
     { connection: connection(config.redisUrl), concurrency: config.concurrency, removeOnComplete: { count: 0 }, removeOnFail: { count: 0 } },

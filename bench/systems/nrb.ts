@@ -3,6 +3,7 @@
 // `BrokerClient`.
 import { Injectable, Module, type INestApplicationContext, type Provider } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { BrokerClient, OnChannel, Payload, QueueHandler, RedisBrokerModule, StreamConsumer } from 'nest-redis-broker';
 import type { RunningConsumer } from '../child.js';
 import type { Producer } from '../producer-driver.js';
@@ -14,7 +15,31 @@ import { BENCH_BATCH_SIZE } from '../scenarios.js';
 const GROUP = 'bench';
 
 function handlerFor(config: ChildConfig, recorder: Recorder): Provider {
-  const { system, target, concurrency } = config;
+  const { system, target, concurrency, handlerMs } = config;
+  if (system === 'nrb-stream' && handlerMs > 0) {
+    @Injectable()
+    class StreamIoHandler {
+      @StreamConsumer({ stream: target, group: GROUP, concurrency })
+      async handle(@Payload() fields: Record<string, string>): Promise<void> {
+        recorder.begin();
+        await sleep(handlerMs);
+        recorder.record(Number(fields.ts));
+      }
+    }
+    return StreamIoHandler;
+  }
+  if ((system === 'nrb-reliable' || system === 'nrb-fast') && handlerMs > 0) {
+    @Injectable()
+    class QueueIoHandler {
+      @QueueHandler(target, { mode: system === 'nrb-fast' ? 'fast' : 'reliable', concurrency })
+      async handle(@Payload() message: BenchMessage): Promise<void> {
+        recorder.begin();
+        await sleep(handlerMs);
+        recorder.record(message.ts);
+      }
+    }
+    return QueueIoHandler;
+  }
   if (system === 'nrb-stream') {
     @Injectable()
     class StreamBenchHandler {

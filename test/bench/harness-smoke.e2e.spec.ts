@@ -30,14 +30,14 @@ describe('the benchmark harness', () => {
   it('runs every scenario with every system on a tiny load and prints the table and the JSON', async () => {
     const json = join(dir, 'smoke.json');
     const { code, stdout, stderr } = await runBench([
-      '--n', '200', '--warmup', '50', '--reps', '1', '--rate', '200', '--latency-seconds', '1', '--backlog', '300', '--json', json,
+      '--n', '200', '--warmup', '50', '--reps', '1', '--rate', '200', '--latency-seconds', '1', '--backlog', '300', '--io-n', '200', '--json', json,
     ]);
     expect(code, stderr).toBe(0);
     for (const label of [
       'nest-redis-broker list, reliable', 'nest-redis-broker list, fast', 'nest-redis-broker stream group',
       'nest-redis-broker @OnChannel', 'BullMQ (c1)', 'BullMQ (c50)', 'raw ioredis LPUSH + BLMPOP', 'raw ioredis XADD',
       'raw ioredis bare subscriber', 'nest-redis-broker list, reliable, batch 100', 'nest-redis-broker stream group, batch 100',
-      'Batch list handler, cold processes', '### Bars',
+      'Batch list handler, cold processes', 'bare Node loops', '### Bars',
     ]) expect(stdout).toContain(label);
     const report = JSON.parse(readFileSync(json, 'utf8')) as {
       results: { error?: string; handled: number; expected: number; cpuUsPerMessage?: { consumer: number; producer?: number; redis: number } }[];

@@ -44,6 +44,15 @@ describe('batch options', () => {
     expect(rejection(() => resolveStreamConsumerOptions('H@s', leased as Parameters<typeof resolveStreamConsumerOptions>[1], undefined))).toContain('option "H@s.batch"');
   });
 
+  it('reads nothing ahead on batch and limited handlers, and refuses an explicit readAhead there', () => {
+    expect(resolveQueueHandlerOptions('H@q', { concurrency: 4, batch: { size: 10 } } as Raw, undefined).readAhead).toBe(0);
+    expect(resolveQueueHandlerOptions('H@q', { concurrency: 4, globalConcurrency: 2 } as Raw, undefined).readAhead).toBe(0);
+    expect(resolveQueueHandlerOptions('H@q', { concurrency: 4 } as Raw, undefined).readAhead).toBe('auto');
+    expect(rejection(() => resolveQueueHandlerOptions('H@q', { batch: { size: 10 }, readAhead: 5 } as Raw, undefined))).toContain('option "H@q.readAhead": got 5;');
+    const limited = { rateLimit: { max: 5, perMs: 1_000 }, readAhead: 3 };
+    expect(rejection(() => resolveStreamConsumerOptions('H@s', limited as Parameters<typeof resolveStreamConsumerOptions>[1], undefined))).toContain('option "H@s.readAhead": got 3;');
+  });
+
   it('rejects a negative or too long maxWaitMs, naming batch.maxWaitMs', () => {
     expect(rejection(() => queue({ size: 10, maxWaitMs: -1 }))).toContain('option "H@q.batch.maxWaitMs": got -1;');
     expect(rejection(() => stream({ size: 10, maxWaitMs: 60_001 }))).toContain('option "H@s.batch.maxWaitMs": got 60001;');

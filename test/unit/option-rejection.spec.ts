@@ -123,6 +123,8 @@ describe('queue handler option rejection', () => {
     ['concurrency above 10000', queue({ concurrency: 10_001 }), invalid('Orders@handle.concurrency', '10001')],
     ['prefetch', queue({ prefetch: -1 }), invalid('Orders@handle.prefetch', '-1')],
     ['prefetch below concurrency', queue({ concurrency: 4, prefetch: 2 }), invalid('Orders@handle.prefetch', '2')],
+    ['readAhead', queue({ readAhead: -1 }), invalid('Orders@handle.readAhead', '-1')],
+    ['readAhead word', queue({ readAhead: 'max' }), invalid('Orders@handle.readAhead', '"max"')],
     ['maxAttempts', queue({ maxAttempts: 0 }), invalid('Orders@handle.maxAttempts', '0')],
     ['backoff', queue({ backoff: 'exponential' }), invalid('Orders@handle.backoff', '"exponential"')],
     ['backoff unknown', queue({ backoff: { factor: 2 } }), unknown('Orders@handle.backoff.factor')],
@@ -149,6 +151,13 @@ describe('queue handler option rejection', () => {
     expect(resolved.backoff).toEqual({ type: 'exponential', delayMs: 120_000, maxDelayMs: 120_000, jitter: true });
   });
 
+  it('reads ahead automatically unless told otherwise, and takes readAhead from the module defaults', () => {
+    expect(resolveQueueHandlerOptions('H@h', {}, undefined).readAhead).toBe('auto');
+    const base = resolveQueueHandlerOptions('queueDefaults', { readAhead: 0 }, undefined);
+    expect(resolveQueueHandlerOptions('H@h', { concurrency: 8 }, base).readAhead).toBe(0);
+    expect(resolveQueueHandlerOptions('H@h', { readAhead: 'auto' }, base).readAhead).toBe('auto');
+  });
+
   it('accepts a prefetch of 0 or at least the concurrency', () => {
     expect(resolveQueueHandlerOptions('H@h', { concurrency: 4, prefetch: 0 }, undefined).prefetch).toBe(0);
     expect(resolveQueueHandlerOptions('H@h', { concurrency: 4, prefetch: 4 }, undefined).prefetch).toBe(4);
@@ -163,6 +172,7 @@ describe('stream consumer option rejection', () => {
     ['startId type', stream({ startId: 0 }), invalid('Billing@on.startId', '0')],
     ['concurrency', stream({ concurrency: 0 }), invalid('Billing@on.concurrency', '0')],
     ['prefetch below concurrency', stream({ concurrency: 3, prefetch: 1 }), invalid('Billing@on.prefetch', '1')],
+    ['readAhead', stream({ readAhead: 1.5 }), invalid('Billing@on.readAhead', '1.5')],
     ['maxDeliveries', stream({ maxDeliveries: 0 }), invalid('Billing@on.maxDeliveries', '0')],
     ['backoff.type', stream({ backoff: { type: 'random' } }), invalid('Billing@on.backoff.type', '"random"')],
     ['parse', stream({ parse: 'json' }), invalid('Billing@on.parse', '"json"')],

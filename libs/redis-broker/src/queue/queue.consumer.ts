@@ -6,6 +6,7 @@ import { prefetchWindow } from '../core/options/handler-options.validation.js';
 import { BROKER_DEFAULTS } from '../core/options/broker-defaults.js';
 import type { ResolvedBrokerOptions } from '../core/options/broker.options.js';
 import { ConsumerLoop } from '../runtime/consumer.loop.js';
+import { fetchWindow } from '../runtime/fetch-window.js';
 import { settledBy } from '../runtime/deadline.js';
 import type { BrokerConsumer, ConsumerHealth } from '../runtime/message-source.js';
 import { RunSignals } from '../runtime/run-signals.js';
@@ -106,8 +107,12 @@ export class QueueConsumer implements BrokerConsumer {
     const batchProcessor = batch ? new QueueBatchProcessor(deps, batch) : undefined;
     const processor = batchProcessor ?? new QueueMessageProcessor(deps);
     this.stopWaiting = batchProcessor ? () => batchProcessor.stopWaiting() : undefined;
+    // Messages read ahead of free slots start without a fetch round trip
+    // (none for batches and limited handlers: their readAhead resolves to 0).
+    const { held, readAhead } = fetchWindow(options);
     this.loop = new ConsumerLoop(limited ?? source, {
-      window,
+      window: batch ? window : held,
+      readAhead,
       concurrency: batch ? batch.size * options.concurrency : options.concurrency,
       blockTimeoutMs: options.blockTimeoutMs,
       process: limited ? (delivery) => limited.run(delivery, processor.process(delivery)) : (delivery) => processor.process(delivery),

@@ -13,6 +13,8 @@ interface Entry<M> {
 export class ConcurrencyLimiter<M> {
   private running = 0;
   private soloRunning = false;
+  /** Solo items among `waiting`. */
+  private soloWaiting = 0;
   private readonly waiting: Entry<M>[] = [];
   private listeners: Array<() => void> = [];
 
@@ -31,19 +33,30 @@ export class ConcurrencyLimiter<M> {
     return this.running;
   }
 
-  /** How many items submitted now would start at once (solo items aside). */
-  get startable(): number {
-    if (this.soloRunning || this.waiting.length > 0) return 0;
-    return Math.max(0, this.limit - this.running);
+  /** Whether a solo item runs or waits: items submitted now would only wait behind it. */
+  get holdsSolo(): boolean {
+    return this.soloRunning || this.soloWaiting > 0;
+  }
+
+  /**
+   * How many items submitted now would start before `ahead` more items
+   * finish: the free slots plus `ahead`, less what already waits. 0 while a
+   * solo item runs or waits, since items behind it start only after it.
+   */
+  startableWithin(ahead: number): number {
+    if (this.holdsSolo) return 0;
+    return Math.max(0, this.limit + ahead - this.size);
   }
 
   submit(item: M, solo = false): void {
     this.waiting.push({ item, solo });
+    if (solo) this.soloWaiting += 1;
     this.pump();
   }
 
   /** Removes and returns the items not started yet (shutdown hands them back). */
   takeWaiting(): M[] {
+    this.soloWaiting = 0;
     const items = this.waiting.splice(0).map((entry) => entry.item);
     if (items.length > 0) this.notify();
     return items;
@@ -72,6 +85,7 @@ export class ConcurrencyLimiter<M> {
       const next = this.waiting[0];
       if (next.solo ? this.running > 0 : this.running >= this.limit) break;
       this.waiting.shift();
+      if (next.solo) this.soloWaiting -= 1;
       this.running += 1;
       this.soloRunning = next.solo;
       const pending = this.run(next.item);

@@ -12,6 +12,11 @@ const ABANDONED = Symbol('abandoned');
 export interface ConsumerLoopOptions<M> {
   /** Most messages held at once (running + waiting). */
   window: number;
+  /**
+   * How many fetched messages beyond the free slots count as starting at
+   * once (read ahead): a source records the rest as waiting.
+   */
+  readAhead: number;
   concurrency: number;
   blockTimeoutMs: number;
   /** Runs one message to its settlement; must not reject. Returns undefined when it finished synchronously. */
@@ -98,11 +103,14 @@ export class ConsumerLoop<M> {
   }
 
   private async run(): Promise<void> {
-    const { window, isSolo } = this.options;
+    const { window, readAhead, isSolo } = this.options;
     const backoff = BROKER_DEFAULTS.fetchErrorBackoffMs;
     let failures = 0;
     while (!this.stopping) {
-      if (this.limiter.size >= window) {
+      // Nothing is fetched to wait behind a message running alone: if it
+      // crashes the process, what waited would be blamed with it (a stream
+      // entry is charged a delivery by the takeover).
+      if (this.limiter.size >= window || this.limiter.holdsSolo) {
         this.waitingForCapacity = true;
         await this.untilAborted(this.limiter.nextChange());
         this.waitingForCapacity = false;
@@ -112,7 +120,7 @@ export class ConsumerLoop<M> {
       }
       let batch: M[];
       try {
-        const fetching = this.source.fetch(window - this.limiter.size, this.limiter.startable);
+        const fetching = this.source.fetch(window - this.limiter.size, this.limiter.startableWithin(readAhead));
         // A fetch queued on a connection that is down may never settle, even
         // after interrupt(): stopping must not wait for it. What it takes late
         // is handed back (reliable lists and streams keep it in Redis anyway).

@@ -23,13 +23,13 @@ const MAX_PAGES = 10;
  * delivery count from Redis: this consumer's failed entries once their
  * backoff has passed since the failure (`XPENDING ... IDLE` then `XCLAIM`
  * guarded by the same idle time), and entries of any consumer idle longer
- * than `claimIdleMs`, whose consumer is presumed dead (`XAUTOCLAIM`).
+ * than `claimIdleMs`, whose consumer is presumed dead (`XPENDING ... IDLE`
+ * then `XCLAIM`, one at a time).
  */
 export class PendingReclaimer {
   private readonly logger = new Logger(PendingReclaimer.name);
   /** Due at once: a consumer name used before may have left pending entries. */
   private nextCheckAt = 0;
-  private readonly cursors = new Map<string, string>();
   /**
    * entryKey → the delay chosen at its failure (with jitter) and when to
    * forget it; absent after a restart. Claiming the entry removes it; an
@@ -67,9 +67,16 @@ export class PendingReclaimer {
     for (const [key, { forgetAt }] of this.retryDelays) if (forgetAt <= now) this.retryDelays.delete(key);
     const out: StreamEntry[] = [];
     for (const key of this.keys) if (out.length < max) out.push(...(await this.ownRetries(key, max - out.length)));
-    for (const key of this.keys) if (out.length < max) out.push(...(await this.takeOver(key, max - out.length)));
-    // A full batch means more may be due: look again on the next fetch.
-    if (out.length >= max) this.nextCheckAt = 0;
+    let more = false;
+    for (const key of this.keys) {
+      if (out.length >= max || out.some((e) => e.takenOver)) break;
+      const { taken, found } = await this.takeOver(key);
+      out.push(...taken);
+      more ||= found;
+    }
+    // A full batch, or an idle entry found (taken over one at a time), means
+    // more may be due: look again on the next fetch.
+    if (out.length >= max || more) this.nextCheckAt = 0;
     return out;
   }
 
@@ -108,24 +115,30 @@ export class PendingReclaimer {
     return claimed.flat();
   }
 
-  private async takeOver(key: string, max: number): Promise<StreamEntry[]> {
-    const cursor = this.cursors.get(key) ?? '0-0';
-    const count = Math.min(this.options.batch, max);
-    const [next, raw] = (await this.command.xautoclaim(
-      key, this.group, this.consumer, this.options.claimIdleMs, cursor, 'COUNT', count,
-    )) as [string, (RawStreamEntry | null)[], string[]?];
-    this.cursors.set(key, next);
-    // Our own entry still running past claimIdleMs comes back too: it is not run twice here.
-    const taken = raw.filter((e): e is RawStreamEntry => e !== null && !this.isHeld(key, e[0]));
-    if (taken.length === 0) return [];
-    const counts = await Promise.all(
-      taken.map(async ([id]) => {
-        const rows = (await this.command.xpending(key, this.group, id, id, 1)) as PendingRow[];
-        return rows[0]?.[3] ?? 1;
-      }),
-    );
-    this.logger.warn(messages.streamTakenOver(key, this.group, this.consumer, taken.length, this.options.claimIdleMs));
-    return taken.map(([id, fields], i) => ({ ...this.entry(key, id, fields, counts[i]), takenOver: true }));
+  /**
+   * Takes over one entry of a consumer presumed dead: the first pending entry
+   * idle for `claimIdleMs` that this process does not hold (`XPENDING ...
+   * IDLE`, then `XCLAIM` with the same idle guard, so an entry another
+   * consumer took meanwhile is left alone). One at a time: a taken-over entry
+   * runs alone (it may be what killed that consumer), and a claim charges a
+   * delivery to every entry it takes, so entries claimed together would be
+   * charged again each time a poison among them crashes this process too,
+   * and dead-lettered without ever running. `found`: an idle entry was there
+   * (claimed, or gone meanwhile), so another may be.
+   */
+  private async takeOver(key: string): Promise<{ taken: StreamEntry[]; found: boolean }> {
+    const { claimIdleMs, batch } = this.options;
+    const rows = (await this.command.xpending(key, this.group, 'IDLE', claimIdleMs, '-', '+', batch)) as PendingRow[];
+    // Our own entry still running past claimIdleMs shows up too: it is not run twice here.
+    const row = rows.find(([id]) => !this.isHeld(key, id));
+    if (!row) return { taken: [], found: false };
+    const [id, , , deliveries] = row;
+    // An entry deleted from the stream meanwhile comes back empty (Redis drops it from the pending list).
+    const raw = ((await this.command.call('XCLAIM', key, this.group, this.consumer, claimIdleMs, id)) as (RawStreamEntry | null)[])
+      .filter((e): e is RawStreamEntry => e !== null);
+    if (raw.length === 0) return { taken: [], found: true };
+    this.logger.warn(messages.streamTakenOver(key, this.group, this.consumer, raw.length, claimIdleMs));
+    return { taken: raw.map(([claimedId, fields]) => ({ ...this.entry(key, claimedId, fields, deliveries + 1), takenOver: true })), found: true };
   }
 
   private entry(key: string, id: string, fields: string[], deliveries: number): StreamEntry {

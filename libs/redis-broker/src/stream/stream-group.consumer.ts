@@ -2,10 +2,11 @@ import type { RedisClient, RedisConnectionFactory } from '../core/redis/redis-co
 import type { StreamHandlerDescriptor } from '../discovery/handler-descriptor.js';
 import { StreamKeys } from '../core/keys.js';
 import type { BrokerEvents } from '../core/events.js';
-import { prefetchWindow } from '../core/options/handler-options.validation.js';
 import { BROKER_DEFAULTS } from '../core/options/broker-defaults.js';
 import type { ResolvedBrokerOptions } from '../core/options/broker.options.js';
 import { ConsumerLoop } from '../runtime/consumer.loop.js';
+import { fetchWindow } from '../runtime/fetch-window.js';
+import { prefetchWindow } from '../core/options/handler-options.validation.js';
 import type { BrokerConsumer, ConsumerHealth } from '../runtime/message-source.js';
 import { settledBy } from '../runtime/deadline.js';
 import { RunSignals } from '../runtime/run-signals.js';
@@ -76,6 +77,7 @@ export class StreamGroupConsumer implements BrokerConsumer {
       events,
       release: (entry) => reader.forget(entry),
       retryScheduled: (entry, delayMs) => reclaimer.scheduleRetry(entry, delayMs),
+      maxAcking: prefetchWindow(options),
       signals,
     };
     const { batch } = options;
@@ -96,12 +98,16 @@ export class StreamGroupConsumer implements BrokerConsumer {
           limited: (limit, waitMs) => events.emit('limited', { kind: 'stream', source: descriptor.stream, handler: descriptor.target, limit, waitMs }),
         })
       : undefined;
+    // Messages read ahead of free slots start without a fetch round trip
+    // (none for batches and limited handlers: their readAhead resolves to 0).
+    const { held, readAhead } = fetchWindow(options);
     this.loop = new ConsumerLoop(limited ?? reader, {
-      window,
+      window: batch ? window : held,
+      readAhead,
       concurrency: batch ? batch.size * options.concurrency : options.concurrency,
       blockTimeoutMs: options.blockTimeoutMs,
       process: limited ? (entry) => limited.run(entry, processor.process(entry)) : (entry) => processor.process(entry),
-      drain: batchProcessor ? () => batchProcessor.drain() : undefined,
+      drain: () => processor.drain(),
       // An entry whose consumer died may be what killed it: it runs alone, so
       // a poison entry takes no running neighbour down with the next process.
       isSolo: (entry) => entry.takenOver === true,
@@ -115,8 +121,9 @@ export class StreamGroupConsumer implements BrokerConsumer {
   }
 
   async stop(deadline: number): Promise<void> {
-    // Acks being re-sent keep their handler's slot until the deadline; the
-    // entries still running keep their idle time fresh until then.
+    // The loop waits for the running entries until the deadline, then for
+    // acks on their way (re-sent while Redis is away) within the stop grace;
+    // the entries still held keep their idle time fresh until then.
     this.stopWaiting?.();
     await this.loop.stop(deadline);
     // A refresh stuck on a Redis that is down must not hold shutdown past its grace.

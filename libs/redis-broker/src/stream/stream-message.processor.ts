@@ -28,6 +28,11 @@ export interface StreamProcessorDeps {
   release: (entry: StreamEntry) => void;
   /** Called when a failed entry should run again `delayMs` from now. */
   retryScheduled: (entry: StreamEntry, delayMs: number) => void;
+  /**
+   * Most acks outstanding with their slots already freed; past it an entry
+   * keeps its slot until its own `XACK` returns.
+   */
+  maxAcking: number;
   /** The runs' abort signals and `timeoutMs` clock. */
   signals: RunSignals;
 }
@@ -45,6 +50,10 @@ export class StreamMessageProcessor {
   private readonly source: string;
   /** CONSUMER spans, one per run, keyed by the run's context (docs/tracing.md). */
   private readonly tracing: ProcessTracing;
+  /** Entries whose `XACK` is on its way (or being re-sent): their slots may be free already. */
+  private acking = 0;
+  /** `drain` callers, resolved once `acking` is back to 0. */
+  private drainWaiters: Array<() => void> = [];
 
   constructor(private readonly deps: StreamProcessorDeps) {
     this.source = `${deps.stream}/${deps.group}`;
@@ -52,10 +61,12 @@ export class StreamMessageProcessor {
   }
 
   /**
-   * Returns the entry's settlement; a synchronous handler's entry costs no
-   * `async` frame, only the wait for its batched `XACK`.
+   * Returns the entry's settlement, or undefined once a handled entry's
+   * `XACK` is on its way: its slot frees without waiting for the round trip
+   * (the entry stays held, refreshed and out of the reclaimer's reach, until
+   * the ack lands). At most `maxAcking` acks are outstanding that way.
    */
-  process(entry: StreamEntry): Promise<void> {
+  process(entry: StreamEntry): Promise<void> | undefined {
     const { deps } = this;
     let payload: Record<string, unknown>;
     let context: StreamMessageContext;
@@ -115,7 +126,13 @@ export class StreamMessageProcessor {
     this.logger.warn(messages.lateHandlerResult(deps.handler, `stream "${deps.stream}" group "${deps.group}"`, entry.id, deps.signals.timeoutMs, outcome));
   }
 
-  private succeeded(entry: StreamEntry, started: number, context: StreamMessageContext): Promise<void> {
+  /** Resolves once every `XACK` sent so far has returned or been given up (shutdown waits for it). */
+  drain(): Promise<void> {
+    if (this.acking === 0) return Promise.resolve();
+    return new Promise((resolve) => this.drainWaiters.push(resolve));
+  }
+
+  private succeeded(entry: StreamEntry, started: number, context: StreamMessageContext): Promise<void> | undefined {
     const { deps } = this;
     this.tracing.succeeded(context);
     // The hot path of a busy stream: no event object when nobody listens.
@@ -125,13 +142,24 @@ export class StreamMessageProcessor {
         kind: 'stream', source: this.source, handler: deps.handler, durationMs, waitMs: waitMs(entryIdTime(entry.id), durationMs), context,
       });
     }
-    return deps.settler.ack(entry).then(
-      () => deps.release(entry),
+    this.acking += 1;
+    const acked = deps.settler.ack(entry).then(
+      () => this.acked(entry),
       (error: unknown) => {
         this.settleFailed(entry, error);
-        deps.release(entry);
+        this.acked(entry);
       },
     );
+    return this.acking > deps.maxAcking ? acked : undefined;
+  }
+
+  private acked(entry: StreamEntry): void {
+    this.deps.release(entry);
+    this.acking -= 1;
+    if (this.acking > 0 || this.drainWaiters.length === 0) return;
+    const waiters = this.drainWaiters;
+    this.drainWaiters = [];
+    for (const resolve of waiters) resolve();
   }
 
   private async failed(entry: StreamEntry, error: unknown, started: number, context: StreamMessageContext, timedOut = false): Promise<void> {

@@ -51,6 +51,8 @@ export const BROKER_DEFAULTS = {
     mode: 'reliable',
     concurrency: 1,
     prefetch: 0,
+    /** `auto`: `concurrency` when `prefetch` is 0 and `concurrency` above 1, else 0. */
+    readAhead: 'auto',
     maxAttempts: 3,
     backoff: { type: 'exponential', delayMs: 1_000, maxDelayMs: 60_000, jitter: true },
     parse: 'json',
@@ -77,6 +79,8 @@ export const BROKER_DEFAULTS = {
     startId: '0',
     concurrency: 1,
     prefetch: 0,
+    /** `auto`: `concurrency` when `prefetch` is 0 and `concurrency` above 1, else 0. */
+    readAhead: 'auto',
     maxDeliveries: 3,
     backoff: { type: 'exponential', delayMs: 1_000, maxDelayMs: 60_000, jitter: true },
     parse: 'fields',

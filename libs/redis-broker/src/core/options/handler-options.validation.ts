@@ -18,14 +18,14 @@ import { resolveBatchOptions } from './batch.options.js';
 
 const CHANNEL_KEYS = ['parse', 'bufferSize', 'maxBufferBytes', 'overflow', 'concurrency'] as const;
 const STREAM_KEYS = [
-  'startId', 'concurrency', 'prefetch', 'maxDeliveries', 'backoff', 'parse', 'maxMessageBytes', 'blockTimeoutMs', 'claimIdleMs',
+  'startId', 'concurrency', 'prefetch', 'readAhead', 'maxDeliveries', 'backoff', 'parse', 'maxMessageBytes', 'blockTimeoutMs', 'claimIdleMs',
   'reclaimIntervalMs', 'idleConsumerTtlMs', 'timeoutMs', 'rateLimit', 'globalConcurrency',
   'globalConcurrencyLeaseMs', 'batch',
 ] as const;
 const TRIM_KEYS = ['maxLen', 'maxAgeMs'] as const;
 const STREAM_ID = /^(\$|\d+(-\d+)?)$/;
 const QUEUE_KEYS = [
-  'mode', 'concurrency', 'prefetch', 'maxAttempts', 'backoff', 'parse', 'maxMessageBytes', 'blockTimeoutMs', 'maxDeaths', 'timeoutMs', 'rateLimit',
+  'mode', 'concurrency', 'prefetch', 'readAhead', 'maxAttempts', 'backoff', 'parse', 'maxMessageBytes', 'blockTimeoutMs', 'maxDeaths', 'timeoutMs', 'rateLimit',
   'globalConcurrency', 'globalConcurrencyLeaseMs', 'batch',
 ] as const;
 /** The longest delay `setTimeout` honours (2^31 - 1 ms, about 24.8 days); a longer one fires at once. */
@@ -46,12 +46,13 @@ export function resolveQueueHandlerOptions(
   rejectUnknown(`${path}.`, options, QUEUE_KEYS);
   const d = base ?? { ...BROKER_DEFAULTS.queue, backoff: { ...BROKER_DEFAULTS.queue.backoff } };
   const mode = oneOf(`${path}.mode`, options.mode, d.mode, ['reliable', 'fast'] as const);
-  const { concurrency, prefetch } = resolveWindow(path, options, d);
+  const { concurrency, prefetch, readAhead } = resolveWindow(path, options, d);
   const backoff = resolveBackoff(`${path}.backoff`, options.backoff, d.backoff);
-  return batchWithoutLimits(path, {
+  return exclusiveOptions(path, {
     mode,
     concurrency,
     prefetch,
+    readAhead,
     maxAttempts: int(`${path}.maxAttempts`, options.maxAttempts, d.maxAttempts, 1, 1_000_000),
     backoff,
     parse: oneOf(`${path}.parse`, options.parse, d.parse, ['json', 'raw'] as const),
@@ -102,17 +103,18 @@ export function resolveStreamConsumerOptions(
   const d = base ?? { ...BROKER_DEFAULTS.stream, backoff: { ...BROKER_DEFAULTS.stream.backoff } };
   const startId = options.startId ?? d.startId;
   if (typeof startId !== 'string' || !STREAM_ID.test(startId)) fail(`${path}.startId`, startId, '"0", "$" or an entry id such as "1700000000000-0"');
-  const { concurrency, prefetch } = resolveWindow(path, options, d);
+  const { concurrency, prefetch, readAhead } = resolveWindow(path, options, d);
   const claimIdleMs = int(`${path}.claimIdleMs`, options.claimIdleMs, d.claimIdleMs, 10);
   const blockTimeoutMs = int(`${path}.blockTimeoutMs`, options.blockTimeoutMs, d.blockTimeoutMs, 10, 600_000);
   const idleConsumerTtlMs = int(`${path}.idleConsumerTtlMs`, options.idleConsumerTtlMs, d.idleConsumerTtlMs, 20);
   if (idleConsumerTtlMs <= blockTimeoutMs) {
     fail(`${path}.idleConsumerTtlMs`, idleConsumerTtlMs, `a number of ms greater than blockTimeoutMs (${blockTimeoutMs})`);
   }
-  return batchWithoutLimits(path, {
+  return exclusiveOptions(path, {
     startId,
     concurrency,
     prefetch,
+    readAhead,
     maxDeliveries: int(`${path}.maxDeliveries`, options.maxDeliveries, d.maxDeliveries, 1, 1_000_000),
     backoff: resolveBackoff(`${path}.backoff`, options.backoff, d.backoff),
     parse: oneOf(`${path}.parse`, options.parse, d.parse, ['fields', 'json-fields'] as const),
@@ -128,18 +130,25 @@ export function resolveStreamConsumerOptions(
   });
 }
 
-/** `concurrency` and `prefetch` of a queue or stream handler; an explicit prefetch below concurrency is refused. */
+/**
+ * `concurrency`, `prefetch` and `readAhead` of a queue or stream handler; an
+ * explicit prefetch below concurrency is refused.
+ */
 function resolveWindow(
   path: string,
-  options: { concurrency?: number; prefetch?: number },
-  d: { concurrency: number; prefetch: number },
-): { concurrency: number; prefetch: number } {
+  options: { concurrency?: number; prefetch?: number; readAhead?: number | 'auto' },
+  d: { concurrency: number; prefetch: number; readAhead: number | 'auto' },
+): { concurrency: number; prefetch: number; readAhead: number | 'auto' } {
   const concurrency = int(`${path}.concurrency`, options.concurrency, d.concurrency, 1, 10_000);
   const prefetch = int(`${path}.prefetch`, options.prefetch, d.prefetch, 0, 100_000);
   if (options.prefetch !== undefined && prefetch !== 0 && prefetch < concurrency) {
     fail(`${path}.prefetch`, prefetch, `0 (same as concurrency) or a whole number ≥ concurrency (${concurrency})`);
   }
-  return { concurrency, prefetch };
+  const readAhead = options.readAhead ?? d.readAhead;
+  if (readAhead !== 'auto' && (typeof readAhead !== 'number' || !Number.isInteger(readAhead) || readAhead < 0 || readAhead > 100_000)) {
+    fail(`${path}.readAhead`, readAhead, '"auto" or a whole number from 0 to 100000');
+  }
+  return { concurrency, prefetch, readAhead };
 }
 
 /** Retry spacing of a queue or stream handler over `d`, the defaults in force. */
@@ -167,18 +176,28 @@ export function resolveStreamTrim(path: string, raw: StreamTrimOptions): StreamT
   };
 }
 
-/** The effective prefetch window of resolved handler options. */
+/**
+ * The effective prefetch window of resolved handler options, without the
+ * read-ahead: the most acks a queue consumer leaves outstanding.
+ */
 export function prefetchWindow(options: { prefetch: number; concurrency: number }): number {
   return Math.max(options.prefetch, options.concurrency);
 }
 
 /**
  * Limits count single starts and leases per message, and the key of a
- * `rateLimit` is read per payload: a batch handler takes neither.
+ * `rateLimit` is read per payload: a batch handler takes neither. Batches
+ * gather their own messages and a limited consumer fetches only what it may
+ * start, so neither reads ahead: `readAhead` resolves to 0 for both.
  */
-function batchWithoutLimits<T extends { batch?: unknown; rateLimit: unknown; globalConcurrency: number }>(path: string, resolved: T): T {
-  if (resolved.batch !== undefined && (resolved.rateLimit !== undefined || resolved.globalConcurrency > 0)) {
+function exclusiveOptions<T extends { batch?: unknown; rateLimit: unknown; globalConcurrency: number; readAhead: number | 'auto' }>(path: string, resolved: T): T {
+  const limited = resolved.rateLimit !== undefined || resolved.globalConcurrency > 0;
+  if (resolved.batch !== undefined && limited) {
     fail(`${path}.batch`, resolved.batch, 'no batch on a handler with rateLimit or globalConcurrency (limits count single messages)');
   }
-  return resolved;
+  if (resolved.batch === undefined && !limited) return resolved;
+  if (resolved.readAhead !== 'auto' && resolved.readAhead > 0) {
+    fail(`${path}.readAhead`, resolved.readAhead, '0 or "auto" on a batch handler or one with rateLimit or globalConcurrency (they read nothing ahead)');
+  }
+  return { ...resolved, readAhead: 0 };
 }

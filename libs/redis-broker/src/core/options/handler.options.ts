@@ -43,6 +43,18 @@ export interface QueueHandlerOptions {
    * smaller value than `concurrency` counts as `concurrency`.
    */
   prefetch?: number;
+  /**
+   * Messages fetched ahead of free handler slots, so a slot that frees takes
+   * an already-fetched message instead of waiting for a fetch round trip.
+   * They count as running if the process dies (the reaper counts a death
+   * for them, as for the running ones); they are handed back on shutdown.
+   * `auto` (default): `concurrency` when `prefetch` is 0 and `concurrency`
+   * is above 1, else 0 (a set `prefetch` keeps its window, whose unstarted
+   * messages are never blamed). The process then holds at most
+   * `max(prefetch, concurrency + readAhead)`. A busy process holds its
+   * read-ahead while other processes may be idle: 0 suits long jobs.
+   */
+  readAhead?: number | 'auto';
   /** Deliveries before a failing message goes to the dead-letter list. Default 3. */
   maxAttempts?: number;
   /** Spacing of retries. */
@@ -147,6 +159,15 @@ export interface StreamConsumerOptions {
   concurrency?: number;
   /** Most entries this process holds at once (running plus waiting), so the `COUNT` of one read. Default 0, meaning `concurrency`. */
   prefetch?: number;
+  /**
+   * Entries read ahead of free handler slots (pending under this consumer,
+   * their idle time refreshed like the running ones), so a slot that frees
+   * takes an entry already read instead of waiting for an `XREADGROUP`.
+   * `auto` (default): `concurrency` when `prefetch` is 0 and `concurrency`
+   * is above 1, else 0. The process then holds at most
+   * `max(prefetch, concurrency + readAhead)` entries.
+   */
+  readAhead?: number | 'auto';
   /** Deliveries (as Redis counts them) before a failing entry goes to the dead-letter stream. Default 3. */
   maxDeliveries?: number;
   /** Spacing of redeliveries after a failure (measured from the failure). */
@@ -168,7 +189,7 @@ export interface StreamConsumerOptions {
   blockTimeoutMs?: number;
   /**
    * An entry pending this long in another consumer's list is taken over
-   * (`XAUTOCLAIM`): that consumer is presumed dead. Must exceed the longest
+   * (`XPENDING ... IDLE` then `XCLAIM`): that consumer is presumed dead. Must exceed the longest
    * handler run, or a slow entry runs twice. Default 30000 ms.
    */
   claimIdleMs?: number;
