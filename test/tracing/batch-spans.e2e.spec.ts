@@ -62,7 +62,8 @@ describe('OpenTelemetry spans of batch handler runs', () => {
 
   it('makes one CONSUMER span for a queue batch, with its message count and a link to each traced message, and no parent', async () => {
     const traces = [];
-    for (let n = 1; n <= 3; n += 1) traces.push(await inOwnTrace(() => client().enqueue('orders', { n })));
+    const ids: unknown[] = [];
+    for (let n = 1; n <= 3; n += 1) traces.push(await inOwnTrace(async () => ids.push(await client().enqueue('orders', { n }))));
     // A message pushed by another client carries no context: it counts, but has no link.
     await ctx.plain.lpush('orders', JSON.stringify({ n: 4 }));
     await waitFor(() => spansNamed(tracing.exporter, 'process orders').length > 0, { description: 'the batch span' });
@@ -84,6 +85,8 @@ describe('OpenTelemetry spans of batch handler runs', () => {
     expect(batch.attributes).not.toHaveProperty('messaging.message.id');
     expect(new Set(batch.links.map((link) => link.traceId))).toEqual(new Set(traces));
     expect(batch.links.map((link) => link.spanId).sort()).toEqual(sends.map((send) => send.spanId).sort());
+    const raw = tracing.exporter.getFinishedSpans().find((span) => span.name === 'process orders')!;
+    expect(raw.links.map((link) => link.attributes?.['messaging.message.id']).sort()).toEqual([...ids].sort());
     // Its own trace: none of the producers' is its parent.
     expect(traces).not.toContain(batch.traceId);
     const [inner] = spansNamed(tracing.exporter, 'inner 4');
