@@ -109,15 +109,14 @@ export class QueueBatchProcessor {
     } catch (error) {
       traced?.threw(error);
       const all = new Array<unknown>(items.length).fill(error);
-      await this.settleBatch(items, all, started, timed?.timedOut === true);
-      traced?.end(all);
+      // finally: a hook that throws from an event must not leave the span open.
+      try { await this.settleBatch(items, all, started, timed?.timedOut === true); } finally { traced?.end(all); }
       return;
     }
     const { failures, error } = batchFailures(result, items.length);
     if (error) traced?.threw(error);
     const settled = error ? new Array<unknown>(items.length).fill(error) : failures;
-    await this.settleBatch(items, settled, started, false);
-    traced?.end(settled);
+    try { await this.settleBatch(items, settled, started, false); } finally { traced?.end(settled); }
   }
 
   /** The item the handler gets, or why the message cannot reach it. */

@@ -104,8 +104,8 @@ export class StreamBatchProcessor {
       failures = new Array<unknown>(items.length).fill(error);
       timedOut = timed?.timedOut === true;
     }
-    await this.settleBatch(items, failures, performance.now() - started, timedOut);
-    traced?.end(failures);
+    // finally: a hook that throws from an event must not leave the span open.
+    try { await this.settleBatch(items, failures, performance.now() - started, timedOut); } finally { traced?.end(failures); }
   }
 
   /** The item the handler gets, or why the entry cannot reach it. */
