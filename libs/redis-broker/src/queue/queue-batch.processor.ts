@@ -8,6 +8,8 @@ import type { ResolvedBatchOptions } from '../core/options/batch.options.js';
 import { backoffDelay } from '../runtime/backoff.js';
 import { BatchCollector } from '../runtime/batch-collector.js';
 import { isThenable } from '../runtime/thenable.js';
+import { BatchTracing } from '../runtime/tracing/batch-tracing.js';
+import type { ProcessMessage } from '../runtime/tracing/process-tracing.js';
 import { QueueBatchContext } from './queue-batch.context.js';
 import { QueueMessageContext, type QueueDelivery } from './queue-delivery.js';
 import type { QueueOutcome, QueueProcessorDeps } from './queue-message.processor.js';
@@ -39,11 +41,14 @@ export class QueueBatchProcessor {
   /** Acks sent with their batch's slots already freed. */
   private readonly acksInFlight = new Set<Promise<void>>();
   private acking = 0;
+  /** One CONSUMER span per batch run (docs/tracing.md, "Batches"). */
+  private readonly tracing: BatchTracing;
 
   constructor(
     private readonly deps: QueueProcessorDeps,
     batch: ResolvedBatchOptions,
   ) {
+    this.tracing = new BatchTracing({ destination: deps.queue, clientId: deps.consumerId });
     this.collector = new BatchCollector(batch.size, batch.maxWaitMs, (deliveries) => this.runBatch(deliveries));
   }
 
@@ -92,19 +97,26 @@ export class QueueBatchProcessor {
     }
     const context = new QueueBatchContext(deps.queue, deps.consumerId, items.map((i) => i.context), signal);
     const started = performance.now();
+    // Tracing: a span around the batch's run, undefined when no tracer provider is registered.
+    const traced = this.tracing.start(items, describeItem);
+    const payloads = items.map((i) => i.payload);
     let result: unknown;
     try {
-      result = deps.invoke(items.map((i) => i.payload), context);
+      result = traced ? traced.run(deps.invoke, payloads, context) : deps.invoke(payloads, context);
       if (isThenable(result)) {
         result = await (timed ? timed.race(result, (error) => this.late(items.length, error)) : result);
       }
     } catch (error) {
+      traced?.threw(error);
       const all = new Array<unknown>(items.length).fill(error);
-      await this.settleBatch(items, all, started, timed?.timedOut === true);
+      // finally: a hook that throws from an event must not leave the span open.
+      try { await this.settleBatch(items, all, started, timed?.timedOut === true); } finally { traced?.end(all); }
       return;
     }
     const { failures, error } = batchFailures(result, items.length);
-    await this.settleBatch(items, error ? new Array<unknown>(items.length).fill(error) : failures, started, false);
+    if (error) traced?.threw(error);
+    const settled = error ? new Array<unknown>(items.length).fill(error) : failures;
+    try { await this.settleBatch(items, settled, started, false); } finally { traced?.end(settled); }
   }
 
   /** The item the handler gets, or why the message cannot reach it. */
@@ -189,6 +201,7 @@ export class QueueBatchProcessor {
     const { delivery, context } = item;
     if (deps.signals.deadlinePassed && deps.options.mode === 'reliable') {
       // Stopped by shutdown: its copy stays in the processing list, which the stop hands back.
+      this.tracing.failed(context, error, { handedBack: true });
       deps.release(delivery, 'handed-back');
       return;
     }
@@ -210,6 +223,7 @@ export class QueueBatchProcessor {
     if (error instanceof BadRequestException) return this.deadLetter(delivery, 'validation', validationText(error), attempt, run);
     if (attempt >= deps.options.maxAttempts) return this.deadLetter(delivery, 'max-attempts', text, attempt, run);
     const delayMs = backoffDelay(deps.options.backoff, attempt);
+    this.tracing.failed(context, error, { retryDelayMs: delayMs });
     await deps.settler.retry(delivery, delayMs);
     deps.retryScheduled(delayMs);
     deps.events.emit('retried', { kind: 'queue', source: deps.queue, handler: deps.handler, attempt, delayMs, context, exception: error });
@@ -224,6 +238,7 @@ export class QueueBatchProcessor {
     run?: { context: QueueMessageContext; exception: unknown },
   ): Promise<void> {
     const { deps } = this;
+    if (run) this.tracing.failed(run.context, run.exception, { deadLetter: reason });
     // A refused request's requester learns why at once, rather than at its timeout.
     if (delivery.replyTo !== undefined) await deps.replies.send(delivery.replyTo, encodeFailureReply(delivery.id, reason, error));
     await deps.settler.deadLetter(delivery, { reason, error, attempts, handler: deps.handler });
@@ -256,4 +271,9 @@ export class QueueBatchProcessor {
     const outcome = error === undefined ? 'succeeded' : `failed: ${errorText(error)}`;
     this.logger.warn(messages.lateHandlerResult(deps.handler, `queue "${deps.queue}"`, `(a batch of ${size})`, deps.signals.timeoutMs, outcome));
   }
+}
+
+/** What a batch span records of one of its messages (see `BatchTracing.start`). */
+function describeItem(context: QueueMessageContext): ProcessMessage {
+  return { id: context.id, carrier: context.headers };
 }

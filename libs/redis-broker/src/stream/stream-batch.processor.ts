@@ -8,6 +8,8 @@ import type { ResolvedBatchOptions } from '../core/options/batch.options.js';
 import { backoffDelay } from '../runtime/backoff.js';
 import { BatchCollector } from '../runtime/batch-collector.js';
 import { isThenable } from '../runtime/thenable.js';
+import { BatchTracing } from '../runtime/tracing/batch-tracing.js';
+import type { ProcessMessage } from '../runtime/tracing/process-tracing.js';
 import { StreamBatchContext } from './stream-batch.context.js';
 import { fieldsToObject, oversizeBytes, StreamMessageContext, type StreamEntry } from './stream-entry.js';
 import { splitHeaderFields } from './stream-headers.js';
@@ -37,6 +39,8 @@ export class StreamBatchProcessor {
   /** Acks sent with their batch's slots already freed. */
   private readonly acksInFlight = new Set<Promise<void>>();
   private acking = 0;
+  /** One CONSUMER span per batch run (docs/tracing.md, "Batches"). */
+  private readonly tracing: BatchTracing;
 
   constructor(
     private readonly deps: StreamProcessorDeps,
@@ -46,6 +50,7 @@ export class StreamBatchProcessor {
   ) {
     this.source = `${deps.stream}/${deps.group}`;
     this.where = `stream "${deps.stream}" group "${deps.group}"`;
+    this.tracing = new BatchTracing({ destination: deps.stream, group: deps.group, clientId: deps.consumer });
     this.collector = new BatchCollector(batch.size, batch.maxWaitMs, (entries) => this.runBatch(entries));
   }
 
@@ -83,18 +88,24 @@ export class StreamBatchProcessor {
     }
     const context = new StreamBatchContext(deps.stream, deps.group, deps.consumer, items.map((i) => i.context), signal);
     const started = performance.now();
+    // Tracing: a span around the batch's run, undefined when no tracer provider is registered.
+    const traced = this.tracing.start(items, describeItem);
+    const payloads = items.map((i) => i.payload);
     let failures: unknown[] | undefined;
     let timedOut = false;
     try {
-      let result = deps.invoke(items.map((i) => i.payload), context);
+      let result = traced ? traced.run(deps.invoke, payloads, context) : deps.invoke(payloads, context);
       if (isThenable(result)) result = await (timed ? timed.race(result, (error) => this.late(items.length, error)) : result);
       const verdict = batchFailures(result, items.length);
+      if (verdict.error) traced?.threw(verdict.error);
       failures = verdict.error ? new Array<unknown>(items.length).fill(verdict.error) : verdict.failures;
     } catch (error) {
+      traced?.threw(error);
       failures = new Array<unknown>(items.length).fill(error);
       timedOut = timed?.timedOut === true;
     }
-    await this.settleBatch(items, failures, performance.now() - started, timedOut);
+    // finally: a hook that throws from an event must not leave the span open.
+    try { await this.settleBatch(items, failures, performance.now() - started, timedOut); } finally { traced?.end(failures); }
   }
 
   /** The item the handler gets, or why the entry cannot reach it. */
@@ -158,7 +169,7 @@ export class StreamBatchProcessor {
     const { deps } = this;
     const { entry, context } = item;
     // Stopped by shutdown, not by its own fault: it stays pending, to be reclaimed.
-    if (deps.signals.deadlinePassed) return;
+    if (deps.signals.deadlinePassed) return this.tracing.failed(context, error, { handedBack: true });
     const text = errorText(error);
     deps.events.emit('failed', {
       kind: 'stream', source: this.source, handler: deps.handler, durationMs, waitMs: waitMs(entryIdTime(entry.id), durationMs), error: text, exception: error, context,
@@ -170,6 +181,7 @@ export class StreamBatchProcessor {
     if (error instanceof BadRequestException) return this.deadLetter(entry, 'validation', validationText(error), run);
     if (entry.deliveries >= deps.options.maxDeliveries) return this.deadLetter(entry, 'max-deliveries', text, run);
     const delayMs = backoffDelay(deps.options.backoff, entry.deliveries);
+    this.tracing.failed(context, error, { retryDelayMs: delayMs });
     await deps.settler.retry(entry);
     deps.retryScheduled(entry, delayMs);
     deps.events.emit('retried', { kind: 'stream', source: this.source, handler: deps.handler, attempt: entry.deliveries, delayMs, context, exception: error });
@@ -178,6 +190,7 @@ export class StreamBatchProcessor {
   /** `run`: the failed run's context and error; absent when no handler saw the entry. */
   private async deadLetter(entry: StreamEntry, reason: StreamDeadLetterReason, error: string, run?: { context: StreamMessageContext; exception: unknown }): Promise<void> {
     const { deps } = this;
+    if (run) this.tracing.failed(run.context, run.exception, { deadLetter: reason });
     await deps.settler.deadLetter(entry, { reason, error, handler: deps.handler });
     this.logger.warn(messages.streamDeadLettered(this.where, entry.id, reason, error));
     deps.events.emit('deadLettered', {
@@ -201,4 +214,9 @@ export class StreamBatchProcessor {
     const outcome = error === undefined ? 'succeeded' : `failed: ${errorText(error)}`;
     this.logger.warn(messages.lateHandlerResult(deps.handler, this.where, `(a batch of ${size})`, deps.signals.timeoutMs, outcome));
   }
+}
+
+/** What a batch span records of one of its entries (see `BatchTracing.start`). */
+function describeItem(context: StreamMessageContext): ProcessMessage {
+  return { id: context.id, carrier: context.headers };
 }

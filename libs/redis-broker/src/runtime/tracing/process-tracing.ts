@@ -131,7 +131,8 @@ export class ProcessTracing {
   }
 }
 
-function verdictAttributes(verdict: ProcessVerdict): Attributes {
+/** The settlement attributes of a failed run (also a batch's failed message, see `BatchTracing`). */
+export function verdictAttributes(verdict: ProcessVerdict): Attributes {
   if ('retryDelayMs' in verdict) return { [MessagingAttr.settlement]: 'retry', [MessagingAttr.retryDelayMs]: verdict.retryDelayMs };
   if ('deadLetter' in verdict) return { [MessagingAttr.settlement]: 'dead_letter', [MessagingAttr.deadLetterReason]: verdict.deadLetter };
   return { [MessagingAttr.settlement]: 'handed_back' };
