@@ -110,6 +110,10 @@ export const BROKER_DEFAULTS = {
     leaseMs: 30_000,
     /** A rate reservation taken before a fetch is dated this long past the fetch's block timeout until committed. */
     reservationMarginMs: 5_000,
+    /** With a backlog, a consumer takes a rate slot (and fetches its message) at most this long before the slot frees. */
+    rateLeadMs: 50,
+    /** A message fetched for a slot whose time passed more than this long ago (the fetch blocked) gives the slot back. */
+    rateLateMs: 250,
   },
   /** Distributed schedules (`@Scheduled`, `SchedulerService`). */
   schedule: {

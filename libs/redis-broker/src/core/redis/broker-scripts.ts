@@ -114,7 +114,8 @@ declare module 'ioredis' {
     nrbStreamIdleConsumers: Script<Result<number, Context>>;
     nrbStreamRefreshIdle: Script<Result<number, Context>>;
     nrbDefer: Script<Result<number, Context>>;
-    nrbRateAcquire: Script<Result<[number, number], Context>>;
+    nrbRateAcquire: Script<Result<number[], Context>>;
+    nrbRateDrop: Script<Result<number, Context>>;
     nrbRateCommit: Script<Result<number, Context>>;
     nrbLeaseAcquire: Script<Result<[number, number], Context>>;
     nrbLeaseRelease: Script<Result<number, Context>>;

@@ -34,7 +34,14 @@ export function limitSource<M extends object>(inner: MessageSource<M>, deps: Con
   const { rateLimit, globalConcurrency, globalConcurrencyLeaseMs } = deps.limits;
   const blocking = globalConcurrency > 0 ? deps.openBlocking() : undefined;
   return new LimitedSource(inner, {
-    rate: rateLimit && !rateLimit.key ? { window: new RateWindow(deps.command, rateLimit.max, rateLimit.perMs), key: deps.keys.rate } : undefined,
+    rate: rateLimit && !rateLimit.key
+      ? {
+          window: new RateWindow(deps.command, rateLimit.max, rateLimit.perMs),
+          key: deps.keys.rate,
+          leadMs: BROKER_DEFAULTS.limits.rateLeadMs,
+          lateMs: BROKER_DEFAULTS.limits.rateLateMs,
+        }
+      : undefined,
     leases: blocking && {
       semaphore: new LeaseSemaphore(deps.command, deps.keys, globalConcurrency, globalConcurrencyLeaseMs),
       blocking: blocking.client,

@@ -4,6 +4,7 @@ import { errorText } from '../../core/error-text.js';
 import type { RedisClient } from '../../core/redis/redis-connection.factory.js';
 import { LogThrottle } from '../log-throttle.js';
 import type { MessageSource } from '../message-source.js';
+import { planAhead } from './ahead-plan.js';
 import type { LeaseSemaphore } from './lease-semaphore.js';
 import type { RateGrant, RateWindow } from './rate-window.js';
 
@@ -12,8 +13,11 @@ export type LimitWait = 'rate' | 'globalConcurrency';
 
 /** The cross-process limits of one consumer, as `LimitedSource` applies them. */
 export interface SourceLimits {
-  /** The queue-wide (or group-wide) rate limit and its window key. */
-  rate?: { window: RateWindow; key: string };
+  /**
+   * The queue-wide (or group-wide) rate limit and its window key; `leadMs`: how far ahead of its
+   * slot a message may be fetched (0: none); `lateMs`: how far behind its slot it may still start.
+   */
+  rate?: { window: RateWindow; key: string; leadMs: number; lateMs: number };
   /** `globalConcurrency`, with a connection of the source's own for blocking on lease releases. */
   leases?: { semaphore: LeaseSemaphore; blocking: RedisClient; closeBlocking: () => Promise<void> };
   /** The consumer's blockTimeoutMs: the longest one wait lasts, so stopping stays prompt. */
@@ -51,6 +55,8 @@ export class LimitedSource<M extends object> implements MessageSource<M> {
   private spare: string[] = [];
   /** Messages a fetch brought beyond the slots taken (a recovery returns all it finds): served first, as slots come. */
   private backlog: M[] = [];
+  /** Messages fetched for rate slots dated ahead, in slot order: each is handed out at its slot's time. */
+  private ahead: { message: M; dueAt: number }[] = [];
   private drained = false;
   private readonly waits = new AbortController();
   private renewTimer: NodeJS.Timeout | undefined;
@@ -77,6 +83,7 @@ export class LimitedSource<M extends object> implements MessageSource<M> {
   }
 
   async fetch(max: number, startable: number): Promise<M[]> {
+    if (this.ahead.length > 0) return this.handOutDue(max);
     const { rate, leases } = this.limits;
     // After an empty fetch the next one blocks for a single message: hold one slot for it, not a window's worth.
     const holdsSlots = leases !== undefined || rate !== undefined;
@@ -94,13 +101,13 @@ export class LimitedSource<M extends object> implements MessageSource<M> {
       want = Math.min(want, this.spare.length);
     }
     let grant: RateGrant | undefined;
+    // A backlog (here or in Redis): take the next slots as they free, so a late wake-up does not push them later.
+    if (rate && rate.leadMs > 0 && (this.backlog.length > 0 || !this.drained)) return this.fetchAhead(rate, want, startable);
     if (rate) {
       const holdMs = this.backlog.length > 0 ? 0 : this.limits.reservationHoldMs;
       grant = await rate.window.reserve(rate.key, want, holdMs);
       if (grant.granted === 0) {
-        const waitMs = grant.waitMs < 0 ? rate.window.perMs : grant.waitMs;
-        this.limits.limited('rate', waitMs);
-        await this.pause(Math.min(waitMs, this.limits.blockTimeoutMs));
+        await this.waitForRate(rate, grant.waitMs);
         return [];
       }
       want = grant.granted;
@@ -142,6 +149,8 @@ export class LimitedSource<M extends object> implements MessageSource<M> {
 
   async stop(): Promise<void> {
     clearInterval(this.renewTimer);
+    // Slots dated ahead and not started count as starts (they leave the window with it): never reused.
+    this.backlog.push(...this.ahead.splice(0).map((a) => a.message));
     if (this.backlog.length > 0) await this.inner.handBack(this.backlog.splice(0));
     await this.inner.stop();
     // Runs abandoned at the deadline are handed back with the rest: their slots go too.
@@ -154,6 +163,71 @@ export class LimitedSource<M extends object> implements MessageSource<M> {
       });
     }
     await this.limits.leases?.closeBlocking();
+  }
+
+  /**
+   * Reserves up to `want` slots that free within `leadMs` (each dated at the moment it frees, on the
+   * Redis clock), fetches that many messages, and keeps them until their slots' times: the counted
+   * start is the slot's time, so how late this consumer woke or how long the fetch took does not
+   * push the next slots later. Unused slots go back; a message that came too late for its slot
+   * (the fetch blocked on an empty queue) gives it back and waits in the backlog for a new one.
+   */
+  private async fetchAhead(rate: NonNullable<SourceLimits['rate']>, want: number, startable: number): Promise<M[]> {
+    const grant = await rate.window.reserveAhead(rate.key, want, rate.leadMs);
+    const reservedAt = Date.now();
+    if (grant.granted === 0) {
+      await this.waitForRate(rate, grant.waitMs);
+      return [];
+    }
+    let batch: M[];
+    if (this.backlog.length > 0) {
+      batch = this.backlog.splice(0, grant.granted);
+    } else {
+      try {
+        batch = await this.inner.fetch(grant.granted, Math.min(startable, grant.granted));
+      } catch (error) {
+        this.dropSlots(rate, grant, Array.from({ length: grant.granted }, (_, i) => i + 1));
+        throw error;
+      }
+      this.drained = batch.length < grant.granted;
+      if (batch.length > grant.granted) this.backlog.push(...batch.splice(grant.granted));
+    }
+    const plan = planAhead(grant.offsets, batch.length, reservedAt, Date.now(), rate.lateMs);
+    this.dropSlots(rate, grant, plan.drop);
+    for (const index of plan.late) this.backlog.push(batch[index]);
+    for (const { index, dueAt } of plan.onTime) {
+      const message = batch[index];
+      const lease = this.spare.pop();
+      if (lease !== undefined) this.held.set(message, lease);
+      this.ahead.push({ message, dueAt });
+    }
+    if (this.drained && this.backlog.length === 0 && this.spare.length > 0) this.releaseLeases(this.spare.splice(0));
+    return this.ahead.length > 0 ? this.handOutDue(Number.POSITIVE_INFINITY) : [];
+  }
+
+  /** Waits until the first message dated ahead is due, then hands out every one due (at most `max`). */
+  private async handOutDue(max: number): Promise<M[]> {
+    const wait = this.ahead[0].dueAt - Date.now();
+    if (wait > 0) await this.pause(wait);
+    if (this.waits.signal.aborted) return [];
+    const now = Date.now();
+    let due = 0;
+    while (due < this.ahead.length && due < max && this.ahead[due].dueAt <= now) due += 1;
+    return this.ahead.splice(0, due).map((a) => a.message);
+  }
+
+  private async waitForRate(rate: NonNullable<SourceLimits['rate']>, waitMs: number): Promise<void> {
+    // A slot frees within perMs unless the window holds reservations of blocked fetches: try again then.
+    const ms = Math.min(waitMs, rate.window.perMs, this.limits.blockTimeoutMs);
+    this.limits.limited('rate', ms);
+    await this.pause(ms);
+  }
+
+  /** Sent without waiting: a slot not dropped only counts (it leaves the window with time), never less. */
+  private dropSlots(rate: NonNullable<SourceLimits['rate']>, grant: RateGrant, slots: number[]): void {
+    rate.window.drop(rate.key, grant, slots).catch((error: unknown) => {
+      this.logger.warn(`${this.description}: ${slots.length} unused rate slot(s) not given back (they count until they leave the window): ${errorText(error)}`);
+    });
   }
 
   /** `want` messages from the backlog or the source; the rate reservation dated by what came. */

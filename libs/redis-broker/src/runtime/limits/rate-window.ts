@@ -5,8 +5,10 @@ import type { RedisClient } from '../../core/redis/redis-connection.factory.js';
 export interface RateGrant {
   id: string;
   granted: number;
-  /** Ms until the window has room; -1 when its members are all reservations still ahead. */
+  /** Ms until the window has room (within the lead asked for); 0 when some were granted. */
   waitMs: number;
+  /** Per granted slot, ascending: ms from the Redis clock's "now" of the reserve to the slot's time (0 with a hold). */
+  offsets: number[];
 }
 
 /**
@@ -26,9 +28,16 @@ export class RateWindow {
    * every window until committed), for messages not fetched yet.
    */
   async reserve(key: string, wanted: number, holdMs: number): Promise<RateGrant> {
-    const id = randomBytes(8).toString('hex');
-    const [granted, waitMs] = await this.command.nrbRateAcquire(key, this.max, wanted, this.perMs, holdMs, id);
-    return { id, granted, waitMs };
+    return this.acquire(key, wanted, holdMs, 0);
+  }
+
+  /**
+   * Reserves up to `wanted` starts, each dated at the moment its slot frees
+   * (the window's own arithmetic, on the Redis clock), none more than
+   * `leadMs` ahead. Nothing to commit: a slot not used is dropped ({@link drop}).
+   */
+  async reserveAhead(key: string, wanted: number, leadMs: number): Promise<RateGrant> {
+    return this.acquire(key, wanted, 0, leadMs);
   }
 
   /** Dates the first `used` reservations of `grant` now and drops the rest. */
@@ -36,10 +45,20 @@ export class RateWindow {
     await this.command.nrbRateCommit(key, grant.id, used, grant.granted, this.perMs);
   }
 
+  /** Drops slots of `grant` (numbered from 1) that will not be used. */
+  async drop(key: string, grant: RateGrant, slots: number[]): Promise<void> {
+    if (slots.length > 0) await this.command.nrbRateDrop(key, grant.id, ...slots);
+  }
+
   /** Counts one start now; 0 when counted, else the ms until the window has room. */
   async take(key: string): Promise<number> {
     const grant = await this.reserve(key, 1, 0);
-    if (grant.granted > 0) return 0;
-    return grant.waitMs < 0 ? this.perMs : grant.waitMs;
+    return grant.granted > 0 ? 0 : Math.min(grant.waitMs, this.perMs);
+  }
+
+  private async acquire(key: string, wanted: number, holdMs: number, leadMs: number): Promise<RateGrant> {
+    const id = randomBytes(8).toString('hex');
+    const [granted, waitMs, ...offsets] = (await this.command.nrbRateAcquire(key, this.max, wanted, this.perMs, holdMs, id, leadMs)).map(Number);
+    return { id, granted, waitMs, offsets };
   }
 }

@@ -1,34 +1,61 @@
--- rate-acquire: counts up to `wanted` starts into a sliding-window rate limit.
+-- rate-acquire: counts up to `wanted` starts into a sliding-window rate limit,
+-- each dated at the earliest moment the window has room for it, no later
+-- than `lead` ms from now (0: only now). With a lead (a consumer with a
+-- backlog), a slot taken while the window has room is also paced: at least
+-- perMs/max after the newest start, so a backlog fills the window evenly and
+-- the window, which repeats its own pattern, stays even (no burst).
 -- KEYS[1] the window: ZSET member -> time of its start (ms, Redis clock); a
 --         reservation's time lies `hold` ms ahead until rate-commit re-dates it
 -- ARGV[1] max: most members in any window
 -- ARGV[2] wanted: starts asked for (1 or more)
 -- ARGV[3] perMs: the window's length in ms
--- ARGV[4] hold: members are dated now + hold (0: now, nothing to commit)
+-- ARGV[4] hold: members are dated now + hold, to be committed (0: dated at
+--         their slot's time, nothing to commit); a hold is only taken now
 -- ARGV[5] a unique id; the members are <id>:1 ... <id>:<granted>
--- Returns {granted, waitMs}: granted > 0 and waitMs 0; or granted 0 and the
--- ms until the oldest dated start leaves the window (-1 when every member is
--- a reservation still ahead: its start time is not known yet).
--- Invariant: members dated after now - perMs, reservations included, are
--- never more than max; so no window of perMs ms on the Redis clock holds more
--- than max starts. A member is only ever re-dated later (stricter), never earlier.
+-- ARGV[6] lead: how far ahead a slot may be dated, in ms (0 when absent:
+--         no pacing either); only with hold 0
+-- Returns {granted, waitMs, offset_1, ..., offset_granted}: offset_i is the
+-- ms from now to member i's time (0 <= offset_i <= lead, ascending); with
+-- granted 0, waitMs is how long until a slot is within `lead` of now (at
+-- least 1; a hold reservation still ahead makes it long: callers cap it).
+-- Invariant: any interval (t - perMs, t] of the Redis clock holds at most
+-- max members. A slot is dated at or after the max-th newest member + perMs
+-- (or at or after now, when fewer than max members are younger than
+-- perMs), so no interval holding it holds max others. Pacing only dates
+-- slots later. Dropping a member, or re-dating a
+-- hold reservation to a time between its taking and its hold (rate-commit),
+-- keeps the invariant: the reservation was counted as the newest member by
+-- every slot dated meanwhile.
 --@include redis-time
 local window = KEYS[1]
 local max, wanted, perMs = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
 local hold, id = tonumber(ARGV[4]), ARGV[5]
+local lead = hold > 0 and 0 or tonumber(ARGV[6] or '0')
 local now = redisNowMs()
 redis.call('ZREMRANGEBYSCORE', window, '-inf', now - perMs)
-local free = max - redis.call('ZCARD', window)
-if free <= 0 then
-  local oldest = redis.call('ZRANGEBYSCORE', window, '-inf', now, 'WITHSCORES', 'LIMIT', 0, 1)
-  if #oldest == 0 then return {0, -1} end
-  return {0, math.max(1, tonumber(oldest[2]) + perMs - now)}
+local reply = {0, 0}
+for i = 1, wanted do
+  local count = redis.call('ZCARD', window)
+  local at = now
+  if count >= max then
+    local kth = redis.call('ZRANGE', window, count - max, count - max, 'WITHSCORES')
+    at = math.max(now, tonumber(kth[2]) + perMs)
+  elseif lead > 0 then
+    -- The newest dated start (a hold reservation lies beyond the lead: not a start yet).
+    local newest = redis.call('ZREVRANGEBYSCORE', window, now + lead, '-inf', 'WITHSCORES', 'LIMIT', 0, 1)
+    if #newest > 0 then at = math.max(now, math.ceil(tonumber(newest[2]) + perMs / max)) end
+  end
+  if at - now > lead then
+    if i == 1 then reply[2] = math.max(1, at - now - lead) end
+    break
+  end
+  redis.call('ZADD', window, hold > 0 and now + hold or at, id .. ':' .. i)
+  reply[1] = i
+  reply[#reply + 1] = at - now
 end
-local granted = math.min(free, wanted)
-for i = 1, granted do
-  redis.call('ZADD', window, now + hold, id .. ':' .. i)
+if reply[1] > 0 then
+  -- The key outlives its newest member's window, and no more.
+  local newest = redis.call('ZRANGE', window, -1, -1, 'WITHSCORES')
+  redis.call('PEXPIRE', window, math.max(1, tonumber(newest[2]) + perMs - now))
 end
--- The key outlives its newest member's window, and no more.
-local newest = redis.call('ZRANGE', window, -1, -1, 'WITHSCORES')
-redis.call('PEXPIRE', window, math.max(1, tonumber(newest[2]) + perMs - now))
-return {granted, 0}
+return reply
