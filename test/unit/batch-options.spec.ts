@@ -45,10 +45,10 @@ describe('batch options', () => {
   });
 
   it('reads nothing ahead on batch and limited handlers, and refuses an explicit readAhead there', () => {
-    expect(resolveQueueHandlerOptions('H@q', { concurrency: 4, batch: { size: 10 } } as Raw, undefined).readAhead).toBe(0);
-    expect(resolveQueueHandlerOptions('H@q', { concurrency: 4, globalConcurrency: 2 } as Raw, undefined).readAhead).toBe(0);
-    expect(resolveQueueHandlerOptions('H@q', { concurrency: 4 } as Raw, undefined).readAhead).toBe('auto');
-    expect(rejection(() => resolveQueueHandlerOptions('H@q', { batch: { size: 10 }, readAhead: 5 } as Raw, undefined))).toContain('option "H@q.readAhead": got 5;');
+    expect(resolveQueueHandlerOptions('H@q', { concurrency: 4, batch: { size: 10 } }, undefined).readAhead).toBe(0);
+    expect(resolveQueueHandlerOptions('H@q', { concurrency: 4, globalConcurrency: 2 }, undefined).readAhead).toBe(0);
+    expect(resolveQueueHandlerOptions('H@q', { concurrency: 4 }, undefined).readAhead).toBe('auto');
+    expect(rejection(() => resolveQueueHandlerOptions('H@q', { batch: { size: 10 }, readAhead: 5 }, undefined))).toContain('option "H@q.readAhead": got 5;');
     const limited = { rateLimit: { max: 5, perMs: 1_000 }, readAhead: 3 };
     expect(rejection(() => resolveStreamConsumerOptions('H@s', limited as Parameters<typeof resolveStreamConsumerOptions>[1], undefined))).toContain('option "H@s.readAhead": got 3;');
   });
