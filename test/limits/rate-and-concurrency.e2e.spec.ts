@@ -89,8 +89,10 @@ describe('rateLimit and globalConcurrency across worker processes', () => {
     const maxRunning = Number(await ctx.plain.get('{sstream}:maxRunning'));
     report('stream group: globalConcurrency 2 + rateLimit 20/1000 ms', { perSecond: perSecond.join(' '), maxRunning });
     expect(maxRunning).toBe(2);
-    // Handlers stamp their start a little after Redis counted it: one start of slack per second.
-    for (const count of perSecond) expect(count).toBeLessThanOrEqual(21);
+    // Redis counts at most 20 starts in any 1 s window of its clock; a handler stamps its start at or
+    // after its counted time, at most 250 ms later (docs/rate-limits.md), so a whole second of stamps
+    // holds at most the starts counted in 1.25 s. A limiter letting twice through gives 40 and fails.
+    for (const count of perSecond) expect(count).toBeLessThanOrEqual(25);
     expect(perSecond.length).toBeGreaterThanOrEqual(3);
     // Every entry was acked: none left pending in the group.
     const pending = await ctx.plain.xpending('sstream', 'workers') as [number, ...unknown[]];
