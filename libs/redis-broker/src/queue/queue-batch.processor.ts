@@ -1,8 +1,8 @@
-import { BadRequestException, Logger } from '@nestjs/common';
+import { Logger } from '@nestjs/common';
+import { deadLetterVerdict } from '../runtime/failure-verdict.js';
 import { batchFailures } from '../core/batch-result.js';
 import { NO_HEADERS, waitMs } from '../core/envelope.js';
-import { errorText, validationText } from '../core/error-text.js';
-import { NonRetryableError } from '../core/errors/non-retryable.error.js';
+import { errorText } from '../core/error-text.js';
 import { messages } from '../core/messages.js';
 import type { ResolvedBatchOptions } from '../core/options/batch.options.js';
 import { backoffDelay } from '../runtime/backoff.js';
@@ -218,10 +218,8 @@ export class QueueBatchProcessor {
     const { attempt } = context;
     this.logger.warn(messages.handlerFailed(deps.handler, `queue "${deps.queue}"`, delivery.id, attempt, text));
     const run = { context, exception: error };
-    if (timedOut && attempt >= deps.options.maxAttempts) return this.deadLetter(delivery, 'timeout', text, attempt, run);
-    if (error instanceof NonRetryableError) return this.deadLetter(delivery, 'non-retryable', text, attempt, run);
-    if (error instanceof BadRequestException) return this.deadLetter(delivery, 'validation', validationText(error), attempt, run);
-    if (attempt >= deps.options.maxAttempts) return this.deadLetter(delivery, 'max-attempts', text, attempt, run);
+    const verdict = deadLetterVerdict(error, text, attempt, deps.options.maxAttempts, timedOut, 'max-attempts');
+    if (verdict) return this.deadLetter(delivery, verdict.reason, verdict.error, attempt, run);
     const delayMs = backoffDelay(deps.options.backoff, attempt);
     this.tracing.failed(context, error, { retryDelayMs: delayMs });
     await deps.settler.retry(delivery, delayMs);

@@ -1,8 +1,8 @@
-import { BadRequestException, Logger } from '@nestjs/common';
+import { Logger } from '@nestjs/common';
+import { deadLetterVerdict } from '../runtime/failure-verdict.js';
 import { batchFailures } from '../core/batch-result.js';
 import { entryIdTime, waitMs } from '../core/envelope.js';
-import { errorText, validationText } from '../core/error-text.js';
-import { NonRetryableError } from '../core/errors/non-retryable.error.js';
+import { errorText } from '../core/error-text.js';
 import { messages } from '../core/messages.js';
 import type { ResolvedBatchOptions } from '../core/options/batch.options.js';
 import { backoffDelay } from '../runtime/backoff.js';
@@ -176,10 +176,8 @@ export class StreamBatchProcessor {
     });
     this.logger.warn(messages.handlerFailed(deps.handler, this.where, entry.id, entry.deliveries, text));
     const run = { context, exception: error };
-    if (timedOut && entry.deliveries >= deps.options.maxDeliveries) return this.deadLetter(entry, 'timeout', text, run);
-    if (error instanceof NonRetryableError) return this.deadLetter(entry, 'non-retryable', text, run);
-    if (error instanceof BadRequestException) return this.deadLetter(entry, 'validation', validationText(error), run);
-    if (entry.deliveries >= deps.options.maxDeliveries) return this.deadLetter(entry, 'max-deliveries', text, run);
+    const verdict = deadLetterVerdict(error, text, entry.deliveries, deps.options.maxDeliveries, timedOut, 'max-deliveries');
+    if (verdict) return this.deadLetter(entry, verdict.reason, verdict.error, run);
     const delayMs = backoffDelay(deps.options.backoff, entry.deliveries);
     this.tracing.failed(context, error, { retryDelayMs: delayMs });
     await deps.settler.retry(entry);

@@ -1,11 +1,11 @@
-import { BadRequestException, Logger } from '@nestjs/common';
+import { Logger } from '@nestjs/common';
+import { deadLetterVerdict } from '../runtime/failure-verdict.js';
 import type { HandlerInvoker } from '../discovery/handler-descriptor.js';
-import { NonRetryableError } from '../core/errors/non-retryable.error.js';
 import { messages } from '../core/messages.js';
 import type { BrokerEvents } from '../core/events.js';
 import type { ResolvedStreamConsumerOptions } from '../core/options/handler.options.js';
 import { backoffDelay } from '../runtime/backoff.js';
-import { errorText, validationText } from '../core/error-text.js';
+import { errorText } from '../core/error-text.js';
 import type { RunSignals, TimedRun } from '../runtime/run-signals.js';
 import { isThenable } from '../runtime/thenable.js';
 import { fieldsToObject, oversizeBytes, StreamMessageContext, type StreamEntry } from './stream-entry.js';
@@ -193,10 +193,8 @@ export class StreamMessageProcessor {
     const { deps } = this;
     this.logger.warn(messages.handlerFailed(deps.handler, `stream "${deps.stream}" group "${deps.group}"`, entry.id, entry.deliveries, text));
     const run = { context, exception: error };
-    if (timedOut && entry.deliveries >= deps.options.maxDeliveries) return this.deadLetter(entry, 'timeout', text, run);
-    if (error instanceof NonRetryableError) return this.deadLetter(entry, 'non-retryable', text, run);
-    if (error instanceof BadRequestException) return this.deadLetter(entry, 'validation', validationText(error), run);
-    if (entry.deliveries >= deps.options.maxDeliveries) return this.deadLetter(entry, 'max-deliveries', text, run);
+    const verdict = deadLetterVerdict(error, text, entry.deliveries, deps.options.maxDeliveries, timedOut, 'max-deliveries');
+    if (verdict) return this.deadLetter(entry, verdict.reason, verdict.error, run);
     const delayMs = backoffDelay(deps.options.backoff, entry.deliveries);
     this.tracing.failed(context, error, { retryDelayMs: delayMs });
     await deps.settler.retry(entry);
