@@ -109,8 +109,11 @@ describe('rateLimit and globalConcurrency across worker processes', () => {
     const all = await starts('keyed');
     const busyAt = all.filter((s) => Number(s.id) < 100).map((s) => s.at).sort((a, b) => a - b);
     const quietAt = all.filter((s) => Number(s.id) >= 100).map((s) => s.at).sort((a, b) => a - b);
-    // Starts are stamped by the handlers, a little after Redis counted them: 50 ms of slack.
-    const slackMs = 50;
+    // Redis counts each start on its clock when the key's check admits it; the handler stamps its start
+    // once the reply came back, tens of ms later on a starved 2-core host (CI saw 56). 250 ms of slack,
+    // as for the stream group above: a limiter that let the busy tenant through would start 10 at once
+    // (concurrency 10) and give a tightest six of a few ms.
+    const slackMs = 250;
     const tightestSixBusy = Math.min(...busyAt.slice(5).map((at, i) => at - busyAt[i]));
     report('rateLimit 5/1000 ms per tenant', { busySpanMs: busyAt[19] - busyAt[0], quietSpanMs: quietAt[4] - quietAt[0], tightestSixBusyMs: tightestSixBusy });
     expect(tightestSixBusy).toBeGreaterThanOrEqual(1000 - slackMs);
