@@ -57,6 +57,16 @@ describe('with no tracer provider registered', () => {
     expect(tracing.exporter.getFinishedSpans()).toEqual([]);
   });
 
+  // Its first require takes about 30 ms: at the first message, a fresh worker's first handler (or
+  // a producer's first send) stalled that long (the paced latency bench's worst samples).
+  it.each([['a consumer', '0'], ['a producer-only', '1']])('%s app loads the api at bootstrap, not at its first message', async (_kind, producerOnly) => {
+    const worker = spawnFixture('otel-preload-worker', { REDIS_URL: ctx.redis.url, PRODUCER_ONLY: producerOnly }, 'done');
+    await worker.ready;
+    expect(worker.output()).toContain('api loaded before boot: false');
+    expect(worker.output()).toContain('api loaded after boot: true');
+    expect(await worker.exited).toBe(0);
+  });
+
   it('loads and runs in a process where @opentelemetry/api cannot be resolved', async () => {
     const worker = spawnFixture('no-otel-worker', { REDIS_URL: ctx.redis.url, NODE_OPTIONS: '--import ./test/fixtures/hide-otel.mjs' }, 'handled');
     await worker.ready;

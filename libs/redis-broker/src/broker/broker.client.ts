@@ -8,6 +8,7 @@ import { ChannelPublisher, type PublishOptions } from '../pubsub/channel.publish
 import { QueueProducer, type EnqueueOptions } from '../queue/queue.producer.js';
 import { QueueRequester, type RequestOptions } from '../queue/queue.requester.js';
 import { StreamProducer, type AppendOptions, type StreamFields } from '../stream/stream.producer.js';
+import { otelApi } from '../runtime/tracing/otel-api.js';
 
 /**
  * The producer side of the broker, injectable anywhere once the module is
@@ -37,6 +38,9 @@ export class BrokerClient implements BeforeApplicationShutdown {
     this.requester = new QueueRequester(this.queues, options.keyPrefix, () => connections.create('blocking', 'replies'), (c) => connections.close(c));
     this.channels = new ChannelPublisher(command, options.keyPrefix);
     this.streams = new StreamProducer(command, options.keyPrefix, options.streams, registry, replicated);
+    // The optional tracing api is required now, at bootstrap (every app of the module builds a client):
+    // its first require takes about 30 ms, which would otherwise stall the first message sent or handled.
+    otelApi();
   }
 
   /**
