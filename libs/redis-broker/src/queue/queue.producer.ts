@@ -116,6 +116,18 @@ export class QueueProducer {
       bodies[i] = encodeEnvelope(ids[i], enqueuedAt, headers, encode(payloads[i]));
     }
     if (bodies.length === 0) return ids;
+    // One LPUSH is atomic by itself: a batch of one chunk needs no transaction
+    // (MULTI/EXEC cost Redis and the producer about a third of a batch's time).
+    if (bodies.length <= ENQUEUE_MANY_CHUNK) {
+      try {
+        await this.recorded(queue, this.command.lpush(keys.list, ...bodies));
+      } catch (error) {
+        // A Redis reply (OOM, WRONGTYPE) means the command stored nothing; any other failure may have hit after it ran.
+        const stored = isReplyError(error) ? 0 : null;
+        throw new EnqueueManyError(messages.enqueueManyFailed(queue, bodies.length, stored, errorText(error)), queue, bodies.length, stored, { cause: error });
+      }
+      return ids;
+    }
     const transaction = this.command.multi();
     // One LPUSH per chunk keeps order: the first payload is consumed first.
     const chunks: number[] = [];

@@ -5,7 +5,7 @@ import type { MessageSource } from '../runtime/message-source.js';
 import { errorText } from '../core/error-text.js';
 import type { IdleConsumerPruner } from './idle-consumer.pruner.js';
 import type { PendingReclaimer } from './pending.reclaimer.js';
-import { entryKey, type RawStreamEntry, type StreamEntry } from './stream-entry.js';
+import type { RawStreamEntry, StreamEntry } from './stream-entry.js';
 
 /** Where one group reader reads. */
 export interface StreamGroupReaderTarget {
@@ -31,8 +31,13 @@ export interface StreamGroupReaderTarget {
 export class StreamGroupReader implements MessageSource<StreamEntry> {
   readonly description: string;
   private readonly logger = new Logger(StreamGroupReader.name);
-  /** entryKey of every entry running or waiting in this process. */
-  private readonly held = new Set<string>();
+  /**
+   * The ids of every entry running or waiting in this process, by stream
+   * key. Ids, not `key id` strings: an id from the reply is hashed once
+   * when held and again when forgotten only if it is a new string (it is
+   * not: the settled entry carries the same one).
+   */
+  private readonly held = new Map<string, Set<string>>();
   private groupsReady = false;
 
   constructor(
@@ -48,26 +53,19 @@ export class StreamGroupReader implements MessageSource<StreamEntry> {
 
   /** Whether this process holds the entry now. */
   isHeld(key: string, id: string): boolean {
-    return this.held.has(entryKey(key, id));
+    return this.held.get(key)?.has(id) === true;
   }
 
   /** The ids of the entries held now, by key. */
   heldIds(): Map<string, string[]> {
     const out = new Map<string, string[]>();
-    for (const held of this.held) {
-      // entryKey is `<key> <id>`: an entry id has no space.
-      const cut = held.lastIndexOf(' ');
-      const key = held.slice(0, cut);
-      const ids = out.get(key);
-      if (ids) ids.push(held.slice(cut + 1));
-      else out.set(key, [held.slice(cut + 1)]);
-    }
+    for (const [key, ids] of this.held) if (ids.size > 0) out.set(key, [...ids]);
     return out;
   }
 
   /** A settled (or abandoned) entry is no longer held. */
   forget(entry: StreamEntry): void {
-    this.held.delete(entryKey(entry.key, entry.id));
+    this.held.get(entry.key)?.delete(entry.id);
   }
 
   /** Nothing before the first fetch, which creates the groups: a Redis down at boot does not fail the boot. */
@@ -134,7 +132,12 @@ export class StreamGroupReader implements MessageSource<StreamEntry> {
   }
 
   private hold(entries: StreamEntry[]): StreamEntry[] {
-    for (const entry of entries) this.held.add(entryKey(entry.key, entry.id));
+    for (const entry of entries) {
+      const ids = this.held.get(entry.key);
+      if (ids) ids.add(entry.id);
+      // Keys are the stream and its requeue stream: the map never grows past two.
+      else this.held.set(entry.key, new Set([entry.id]));
+    }
     return entries;
   }
 }

@@ -83,7 +83,9 @@ export class StreamProducer {
 
   private async writeMany(stream: string, entries: readonly StreamFields[], options: AppendOptions | undefined): Promise<string[]> {
     const { trim, replication, headers } = splitOptions(options);
-    const all = entries.map((fields) => this.xaddArgs(stream, fields, trim, headers));
+    // The key and trimming arguments are the same for every entry: built once.
+    const head = this.xaddHead(stream, trim);
+    const all = entries.map((fields) => this.xaddFields(stream, head, fields, headers));
     if (all.length > 0) await this.names.record('stream', stream);
     const ids: string[] = [];
     for (let i = 0; i < all.length; i += APPEND_MANY_CHUNK) {
@@ -115,7 +117,16 @@ export class StreamProducer {
   }
 
   private xaddArgs(stream: string, fields: StreamFields, options: AppendOptions | undefined, headers: Record<string, string> | undefined): string[] {
-    const args = [this.keys(stream).stream, ...trimArgs(options ?? this.trims[stream]), '*'];
+    return this.xaddFields(stream, this.xaddHead(stream, options), fields, headers);
+  }
+
+  /** `key [MAXLEN|MINID ~ n] *`: what precedes the fields. */
+  private xaddHead(stream: string, options: AppendOptions | undefined): string[] {
+    return [this.keys(stream).stream, ...trimArgs(options ?? this.trims[stream]), '*'];
+  }
+
+  private xaddFields(stream: string, head: readonly string[], fields: StreamFields, headers: Record<string, string> | undefined): string[] {
+    const args = head.slice();
     if (fields === null || typeof fields !== 'object' || Array.isArray(fields)) {
       throw new TypeError(`Cannot append to stream "${stream}": fields must be an object of field → value`);
     }
