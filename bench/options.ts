@@ -40,7 +40,7 @@ const QUICK: Partial<BenchOptions> = { count: 20_000, reps: 1, latencySeconds: 3
 
 const USAGE = `npm run bench -- [--quick] [--n 100000] [--reps 3] [--rate 5000] [--latency-seconds 10]
   [--backlog 1000000] [--backlog-reps 1] [--scaling-reps 1] [--io-n 30000]
-  [--only list,batch-list-cold,batch-list,stream,batch-stream-cold,batch-stream,pubsub,latency,scaling,backlog,tracing,io]
+  [--only list,batch-list-cold,batch-list,stream,batch-stream-cold,batch-stream,pubsub,latency,latency-cold,scaling,backlog,tracing,io]
   [--systems nrb-reliable,bullmq-c50,...] [--warmup N (default: --n)] [--json path] [--cpu-prof] [--verbose]`;
 
 export function parseOptions(argv: string[]): BenchOptions {

@@ -22,7 +22,9 @@ function trialsOf(scenario: Scenario, options: BenchOptions, rep: number): Trial
     case 'throughput':
       return rotated.map((system) => ({ ...base, system, warmup: scenario.cold ? 0 : options.warmup }));
     case 'latency':
-      return rotated.map((system) => ({ ...base, system, count: 0, rate: options.rate, durationMs: options.latencySeconds * 1000 }));
+      return rotated.map((system) => ({
+        ...base, system, count: 0, rate: options.rate, durationMs: options.latencySeconds * 1000, warmup: scenario.cold ? 0 : options.warmup,
+      }));
     case 'backlog':
       return rotated.map((system) => ({ ...base, system, count: 0, prefill: options.backlog }));
     case 'scaling':
