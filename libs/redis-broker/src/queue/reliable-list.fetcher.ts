@@ -3,6 +3,7 @@ import { messages } from '../core/messages.js';
 import type { QueueKeys } from '../core/keys.js';
 import type { RedisClient } from '../core/redis/redis-connection.factory.js';
 import { errorText } from '../core/error-text.js';
+import { onConnectionClose } from '../core/redis/close-listeners.js';
 import type { MessageSource } from '../runtime/message-source.js';
 import { HeldDeliveries } from './held-deliveries.js';
 import type { ConsumerHeartbeat } from './processing-list.reaper.js';
@@ -31,6 +32,8 @@ export class ReliableListFetcher implements MessageSource<QueueDelivery> {
   private unacked: QueueDelivery[] = [];
   private needsRecovery = true;
   private registered = false;
+  /** Ends this fetcher's calls from the command connection's `close` (at stop). */
+  private readonly stopCloseWatch: () => void;
   /** The last fetch emptied the queue: the next one blocks at once (one round trip less on wake-up). */
   private drained = false;
 
@@ -54,7 +57,8 @@ export class ReliableListFetcher implements MessageSource<QueueDelivery> {
     // A drop of the command connection may have lost the reply of an ack, or
     // (a Redis restart) the write itself: the model is rebuilt either way.
     blocking.on('close', () => this.markForRecovery());
-    command.on('close', () => this.markForRecovery());
+    // The command connection is shared by every consumer of the app: one listener on it for all.
+    this.stopCloseWatch = onConnectionClose(command, () => this.markForRecovery());
   }
 
   /** Nothing to do before the first fetch, which registers (so a Redis down at boot does not fail the boot). */
@@ -150,6 +154,7 @@ export class ReliableListFetcher implements MessageSource<QueueDelivery> {
     await this.heartbeat.stop();
     const { list, consumers } = this.keys;
     await this.command.nrbRelease(list, this.processing, this.waiting, consumers, this.alive, this.consumerId);
+    this.stopCloseWatch();
   }
 
   private hold(deliveries: QueueDelivery[]): QueueDelivery[] {
