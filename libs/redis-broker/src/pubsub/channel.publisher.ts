@@ -2,6 +2,7 @@ import type { RedisClient } from '../core/redis/redis-connection.factory.js';
 import { InvalidBrokerOptionsError } from '../core/errors/invalid-broker-options.error.js';
 import { channelName } from '../core/keys.js';
 import { messages } from '../core/messages.js';
+import { BROKER_DEFAULTS } from '../core/options/broker-defaults.js';
 import { activeTracer } from '../runtime/tracing/otel-api.js';
 import { traceSend, type TraceFields } from '../runtime/tracing/send-tracing.js';
 
@@ -30,7 +31,6 @@ export interface PublishOptions {
 
 const PUBLISH_KEYS = ['sharded', 'traceContext'];
 /** Messages per pipeline of `publishMany`: bounds what one write holds. */
-const PUBLISH_MANY_CHUNK = 1_000;
 
 /** Writes channel messages: a string as it is, anything else as JSON. */
 export class ChannelPublisher {
@@ -68,9 +68,9 @@ export class ChannelPublisher {
     // Every message is encoded before any is sent: one that cannot be is refused with none published.
     const bodies = messages.map(encode);
     const receivers: number[] = [];
-    for (let i = 0; i < bodies.length; i += PUBLISH_MANY_CHUNK) {
+    for (let i = 0; i < bodies.length; i += BROKER_DEFAULTS.produceChunk) {
       const pipeline = this.command.pipeline();
-      for (const body of bodies.slice(i, i + PUBLISH_MANY_CHUNK)) {
+      for (const body of bodies.slice(i, i + BROKER_DEFAULTS.produceChunk)) {
         if (sharded) pipeline.spublish(wire, body);
         else pipeline.publish(wire, body);
       }

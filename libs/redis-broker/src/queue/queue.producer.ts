@@ -36,8 +36,6 @@ export interface EnqueueOptions extends ReplicationOptions {
   headers?: Record<string, string>;
 }
 
-const DEFAULT_DEDUP_TTL_MS = 3_600_000;
-const ENQUEUE_MANY_CHUNK = 1_000;
 const ENQUEUE_KEYS = ['delayMs', 'dedupKey', 'dedupTtlMs', 'priority', 'headers', ...REPLICATION_KEYS];
 
 /**
@@ -76,7 +74,7 @@ export class QueueProducer {
     validateEnqueueOptions(options);
     const body = encodeEnvelope(id, Date.now(), options.headers, encode(payload));
     const replication = resolveReplication('enqueue', options);
-    const { delayMs = 0, dedupKey, dedupTtlMs = DEFAULT_DEDUP_TTL_MS, priority = 'normal' } = options;
+    const { delayMs = 0, dedupKey, dedupTtlMs = BROKER_DEFAULTS.dedupTtlMs, priority = 'normal' } = options;
     if (delayMs === 0 && dedupKey === undefined) {
       const write: Promise<unknown> = replication
         ? this.replicated.write(keys.list, (pipeline) => push(pipeline, priority, keys.list, body), replication)
@@ -118,7 +116,7 @@ export class QueueProducer {
     if (bodies.length === 0) return ids;
     // One LPUSH is atomic by itself: a batch of one chunk needs no transaction
     // (MULTI/EXEC cost Redis and the producer about a third of a batch's time).
-    if (bodies.length <= ENQUEUE_MANY_CHUNK) {
+    if (bodies.length <= BROKER_DEFAULTS.produceChunk) {
       try {
         await this.recorded(queue, this.command.lpush(keys.list, ...bodies));
       } catch (error) {
@@ -131,8 +129,8 @@ export class QueueProducer {
     const transaction = this.command.multi();
     // One LPUSH per chunk keeps order: the first payload is consumed first.
     const chunks: number[] = [];
-    for (let i = 0; i < bodies.length; i += ENQUEUE_MANY_CHUNK) {
-      const chunk = bodies.slice(i, i + ENQUEUE_MANY_CHUNK);
+    for (let i = 0; i < bodies.length; i += BROKER_DEFAULTS.produceChunk) {
+      const chunk = bodies.slice(i, i + BROKER_DEFAULTS.produceChunk);
       transaction.lpush(keys.list, ...chunk);
       chunks.push(chunk.length);
     }

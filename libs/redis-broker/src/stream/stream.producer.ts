@@ -38,7 +38,6 @@ export interface AppendOptions extends StreamTrimOptions, ReplicationOptions {
  */
 export type StreamFields = Record<string, unknown>;
 
-const APPEND_MANY_CHUNK = 1_000;
 const STREAM_ID = /^\d+(-\d+)?$/;
 
 /** Writes stream entries: `XADD stream [MAXLEN|MINID ~ n] * field value ...`. */
@@ -88,8 +87,8 @@ export class StreamProducer {
     const all = entries.map((fields) => this.xaddFields(stream, head, fields, headers));
     if (all.length > 0) await this.names.record('stream', stream);
     const ids: string[] = [];
-    for (let i = 0; i < all.length; i += APPEND_MANY_CHUNK) {
-      const chunk = all.slice(i, i + APPEND_MANY_CHUNK);
+    for (let i = 0; i < all.length; i += BROKER_DEFAULTS.produceChunk) {
+      const chunk = all.slice(i, i + BROKER_DEFAULTS.produceChunk);
       ids.push(...(await this.appendChunk(chunk, replication)));
     }
     return ids;

@@ -1,3 +1,4 @@
+import { BROKER_DEFAULTS } from '../core/options/broker-defaults.js';
 import type { RedisClient } from '../core/redis/redis-connection.factory.js';
 import type { StreamKeys } from '../core/keys.js';
 import type { StreamEntry } from './stream-entry.js';
@@ -24,8 +25,6 @@ interface AckBatch {
 }
 
 /** First and longest pause between re-sends of a failed `XACK`. */
-const ACK_RETRY_FIRST_MS = 100;
-const ACK_RETRY_MAX_MS = 2_000;
 
 /**
  * Settles stream entries of one group consumer: acks are collected for one
@@ -122,7 +121,7 @@ export class StreamSettler {
     this.scheduled = false;
     const batches = this.batches;
     this.batches = new Map();
-    for (const [key, batch] of batches) this.send(key, batch, ACK_RETRY_FIRST_MS);
+    for (const [key, batch] of batches) this.send(key, batch, BROKER_DEFAULTS.ackRetryMs.initial);
   }
 
   private send(key: string, batch: AckBatch, nextDelayMs: number): void {
@@ -139,7 +138,7 @@ export class StreamSettler {
         const timer = setTimeout(() => {
           this.retryTimers.delete(timer);
           this.abandon.delete(give);
-          this.send(key, batch, Math.min(nextDelayMs * 2, ACK_RETRY_MAX_MS));
+          this.send(key, batch, Math.min(nextDelayMs * 2, BROKER_DEFAULTS.ackRetryMs.max));
         }, nextDelayMs);
         this.retryTimers.add(timer);
       },

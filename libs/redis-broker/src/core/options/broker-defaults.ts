@@ -35,6 +35,15 @@ export const BROKER_DEFAULTS = {
   replicatedWriteRedirections: 16,
   /** Pause before a replicated write is sent again after `TRYAGAIN` / `CLUSTERDOWN`. */
   replicatedWriteRetryMs: 100,
+  /** How long an `enqueue` `dedupKey` is remembered unless given `dedupTtlMs` (1 hour). */
+  dedupTtlMs: 3_600_000,
+  /**
+   * Most messages in one command of `enqueueMany` (one `LPUSH`), `appendMany` and `publishMany`
+   * (one pipeline): beyond it a call sends several (a transaction, for `enqueueMany`).
+   */
+  produceChunk: 1_000,
+  /** A stream ack that failed is sent again after this pause, doubled each time up to the cap (ms). */
+  ackRetryMs: { initial: 100, max: 2_000 },
   observability: {
     metricPrefix: 'nrb_',
     durationBucketsSeconds: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
