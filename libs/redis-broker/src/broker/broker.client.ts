@@ -60,8 +60,9 @@ export class BrokerClient implements BeforeApplicationShutdown {
 
   /**
    * Adds many messages in one round trip, in order (the first is consumed
-   * first): up to 1000 payloads as one `LPUSH` (atomic by itself), more as one
-   * transaction (`MULTI`, one `LPUSH` per 1000 payloads, `EXEC`). Resolves to the messages' ids, in order. Redis stores the whole batch or none of it:
+   * first): up to 1000 payloads as one `LPUSH` (atomic by itself), more as
+   * one transaction (`MULTI`, one `LPUSH` per 1000 payloads, `EXEC`).
+   * Resolves to the messages' ids, in order. Redis stores the whole batch or none of it:
    * a rejection is an `EnqueueManyError` whose `stored` is `0` when
    * Redis refused the batch (retrying stores each message once), or `null`
    * when the connection failed on the way (all or none stored). A payload

@@ -30,7 +30,6 @@ export interface PublishOptions {
 }
 
 const PUBLISH_KEYS = ['sharded', 'traceContext'];
-/** Messages per pipeline of `publishMany`: bounds what one write holds. */
 
 /** Writes channel messages: a string as it is, anything else as JSON. */
 export class ChannelPublisher {

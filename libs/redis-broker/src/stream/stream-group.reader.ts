@@ -33,9 +33,9 @@ export class StreamGroupReader implements MessageSource<StreamEntry> {
   private readonly logger = new Logger(StreamGroupReader.name);
   /**
    * The ids of every entry running or waiting in this process, by stream
-   * key. Ids, not `key id` strings: an id from the reply is hashed once
-   * when held and again when forgotten only if it is a new string (it is
-   * not: the settled entry carries the same one).
+   * key. Ids rather than joined `key id` strings: the settled entry carries
+   * the very string the reply gave, whose hash V8 keeps, where a joined
+   * string was built and hashed anew on hold and on forget.
    */
   private readonly held = new Map<string, Set<string>>();
   private groupsReady = false;
