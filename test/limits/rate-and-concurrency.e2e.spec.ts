@@ -77,7 +77,10 @@ describe('rateLimit and globalConcurrency across worker processes', () => {
   }, 2 * BOOT_BUDGET_MS + 60_000);
 
   it('a stream group with globalConcurrency 2 and rateLimit 20/1000 ms keeps both across 3 processes', async () => {
-    await startWorkers({ KIND: 'stream', NAME: 'sstream', GLOBAL_CONCURRENCY: '2', RATE_MAX: '20', RATE_PER_MS: '1000', CONCURRENCY: '10', WORK_MS: '20' });
+    // Runs of 65 ms paced 50 ms apart (20/s) overlap, so 2 run at once every cycle, not only by chance (with
+    // 20 ms runs a loaded CI host once saw at most 1); and 2 at once for 65 ms allow about 30 starts a second,
+    // so a rate limit that let everything through would break the bound below.
+    await startWorkers({ KIND: 'stream', NAME: 'sstream', GLOBAL_CONCURRENCY: '2', RATE_MAX: '20', RATE_PER_MS: '1000', CONCURRENCY: '10', WORK_MS: '65' });
     const sent = 50;
     const pipeline = ctx.plain.pipeline();
     for (let n = 0; n < sent; n += 1) pipeline.xadd('sstream', '*', 'n', String(n));
