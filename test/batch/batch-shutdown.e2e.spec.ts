@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { BrokerClient, Payload, QueueHandler, QueueKeys } from 'nest-redis-broker';
+import { ConsumerRunner } from 'nest-redis-broker/internal';
 import { waitFor } from 'nest-redis-broker/testing';
 import { describe, expect, it } from 'vitest';
 import { bootBroker } from '../support/broker-app.js';
@@ -23,8 +24,12 @@ describe('stopping a batch consumer', () => {
     const { app } = await bootBroker({ connection: { url: ctx.redis.url }, instanceId: 'patient-1' }, [PatientHandler]);
     await app.get(BrokerClient).enqueueMany('patient', [{ n: 1 }, { n: 2 }, { n: 3 }]);
     const processing = new QueueKeys('patient', '').processing('patient-1');
-    // Fetched and gathered: the three are in this consumer's processing list.
-    await waitFor(async () => (await ctx.plain.llen(processing)) === 3, { description: 'the batch gathered' });
+    // Fetched: the three are in this consumer's processing list.
+    await waitFor(async () => (await ctx.plain.llen(processing)) === 3, { description: 'the batch fetched' });
+    // Gathered: the fetch's reply reached the consumer, which holds the three. (Redis
+    // moves them before the reply is read; a stop in between hands them back unrun.)
+    const runner = app.get(ConsumerRunner);
+    await waitFor(() => runner.health()[0]?.inFlight === 3, { description: 'the batch gathered' });
     expect(batches).toEqual([]);
     await app.close();
     expect(batches).toEqual([[1, 2, 3]]);
