@@ -34,7 +34,7 @@ class BrokenReports {
 
 @Injectable()
 class WorkerHandlers {
-  @QueueHandler('greetings')
+  @QueueHandler('greetings', { batch: { size: 10, maxWaitMs: 5 } })
   greet(): void {}
 
   @QueueHandler('thumbnails', { maxAttempts: 1 })
@@ -42,7 +42,7 @@ class WorkerHandlers {
     throw new Error(`image ${payload.file} is too large`);
   }
 
-  @StreamConsumer({ stream: 'user-events', group: 'analytics' })
+  @StreamConsumer({ stream: 'user-events', group: 'analytics', batch: { size: 50 } })
   track(): void {}
 }
 
@@ -105,6 +105,10 @@ describe('the dashboard page in a real browser', () => {
     await cell('reports', 'waiting').filter({ hasText: /^3$/ }).waitFor();
     expect(await cell('reports', 'dead').textContent()).toBe('1');
     await page.locator('#streams tr[data-stream="user-events"][data-group="analytics"]').waitFor();
+    // The batch option each handler's consumers recorded in Redis (the default maxWaitMs is 20).
+    expect(await cell('greetings', 'batch').textContent()).toBe('10 / 5 ms');
+    expect(await cell('thumbnails', 'batch').textContent()).toBe('');
+    expect(await page.locator('#streams tr[data-group="analytics"] td[data-field="batch"]').textContent()).toBe('50 / 20 ms');
     await page.locator('#failures td', { hasText: 'image holiday.jpg is too large' }).waitFor();
   });
 

@@ -21,6 +21,7 @@ export type {
 } from './core/options/handler.options.js';
 export type { RateLimitOptions, RateLimitKeyContext } from './core/options/limit.options.js';
 export { type LimitState, limitStateText } from './runtime/limits/limit-state.js';
+export { type BatchSetting, batchSettingText } from './runtime/batch-setting.js';
 export type { BatchOptions } from './core/options/batch.options.js';
 export { BROKER_CONTEXT_TYPE } from './core/constants.js';
 export type { RedisClient } from './core/redis/redis-client.js';

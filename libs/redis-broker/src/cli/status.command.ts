@@ -1,4 +1,4 @@
-import { BrokerCatalog, limitStateText } from '../index.js';
+import { batchSettingText, BrokerCatalog, limitStateText } from '../index.js';
 import type { CliCommand } from './cli-args.js';
 import type { CliConnections } from './cli-connection.js';
 import { NotFoundError } from './cli-errors.js';
@@ -24,16 +24,16 @@ export async function runStatus(command: CliCommand, connections: CliConnections
     return;
   }
   out.table(
-    ['QUEUE', 'WAITING', 'IN FLIGHT', 'DELAYED', 'DEAD', 'CONSUMERS', 'LIMITS'],
-    overview.queues.map((q) => [q.queue, q.waiting, q.processing, q.delayed, q.dead, q.consumers, limitStateText(q.limits)]),
+    ['QUEUE', 'WAITING', 'IN FLIGHT', 'DELAYED', 'DEAD', 'CONSUMERS', 'LIMITS', 'BATCH'],
+    overview.queues.map((q) => [q.queue, q.waiting, q.processing, q.delayed, q.dead, q.consumers, limitStateText(q.limits), batchSettingText(q.batch)]),
     'no queue found',
   );
   out.line('');
   out.table(
-    ['STREAM', 'LENGTH', 'GROUP', 'PENDING', 'LAG', 'CONSUMERS', 'IDLE MS', 'DEAD', 'LIMITS'],
+    ['STREAM', 'LENGTH', 'GROUP', 'PENDING', 'LAG', 'CONSUMERS', 'IDLE MS', 'DEAD', 'LIMITS', 'BATCH'],
     overview.streams.flatMap((s) =>
       s.groups.length === 0
-        ? [[s.stream, s.length, '-', '', '', '', '', '', '']]
+        ? [[s.stream, s.length, '-', '', '', '', '', '', '', '']]
         : s.groups.map((g) => [
             s.stream,
             s.length,
@@ -44,6 +44,7 @@ export async function runStatus(command: CliCommand, connections: CliConnections
             g.consumerDetails.length === 0 ? '' : Math.min(...g.consumerDetails.map((c) => c.idleMs)),
             g.dead,
             limitStateText(g.limits),
+            batchSettingText(g.batch),
           ]),
     ),
     'no stream found',

@@ -91,6 +91,11 @@ export class QueueKeys {
     return new LimitKeys(`{${this.list}}`);
   }
 
+  /** HASH: the `batch` option of this queue's handler (`size`, `maxWaitMs`), as its last consumer to start recorded it, for status tools. */
+  get batch(): string {
+    return `{${this.list}}:batch`;
+  }
+
   /** STRING with a TTL: present while a `dedupKey` is remembered. */
   dedup(dedupKey: string): string {
     assertValidName('dedupKey', dedupKey);
@@ -163,6 +168,12 @@ export class StreamKeys {
   limits(group: string): LimitKeys {
     assertValidName('group', group);
     return new LimitKeys(`{${this.stream}}`, `:${group}`);
+  }
+
+  /** HASH: the `batch` option of `group`'s consumers (`size`, `maxWaitMs`), as the last one to start recorded it, for status tools. */
+  batch(group: string): string {
+    assertValidName('group', group);
+    return `{${this.stream}}:batch:${group}`;
   }
 
   /** ZSET: tick time → when it was appended (ms), the ticks of schedule `scheduleId` this stream got lately (dedup). */

@@ -3,6 +3,7 @@ import type { RedisClient } from '../core/redis/redis-connection.factory.js';
 import { channelPattern, QueueKeys, RegistryKeys, StreamKeys } from '../core/keys.js';
 import { readQueueStats, type QueueStats } from '../queue/queue.inspector.js';
 import { readLimitState, type LimitState } from '../runtime/limits/limit-state.js';
+import { readBatchSetting, type BatchSetting } from '../runtime/batch-setting.js';
 import {
   readStreamConsumers,
   readStreamStats,
@@ -31,6 +32,8 @@ export interface StreamGroupOverview extends StreamGroupStats {
   consumerDetails: StreamConsumerStats[];
   /** The group's `rateLimit` / `globalConcurrency`, when its consumers have any. */
   limits?: LimitState;
+  /** The `batch` option of the group's consumers, when they take batches. */
+  batch?: BatchSetting;
 }
 
 /**
@@ -40,6 +43,8 @@ export interface StreamGroupOverview extends StreamGroupStats {
 export interface QueueOverview extends QueueStats {
   /** The queue's `rateLimit` / `globalConcurrency`, when its consumers have any. */
   limits?: LimitState;
+  /** The `batch` option of the queue's handler, when it takes batches. */
+  batch?: BatchSetting;
 }
 
 /**
@@ -161,8 +166,12 @@ export class BrokerCatalog {
 
   private async queueOverview(name: string): Promise<QueueOverview> {
     const keys = new QueueKeys(name, this.keyPrefix);
-    const [stats, limits] = await Promise.all([readQueueStats(this.client, keys), readLimitState(this.client, keys.limits())]);
-    return limits ? { ...stats, limits } : stats;
+    const [stats, limits, batch] = await Promise.all([
+      readQueueStats(this.client, keys),
+      readLimitState(this.client, keys.limits()),
+      readBatchSetting(this.client, keys.batch),
+    ]);
+    return { ...stats, ...(limits && { limits }), ...(batch && { batch }) };
   }
 
   private async streamOverview(name: string): Promise<StreamOverview> {
@@ -170,8 +179,12 @@ export class BrokerCatalog {
     const stats = await readStreamStats(this.client, keys);
     const groups = await Promise.all(
       stats.groups.map(async (group) => {
-        const [consumerDetails, limits] = await Promise.all([this.consumersOf(keys, group.group), readLimitState(this.client, keys.limits(group.group))]);
-        return limits ? { ...group, consumerDetails, limits } : { ...group, consumerDetails };
+        const [consumerDetails, limits, batch] = await Promise.all([
+          this.consumersOf(keys, group.group),
+          readLimitState(this.client, keys.limits(group.group)),
+          readBatchSetting(this.client, keys.batch(group.group)),
+        ]);
+        return { ...group, consumerDetails, ...(limits && { limits }), ...(batch && { batch }) };
       }),
     );
     return { ...stats, groups };

@@ -1,3 +1,4 @@
+import { Logger } from '@nestjs/common';
 import type { RedisClient, RedisConnectionFactory } from '../core/redis/redis-connection.factory.js';
 import type { QueueHandlerDescriptor } from '../discovery/handler-descriptor.js';
 import { QueueKeys } from '../core/keys.js';
@@ -17,6 +18,7 @@ import type { QueueDelivery } from './queue-delivery.js';
 import { QueueMessageProcessor, type QueueProcessorDeps } from './queue-message.processor.js';
 import { QueueBatchProcessor } from './queue-batch.processor.js';
 import { batchWindow } from '../core/options/batch.options.js';
+import { recordBatchSetting } from '../runtime/batch-setting.js';
 import { QueueReplySender } from './queue-reply.sender.js';
 import { QueueSettler } from './queue.settler.js';
 import { ReliableListFetcher } from './reliable-list.fetcher.js';
@@ -34,6 +36,8 @@ export class QueueConsumer implements BrokerConsumer {
   private readonly reaper: ProcessingListReaper | undefined;
   /** A batch handler's: shutdown runs what is gathered without waiting for a full batch. */
   private readonly stopWaiting: (() => void) | undefined;
+  /** Records the `batch` option (or its absence) for the status tools. */
+  private readonly recordSetting: () => void;
 
   constructor(
     descriptor: QueueHandlerDescriptor,
@@ -107,6 +111,8 @@ export class QueueConsumer implements BrokerConsumer {
     const batchProcessor = batch ? new QueueBatchProcessor(deps, batch) : undefined;
     const processor = batchProcessor ?? new QueueMessageProcessor(deps);
     this.stopWaiting = batchProcessor ? () => batchProcessor.stopWaiting() : undefined;
+    const logger = new Logger(QueueConsumer.name);
+    this.recordSetting = () => recordBatchSetting(command, keys.batch, batch, source.description, logger);
     // Messages read ahead of free slots start without a fetch round trip
     // (none for batches and limited handlers: their readAhead resolves to 0).
     const { held, readAhead } = fetchWindow(options);
@@ -125,6 +131,7 @@ export class QueueConsumer implements BrokerConsumer {
 
   async start(): Promise<void> {
     await this.loop.start();
+    this.recordSetting();
     this.promoter.start();
     this.reaper?.start();
   }

@@ -1,3 +1,4 @@
+import { Logger } from '@nestjs/common';
 import type { RedisClient, RedisConnectionFactory } from '../core/redis/redis-connection.factory.js';
 import type { StreamHandlerDescriptor } from '../discovery/handler-descriptor.js';
 import { StreamKeys } from '../core/keys.js';
@@ -18,6 +19,7 @@ import { StreamGroupReader } from './stream-group.reader.js';
 import { StreamMessageProcessor, type StreamProcessorDeps } from './stream-message.processor.js';
 import { StreamBatchProcessor } from './stream-batch.processor.js';
 import { batchWindow } from '../core/options/batch.options.js';
+import { recordBatchSetting } from '../runtime/batch-setting.js';
 import { StreamSettler } from './stream.settler.js';
 import { hasLimits, limitSource } from '../runtime/limits/consumer-limits.js';
 
@@ -34,6 +36,8 @@ export class StreamGroupConsumer implements BrokerConsumer {
   private readonly refresher: PendingIdleRefresher;
   /** A batch consumer's: shutdown runs what is gathered without waiting for a full batch. */
   private readonly stopWaiting: (() => void) | undefined;
+  /** Records the `batch` option (or its absence) for the status tools. */
+  private readonly recordSetting: () => void;
 
   constructor(
     descriptor: StreamHandlerDescriptor,
@@ -87,6 +91,8 @@ export class StreamGroupConsumer implements BrokerConsumer {
     const batchProcessor = batch ? new StreamBatchProcessor(deps, batch, window) : undefined;
     const processor = batchProcessor ?? new StreamMessageProcessor(deps);
     this.stopWaiting = batchProcessor ? () => batchProcessor.stopWaiting() : undefined;
+    const logger = new Logger(StreamGroupConsumer.name);
+    this.recordSetting = () => recordBatchSetting(command, keys.batch(group), batch, reader.description, logger);
     // rateLimit / globalConcurrency: slots are taken before the read (docs/rate-limits.md).
     const limited = hasLimits(options)
       ? limitSource(reader, {
@@ -117,6 +123,7 @@ export class StreamGroupConsumer implements BrokerConsumer {
 
   async start(): Promise<void> {
     await this.loop.start();
+    this.recordSetting();
     this.refresher.start();
   }
 
