@@ -44,7 +44,7 @@ describe('a consumer with nothing to do', () => {
   let app: INestApplicationContext;
 
   beforeAll(async () => {
-    ({ app } = await bootBroker({ connection: { url: ctx.redis.url }, heartbeatIntervalMs: 60_000, consumerTtlMs: 120_000, delayedPollMs: 60_000 }, [IdleHandlers]));
+    ({ app } = await bootBroker({ connection: { url: ctx.redis.url }, heartbeatIntervalMs: 60_000, consumerTtlMs: 120_000, delayedPollMs: 60_000, scheduleCheckMs: 60_000 }, [IdleHandlers]));
   });
 
   afterAll(async () => {

@@ -78,6 +78,19 @@ describe('SchedulerService and @Scheduled', () => {
     expect(await first.schedules()).toHaveLength(1);
   });
 
+  it('has a replica that booted with no schedule take over one created at run time by a replica that then stopped', async () => {
+    // Booted while Redis holds no schedule, with none of its own: it only checks now and then.
+    await boot();
+    const creator = await boot();
+    await creator.schedule('handed-over', { every: 200 }, { queue: 'handed-over' });
+    await waitFor(async () => (await ctx.plain.llen('handed-over')) >= 2, { description: '2 ticks from the creator' });
+    const creatorApp = apps.splice(1, 1)[0];
+    await creatorApp.close();
+    const left = await ctx.plain.llen('handed-over');
+    // The other replica finds the schedule within idleCheckMs (5 s) and fires its ticks: the missed ones once (fire-once), then on the period.
+    await waitFor(async () => (await ctx.plain.llen('handed-over')) >= left + 3, { description: 'ticks after the creator stopped', timeoutMs: 15_000 });
+  }, 30_000);
+
   it('stops sending ticks once unscheduled', async () => {
     const scheduler = await boot();
     await scheduler.schedule('stopping', { every: 100 }, { queue: 'stopping' });

@@ -48,6 +48,7 @@ describe('module option rejection', () => {
     ['consumerTtlMs vs heartbeat', module({ heartbeatIntervalMs: 1_000, consumerTtlMs: 1_000 }), invalid('consumerTtlMs', '1000')],
     ['delayedPollMs', module({ delayedPollMs: '50' }), invalid('delayedPollMs', '"50"')],
     ['deadLetterMaxEntries', module({ deadLetterMaxEntries: -1 }), invalid('deadLetterMaxEntries', '-1')],
+    ['scheduleCheckMs', module({ scheduleCheckMs: -1 }), invalid('scheduleCheckMs', '-1')],
     ['queueDefaults', module({ queueDefaults: [] }), invalid('queueDefaults', '[]')],
     ['queueDefaults.mode', module({ queueDefaults: { mode: 'turbo' } }), invalid('queueDefaults.mode', '"turbo"')],
     ['queueDefaults.timeoutMs', module({ queueDefaults: { timeoutMs: '5s' } }), invalid('queueDefaults.timeoutMs', '"5s"')],

@@ -27,6 +27,8 @@ export class SchedulePoller {
   private failures = 0;
   private wakeUp: (() => void) | undefined;
   private running: Promise<void> | undefined;
+  /** The idle watch of `startWhenAny`, until it starts the loop or is stopped. */
+  private watching: Promise<void> | undefined;
   private before: (() => Promise<void>)[] = [];
 
   constructor(
@@ -41,10 +43,39 @@ export class SchedulePoller {
     this.running ??= this.loop();
   }
 
+  /**
+   * For a process with no schedule of its own: checks now, then every
+   * `everyMs` (0: only now), whether any schedule (or claimed tick) exists,
+   * and starts the loop once one does, so a schedule created at run time by
+   * a replica that then stopped is taken over. A check that fails starts
+   * the loop too (polling is the side that loses no tick). Nothing else is
+   * sent meanwhile.
+   */
+  startWhenAny(exists: () => Promise<boolean>, everyMs: number): void {
+    if (this.stopped || this.running || this.watching) return;
+    this.watching = (async () => {
+      while (!this.stopped && !this.running) {
+        let found: boolean;
+        try {
+          found = await exists();
+        } catch {
+          found = true;
+        }
+        if (found) {
+          this.start();
+          return;
+        }
+        if (everyMs === 0) return;
+        await this.sleep(everyMs);
+      }
+    })();
+  }
+
   /** Ends the loop after its current step; resolves when it has ended. */
   async stop(): Promise<void> {
     this.stopped = true;
     this.wakeUp?.();
+    await this.watching;
     await this.running;
   }
 

@@ -16,10 +16,11 @@ import { TickDeliverer } from './tick.deliverer.js';
  * A schedule sends one message per tick to a queue or a stream, once across
  * all processes: ticks are claimed in Redis by a script on the Redis clock.
  * A process (without `producerOnly`) polls once it has a reason: a
- * `@Scheduled` method, a `schedule()` call, or schedules already stored
- * when it booted; it sleeps until the earliest next run, at most 1 s (a
- * schedule added by another process is seen within that). An app that uses
- * no schedule sends nothing. See docs/schedules.md.
+ * `@Scheduled` method, a `schedule()` call, or schedules stored in Redis
+ * (checked at boot, then every `scheduleCheckMs`); it sleeps until the
+ * earliest next run, at most 1 s (a schedule added by another process is
+ * seen within that). An app that uses no schedule sends two `ZCARD`s per
+ * check. See docs/schedules.md.
  * @publicApi
  */
 @Injectable()
@@ -43,11 +44,8 @@ export class SchedulerService implements OnApplicationBootstrap, OnModuleDestroy
     const found = this.explorer.explore();
     if (this.options.producerOnly) return;
     if (found.length === 0) {
-      // An app that has no schedule of its own polls only if schedules exist: one read at boot, not a loop.
-      void this.store.isEmpty().then(
-        (empty) => empty || this.poller.start(),
-        () => this.poller.start(), // unknown (Redis down at boot): polling is the side that loses no tick
-      );
+      // An app that has no schedule of its own polls only once schedules exist (checked every scheduleCheckMs).
+      this.poller.startWhenAny(async () => !(await this.store.isEmpty()), this.options.scheduleCheckMs);
       return;
     }
     // Stored by the poller before its first poll (and again after a failure): a Redis that is down at boot does not hold the start.

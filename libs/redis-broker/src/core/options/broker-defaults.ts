@@ -133,7 +133,14 @@ export const BROKER_DEFAULTS = {
     minEveryMs: 100,
     /** Longest a poller sleeps: a schedule another process added or changed is seen within this. */
     maxSleepMs: 1_000,
+    /**
+     * Default `scheduleCheckMs`: how often a process that has no schedule of
+     * its own checks whether one exists (created at run time elsewhere), to
+     * start polling.
+     */
+    idleCheckMs: 5_000,
     /** Due schedules one poll claims; more are claimed by the next poll at once. */
+
     claimBatch: 100,
     /** A claimed tick still in the outbox this long after its claim is delivered by any poller. */
     outboxStaleMs: 5_000,

@@ -94,6 +94,12 @@ export interface RedisBrokerModuleOptions {
   delayedPollMs?: number;
   /** Cap of each dead-letter list (oldest dropped first); 0 keeps everything. Default 0. */
   deadLetterMaxEntries?: number;
+  /**
+   * How often a process with no schedule of its own checks whether Redis holds
+   * one (created at run time by another replica), to take its part in firing
+   * it. 0: only at boot. Default 5000 ms. See docs/schedules.md.
+   */
+  scheduleCheckMs?: number;
   /** Defaults for every `@StreamConsumer` of the app. */
   streamDefaults?: StreamConsumerOptions;
   /** Trimming per stream name, applied by `BrokerClient.append` unless the append gives its own. */
@@ -113,6 +119,7 @@ export interface ResolvedBrokerOptions {
   consumerTtlMs: number;
   delayedPollMs: number;
   deadLetterMaxEntries: number;
+  scheduleCheckMs: number;
   streamDefaults: ResolvedStreamConsumerOptions;
   streams: Record<string, StreamTrimOptions>;
 }
