@@ -1,21 +1,19 @@
 import { Logger } from '@nestjs/common';
-import { deadLetterVerdict } from '../runtime/failure-verdict.js';
 import { batchFailures } from '../core/batch-result.js';
 import { NO_HEADERS, waitMs } from '../core/envelope.js';
 import { errorText } from '../core/error-text.js';
 import { messages } from '../core/messages.js';
 import type { ResolvedBatchOptions } from '../core/options/batch.options.js';
-import { backoffDelay } from '../runtime/backoff.js';
 import { BatchCollector } from '../runtime/batch-collector.js';
 import { isThenable } from '../runtime/thenable.js';
 import { BatchTracing } from '../runtime/tracing/batch-tracing.js';
 import type { ProcessMessage } from '../runtime/tracing/process-tracing.js';
 import { QueueBatchContext } from './queue-batch.context.js';
 import { QueueMessageContext, type QueueDelivery } from './queue-delivery.js';
-import type { QueueOutcome, QueueProcessorDeps } from './queue-message.processor.js';
+import type { QueueOutcome, QueueProcessorDeps } from './queue-processor.deps.js';
 import { readQueueMessage } from './queue-message.reader.js';
-import { encodeFailureReply } from './queue-reply.wire.js';
 import type { DeadLetterReason } from './queue.settler.js';
+import { QueueFailurePath } from './queue-failure.path.js';
 
 /** One message of a batch that reaches the handler. */
 interface BatchItem {
@@ -43,12 +41,15 @@ export class QueueBatchProcessor {
   private acking = 0;
   /** One CONSUMER span per batch run (docs/tracing.md, "Batches"). */
   private readonly tracing: BatchTracing;
+  /** Retry, dead letter or hand-back of each failed message, as for a one-message handler. */
+  private readonly failures: QueueFailurePath;
 
   constructor(
     private readonly deps: QueueProcessorDeps,
     batch: ResolvedBatchOptions,
   ) {
     this.tracing = new BatchTracing({ destination: deps.queue, clientId: deps.consumerId });
+    this.failures = new QueueFailurePath(deps, this.tracing, this.logger);
     this.collector = new BatchCollector(batch.size, batch.maxWaitMs, (deliveries) => this.runBatch(deliveries));
   }
 
@@ -76,7 +77,7 @@ export class QueueBatchProcessor {
     const signal = timed?.signal ?? deps.signals.shared;
     for (const delivery of deliveries) {
       const item = this.read(delivery, signal);
-      if ('reason' in item) refused.push(this.settleWith(delivery, () => this.deadLetter(delivery, item.reason, item.error, delivery.attempts + 1)));
+      if ('reason' in item) refused.push(this.failures.deadLetterUnrun(delivery, item.reason, item.error, delivery.attempts + 1));
       else items.push(item);
     }
     if (refused.length > 0) await Promise.all(refused);
@@ -91,7 +92,7 @@ export class QueueBatchProcessor {
         // Messages the fetch recorded as waiting are marked started (one HDEL for the batch), so a crash blames them.
         await Promise.all(unmarked.map((i) => deps.settler.markStarted(i.delivery)));
       } catch (error) {
-        for (const item of items) this.unsettled(item.delivery, error);
+        for (const item of items) this.failures.unsettled(item.delivery, error);
         return;
       }
     }
@@ -158,7 +159,7 @@ export class QueueBatchProcessor {
         if (report) deps.events.emit('handled', {
           kind: 'queue', source: deps.queue, handler: deps.handler, durationMs, waitMs: waitMs(item.context.enqueuedAt, durationMs), context: item.context,
         });
-      } else failing.push(this.failed(item, failure, durationMs, timedOut));
+      } else failing.push(this.failures.failed(item.delivery, item.context, failure, durationMs, timedOut));
     });
     const acked = this.ack(succeeded);
     await Promise.all(failing);
@@ -194,74 +195,6 @@ export class QueueBatchProcessor {
       for (const d of deliveries) this.logger.warn(messages.ackFailed(`queue "${this.deps.queue}"`, d.id, text));
     }
     for (const d of deliveries) this.deps.release(d, outcome);
-  }
-
-  private async failed(item: BatchItem, error: unknown, durationMs: number, timedOut: boolean): Promise<void> {
-    const { deps } = this;
-    const { delivery, context } = item;
-    if (deps.signals.deadlinePassed && deps.options.mode === 'reliable') {
-      // Stopped by shutdown: its copy stays in the processing list, which the stop hands back.
-      this.tracing.failed(context, error, { handedBack: true });
-      deps.release(delivery, 'handed-back');
-      return;
-    }
-    const text = errorText(error);
-    deps.events.emit('failed', {
-      kind: 'queue', source: deps.queue, handler: deps.handler, durationMs, waitMs: waitMs(context.enqueuedAt, durationMs), error: text, exception: error, context,
-    });
-    await this.settleWith(delivery, () => this.onFailure(item, error, text, timedOut));
-  }
-
-  private async onFailure(item: BatchItem, error: unknown, text: string, timedOut: boolean): Promise<void> {
-    const { deps } = this;
-    const { delivery, context } = item;
-    const { attempt } = context;
-    this.logger.warn(messages.handlerFailed(deps.handler, `queue "${deps.queue}"`, delivery.id, attempt, text));
-    const run = { context, exception: error };
-    const verdict = deadLetterVerdict(error, text, attempt, deps.options.maxAttempts, timedOut, 'max-attempts');
-    if (verdict) return this.deadLetter(delivery, verdict.reason, verdict.error, attempt, run);
-    const delayMs = backoffDelay(deps.options.backoff, attempt);
-    this.tracing.failed(context, error, { retryDelayMs: delayMs });
-    await deps.settler.retry(delivery, delayMs);
-    deps.retryScheduled(delayMs);
-    deps.events.emit('retried', { kind: 'queue', source: deps.queue, handler: deps.handler, attempt, delayMs, context, exception: error });
-  }
-
-  /** `run`: the failed run's context and error; absent when the handler never saw the message. */
-  private async deadLetter(
-    delivery: QueueDelivery,
-    reason: DeadLetterReason,
-    error: string,
-    attempts: number,
-    run?: { context: QueueMessageContext; exception: unknown },
-  ): Promise<void> {
-    const { deps } = this;
-    if (run) this.tracing.failed(run.context, run.exception, { deadLetter: reason });
-    // A refused request's requester learns why at once, rather than at its timeout.
-    if (delivery.replyTo !== undefined) await deps.replies.send(delivery.replyTo, encodeFailureReply(delivery.id, reason, error));
-    await deps.settler.deadLetter(delivery, { reason, error, attempts, handler: deps.handler });
-    this.logger.warn(messages.deadLettered(`queue "${deps.queue}"`, delivery.id, reason, error));
-    deps.events.emit('deadLettered', {
-      kind: 'queue', source: deps.queue, handler: deps.handler, reason, context: run?.context, exception: run?.exception,
-    });
-  }
-
-  /** Runs a retry or dead-letter step, then releases the delivery as settled, or as unsettled when the step failed. */
-  private async settleWith(delivery: QueueDelivery, step: () => Promise<void>): Promise<void> {
-    try {
-      await step();
-    } catch (error) {
-      this.unsettled(delivery, error);
-      return;
-    }
-    this.deps.release(delivery, 'settled');
-  }
-
-  /** Nothing is known of its settlement: in reliable mode the next recovery finds its copy and runs it again. */
-  private unsettled(delivery: QueueDelivery, error: unknown): void {
-    const text = this.deps.options.mode === 'reliable' ? messages.settleError : messages.fastSettleError;
-    this.logger.error(text(`queue "${this.deps.queue}"`, delivery.id, errorText(error)));
-    this.deps.release(delivery, 'unsettled');
   }
 
   private late(size: number, error: unknown): void {

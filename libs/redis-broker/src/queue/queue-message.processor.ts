@@ -1,52 +1,17 @@
 import { Logger } from '@nestjs/common';
-import { deadLetterVerdict } from '../runtime/failure-verdict.js';
-import type { HandlerInvoker } from '../discovery/handler-descriptor.js';
+import type { QueueOutcome, QueueProcessorDeps } from './queue-processor.deps.js';
 import { messages } from '../core/messages.js';
-import type { BrokerEvents } from '../core/events.js';
-import type { ResolvedQueueHandlerOptions } from '../core/options/handler.options.js';
 import { errorText } from '../core/error-text.js';
-import { backoffDelay } from '../runtime/backoff.js';
-import type { RunSignals, TimedRun } from '../runtime/run-signals.js';
+import type { TimedRun } from '../runtime/run-signals.js';
 import { isThenable } from '../runtime/thenable.js';
 import { TickBatcher } from '../runtime/tick-batcher.js';
 import type { KeyRateGate } from '../runtime/limits/key-rate.gate.js';
 import { QueueMessageContext, type QueueDelivery } from './queue-delivery.js';
 import { readQueueMessage } from './queue-message.reader.js';
 import { NO_HEADERS, waitMs } from '../core/envelope.js';
-import type { QueueReplySender } from './queue-reply.sender.js';
-import { encodeFailureReply, encodeSuccessReply } from './queue-reply.wire.js';
-import type { DeadLetterReason, QueueSettler } from './queue.settler.js';
+import { QueueFailurePath } from './queue-failure.path.js';
+import { encodeSuccessReply } from './queue-reply.wire.js';
 import { ProcessTracing, type ProcessMessage } from '../runtime/tracing/process-tracing.js';
-
-/** How a delivery left the processor; `handed-back`: failed after shutdown's deadline, left for the hand-back. */
-export type QueueOutcome = 'settled' | 'unsettled' | 'ack-failed' | 'handed-back';
-
-/** What the processor needs from the rest of one queue consumer. */
-export interface QueueProcessorDeps {
-  queue: string;
-  consumerId: string;
-  handler: string;
-  invoke: HandlerInvoker;
-  options: ResolvedQueueHandlerOptions;
-  settler: QueueSettler;
-  events: BrokerEvents;
-  /**
-   * Called once a delivery is settled, or could not be: `unsettled` when
-   * nothing is known of it (it runs again), `ack-failed` when its handler
-   * succeeded but the ack did not return (the ack is re-sent instead).
-   */
-  release: (delivery: QueueDelivery, outcome: QueueOutcome) => void;
-  /** Most acks outstanding with their slots freed (the loop's window). */
-  maxAcking: number;
-  /** Called when a retry is scheduled `ms` from now. */
-  retryScheduled: (ms: number) => void;
-  /** The runs' abort signals and `timeoutMs` clock. */
-  signals: RunSignals;
-  /** Sends the replies of request messages (those with an `nrb-reply-to` header). */
-  replies: QueueReplySender;
-  /** `rateLimit.key`: each message's key is admitted before it runs. */
-  keyGate?: KeyRateGate;
-}
 
 /**
  * Runs one queue delivery from bytes to settlement: size and encoding checks,
@@ -64,10 +29,13 @@ export class QueueMessageProcessor {
   private acking = 0;
   /** CONSUMER spans, one per run, keyed by the run's context (docs/tracing.md). */
   private readonly tracing: ProcessTracing;
+  /** Retry, dead letter or hand-back of a failed delivery (shared with batch handlers). */
+  private readonly failures: QueueFailurePath;
 
   constructor(private readonly deps: QueueProcessorDeps) {
     this.acks = new TickBatcher((deliveries) => this.sendAcks(deliveries), setImmediate);
     this.tracing = new ProcessTracing({ destination: deps.queue, clientId: deps.consumerId, relation: 'parent' });
+    this.failures = new QueueFailurePath(deps, this.tracing, this.logger);
   }
 
   /**
@@ -82,14 +50,14 @@ export class QueueMessageProcessor {
     const { size } = delivery;
     const attempt = delivery.attempts + 1;
     if (size > options.maxMessageBytes) {
-      return this.deadLetterUnrun(delivery, 'too-large', `message is ${size} bytes; maxMessageBytes is ${options.maxMessageBytes}`, attempt);
+      return this.failures.deadLetterUnrun(delivery, 'too-large', `message is ${size} bytes; maxMessageBytes is ${options.maxMessageBytes}`, attempt);
     }
     const raw = delivery.decode();
     if (raw === undefined) {
-      return this.deadLetterUnrun(delivery, 'invalid-utf8', 'message is not valid UTF-8 text', attempt);
+      return this.failures.deadLetterUnrun(delivery, 'invalid-utf8', 'message is not valid UTF-8 text', attempt);
     }
     const read = readQueueMessage(raw, options.parse);
-    if ('reason' in read) return this.deadLetterUnrun(delivery, read.reason, read.error, attempt);
+    if ('reason' in read) return this.failures.deadLetterUnrun(delivery, read.reason, read.error, attempt);
     const { payload, envelope } = read;
     if (envelope) {
       delivery.envelopeId = envelope.id;
@@ -119,7 +87,7 @@ export class QueueMessageProcessor {
       if (delivery.deaths > 0) await this.drain();
       await this.deps.settler.markStarted(delivery);
     } catch (error) {
-      this.unsettled(delivery, error);
+      this.failures.unsettled(delivery, error);
       return;
     }
     await this.run(delivery, payload, context, timed);
@@ -142,10 +110,10 @@ export class QueueMessageProcessor {
     try {
       waitMs = await gate.admit(key);
     } catch (error) {
-      this.unsettled(delivery, error);
+      this.failures.unsettled(delivery, error);
       return;
     }
-    if (waitMs > 0) return this.settleWith(delivery, () => this.defer(delivery, waitMs));
+    if (waitMs > 0) return this.failures.settleWith(delivery, () => this.defer(delivery, waitMs));
     if (delivery.deaths > 0 || !delivery.marked) return this.prepareThenRun(delivery, payload, context, timed);
     await this.run(delivery, payload, context, timed);
   }
@@ -210,7 +178,7 @@ export class QueueMessageProcessor {
     try {
       await this.deps.replies.send(replyTo, reply);
     } catch (error) {
-      this.unsettled(delivery, error);
+      this.failures.unsettled(delivery, error);
       return;
     }
     await this.ack(delivery);
@@ -241,81 +209,8 @@ export class QueueMessageProcessor {
     for (const delivery of deliveries) this.deps.release(delivery, outcome);
   }
 
-  private async failed(delivery: QueueDelivery, error: unknown, started: number, context: QueueMessageContext, timedOut = false): Promise<void> {
-    const { deps } = this;
-    if (deps.signals.deadlinePassed && deps.options.mode === 'reliable') {
-      // Stopped by shutdown, not by its own fault: its copy stays in the
-      // processing list, which the stop hands back (no attempt counted).
-      this.tracing.failed(context, error, { handedBack: true });
-      deps.release(delivery, 'handed-back');
-      return;
-    }
-    const durationMs = performance.now() - started;
-    const text = errorText(error);
-    deps.events.emit('failed', {
-      kind: 'queue', source: deps.queue, handler: deps.handler, durationMs, waitMs: waitMs(context.enqueuedAt, durationMs), error: text, exception: error, context,
-    });
-    await this.settleWith(delivery, () => this.onFailure(delivery, error, text, context, timedOut));
-  }
-
-  /** Dead-letters a delivery its handler never saw (too large, not UTF-8, not JSON). */
-  private deadLetterUnrun(delivery: QueueDelivery, reason: DeadLetterReason, error: string, attempt: number): Promise<void> {
-    return this.settleWith(delivery, () => this.deadLetter(delivery, reason, error, attempt));
-  }
-
-  /** Runs a retry or dead-letter step, then releases the delivery as settled, or as unsettled when the step failed. */
-  private async settleWith(delivery: QueueDelivery, step: () => Promise<void>): Promise<void> {
-    try {
-      await step();
-    } catch (settleError) {
-      this.unsettled(delivery, settleError);
-      return;
-    }
-    this.deps.release(delivery, 'settled');
-  }
-
-  /**
-   * Nothing is known of its settlement (the step may have run, or run in
-   * part: Redis does not roll a script back). In reliable mode a copy still
-   * in the processing list is found by the next recovery and runs again.
-   */
-  private unsettled(delivery: QueueDelivery, error: unknown): void {
-    const text = this.deps.options.mode === 'reliable' ? messages.settleError : messages.fastSettleError;
-    this.logger.error(text(`queue "${this.deps.queue}"`, delivery.id, errorText(error)));
-    this.deps.release(delivery, 'unsettled');
-  }
-
-  private async onFailure(delivery: QueueDelivery, error: unknown, text: string, context: QueueMessageContext, timedOut: boolean): Promise<void> {
-    const { deps } = this;
-    const { attempt } = context;
-    this.logger.warn(messages.handlerFailed(deps.handler, `queue "${deps.queue}"`, delivery.id, attempt, text));
-    const run = { context, exception: error };
-    const verdict = deadLetterVerdict(error, text, attempt, deps.options.maxAttempts, timedOut, 'max-attempts');
-    if (verdict) return this.deadLetter(delivery, verdict.reason, verdict.error, attempt, run);
-    const delayMs = backoffDelay(deps.options.backoff, attempt);
-    this.tracing.failed(context, error, { retryDelayMs: delayMs });
-    await deps.settler.retry(delivery, delayMs);
-    deps.retryScheduled(delayMs);
-    deps.events.emit('retried', { kind: 'queue', source: deps.queue, handler: deps.handler, attempt, delayMs, context, exception: error });
-  }
-
-  /** `run`: the failed run's context and what it threw; absent when no handler saw the message. */
-  private async deadLetter(
-    delivery: QueueDelivery,
-    reason: DeadLetterReason,
-    error: string,
-    attempts: number,
-    run?: { context: QueueMessageContext; exception: unknown },
-  ): Promise<void> {
-    const { deps } = this;
-    if (run) this.tracing.failed(run.context, run.exception, { deadLetter: reason });
-    // A request whose handler ran gets its failure first (before the settle, as a success reply is).
-    if (run && delivery.replyTo !== undefined) await deps.replies.send(delivery.replyTo, encodeFailureReply(delivery.id, reason, error));
-    await deps.settler.deadLetter(delivery, { reason, error, attempts, handler: deps.handler });
-    this.logger.warn(messages.deadLettered(`queue "${deps.queue}"`, delivery.id, reason, error));
-    deps.events.emit('deadLettered', {
-      kind: 'queue', source: deps.queue, handler: deps.handler, reason, context: run?.context, exception: run?.exception,
-    });
+  private failed(delivery: QueueDelivery, error: unknown, started: number, context: QueueMessageContext, timedOut = false): Promise<void> {
+    return this.failures.failed(delivery, context, error, performance.now() - started, timedOut);
   }
 }
 
