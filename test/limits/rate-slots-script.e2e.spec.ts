@@ -16,9 +16,11 @@ describe('the rate window scripts', () => {
 
   afterAll(() => redis?.disconnect());
 
-  async function acquire(key: string, max: number, wanted: number, perMs: number, hold: number, lead: number): Promise<{ id: string; granted: number; waitMs: number; offsets: number[] }> {
+  async function acquire(
+    key: string, max: number, wanted: number, perMs: number, hold: number, lead: number, catchUp = 0,
+  ): Promise<{ id: string; granted: number; waitMs: number; offsets: number[] }> {
     const id = randomBytes(6).toString('hex');
-    const [granted, waitMs, ...offsets] = (await redis.nrbRateAcquire(key, max, wanted, perMs, hold, id, lead)).map(Number);
+    const [granted, waitMs, ...offsets] = (await redis.nrbRateAcquire(key, max, wanted, perMs, hold, id, lead, catchUp)).map(Number);
     return { id, granted, waitMs, offsets };
   }
 
@@ -73,6 +75,40 @@ describe('the rate window scripts', () => {
     expect(burst.offsets).toEqual(Array.from({ length: 10 }, () => 0));
   });
 
+  async function redisNow(): Promise<number> {
+    const [s, us] = await redis.time();
+    return Number(s) * 1000 + Math.floor(Number(us) / 1000);
+  }
+
+  it('dates back a slot that freed while nobody claimed it (a stall), by at most catchUp, and only behind every start', async () => {
+    // One slot per 100 ms (max 10 per 1000 ms), a 50 ms lead: a backlog's consumer.
+    const first = await acquire('w5', 10, 1, 1_000, 0, 50, 50);
+    expect(first.offsets).toEqual([0]);
+    // A stall: the slots of the next 300 ms free and nobody claims them.
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    const before = await redisNow();
+    const late = await acquire('w5', 10, 10, 1_000, 0, 50, 50);
+    const after = await redisNow();
+    // The first is dated 50 ms back (started at once: offset 0), the next paced 100 ms later, within the lead.
+    expect(late.offsets).toEqual([0, expect.any(Number)]);
+    const dated = await scores('w5');
+    const back = dated.get(`${late.id}:1`) ?? 0;
+    expect(back).toBeGreaterThanOrEqual(before - 50);
+    expect(back).toBeLessThanOrEqual(after - 50);
+    expect((dated.get(`${late.id}:2`) ?? 0) - back).toBe(100);
+    // A start claimed on time leaves nothing to catch up: the next slot is paced after it, not dated back.
+    const onTime = await acquire('w5', 10, 1, 1_000, 0, 200, 50);
+    expect(onTime.granted).toBe(1);
+    expect((await scores('w5')).get(`${onTime.id}:1`)).toBe(back + 200);
+    // Without catchUp the same stall dates the slot at the call.
+    await acquire('w6', 10, 1, 1_000, 0, 50, 0);
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    const start = await redisNow();
+    const plain = await acquire('w6', 10, 10, 1_000, 0, 50, 0);
+    expect(plain.offsets).toEqual([0]);
+    expect((await scores('w6')).get(`${plain.id}:1`)).toBeGreaterThanOrEqual(start);
+  });
+
   it('never dates more than max starts in any window of perMs, whatever mix of slots ahead, drops, holds and commits', async () => {
     const key = 'w2';
     const max = 5;
@@ -96,7 +132,8 @@ describe('the rate window scripts', () => {
         await redis.nrbRateCommit(key, hold.id, rounds % 2, hold.granted, perMs);
         for (let n = (rounds % 2) + 1; n <= hold.granted; n += 1) dropped.add(`${hold.id}:${n}`);
       } else {
-        const grant = await acquire(key, max, 1 + (rounds % 4), perMs, 0, roll === 5 ? 0 : 40);
+        // Some rounds may date slots back (catchUp), after the pauses below.
+        const grant = await acquire(key, max, 1 + (rounds % 4), perMs, 0, roll === 5 ? 0 : 40, roll === 2 || roll === 6 ? 30 : 0);
         grantedAhead += grant.granted;
         if (grant.granted > 1 && roll === 1) {
           await redis.nrbRateDrop(key, grant.id, grant.granted);

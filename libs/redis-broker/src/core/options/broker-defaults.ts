@@ -123,6 +123,12 @@ export const BROKER_DEFAULTS = {
     rateLeadMs: 50,
     /** A message fetched for a slot whose time passed more than this long ago (the fetch blocked) gives the slot back. */
     rateLateMs: 250,
+    /**
+     * With a backlog, a slot that freed while every consumer was late (a
+     * stalled host) is dated when it freed, up to this long ago (and at most
+     * perMs / 20), so the stall does not cost the rate those slots.
+     */
+    rateCatchUpMs: 50,
   },
   /** Distributed schedules (`@Scheduled`, `SchedulerService`). */
   schedule: {

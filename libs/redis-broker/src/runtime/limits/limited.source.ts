@@ -15,9 +15,10 @@ export type LimitWait = 'rate' | 'globalConcurrency';
 export interface SourceLimits {
   /**
    * The queue-wide (or group-wide) rate limit and its window key; `leadMs`: how far ahead of its
-   * slot a message may be fetched (0: none); `lateMs`: how far behind its slot it may still start.
+   * slot a message may be fetched (0: none); `lateMs`: how far behind its slot it may still start;
+   * `catchUpMs`: how far back a slot that freed while every consumer was late may be dated.
    */
-  rate?: { window: RateWindow; key: string; leadMs: number; lateMs: number };
+  rate?: { window: RateWindow; key: string; leadMs: number; lateMs: number; catchUpMs: number };
   /** `globalConcurrency`, with a connection of the source's own for blocking on lease releases. */
   leases?: { semaphore: LeaseSemaphore; blocking: RedisClient; closeBlocking: () => Promise<void> };
   /** The consumer's blockTimeoutMs: the longest one wait lasts, so stopping stays prompt. */
@@ -173,7 +174,7 @@ export class LimitedSource<M extends object> implements MessageSource<M> {
    * (the fetch blocked on an empty queue) gives it back and waits in the backlog for a new one.
    */
   private async fetchAhead(rate: NonNullable<SourceLimits['rate']>, want: number, startable: number): Promise<M[]> {
-    const grant = await rate.window.reserveAhead(rate.key, want, rate.leadMs);
+    const grant = await rate.window.reserveAhead(rate.key, want, rate.leadMs, rate.catchUpMs);
     const reservedAt = Date.now();
     if (grant.granted === 0) {
       await this.waitForRate(rate, grant.waitMs);

@@ -34,10 +34,13 @@ export class RateWindow {
   /**
    * Reserves up to `wanted` starts, each dated at the moment its slot frees
    * (the window's own arithmetic, on the Redis clock), none more than
-   * `leadMs` ahead. Nothing to commit: a slot not used is dropped ({@link drop}).
+   * `leadMs` ahead. A slot that freed up to `catchUpMs` ago while nobody
+   * claimed it (every consumer late) is dated when it freed, with offset 0,
+   * provided it is then the newest start. Nothing to commit: a slot not used
+   * is dropped ({@link drop}).
    */
-  async reserveAhead(key: string, wanted: number, leadMs: number): Promise<RateGrant> {
-    return this.acquire(key, wanted, 0, leadMs);
+  async reserveAhead(key: string, wanted: number, leadMs: number, catchUpMs = 0): Promise<RateGrant> {
+    return this.acquire(key, wanted, 0, leadMs, catchUpMs);
   }
 
   /** Dates the first `used` reservations of `grant` now and drops the rest. */
@@ -56,9 +59,9 @@ export class RateWindow {
     return grant.granted > 0 ? 0 : Math.min(grant.waitMs, this.perMs);
   }
 
-  private async acquire(key: string, wanted: number, holdMs: number, leadMs: number): Promise<RateGrant> {
+  private async acquire(key: string, wanted: number, holdMs: number, leadMs: number, catchUpMs = 0): Promise<RateGrant> {
     const id = randomBytes(8).toString('hex');
-    const [granted, waitMs, ...offsets] = (await this.command.nrbRateAcquire(key, this.max, wanted, this.perMs, holdMs, id, leadMs)).map(Number);
+    const [granted, waitMs, ...offsets] = (await this.command.nrbRateAcquire(key, this.max, wanted, this.perMs, holdMs, id, leadMs, catchUpMs)).map(Number);
     return { id, granted, waitMs, offsets };
   }
 }

@@ -14,15 +14,22 @@
 -- ARGV[5] a unique id; the members are <id>:1 ... <id>:<granted>
 -- ARGV[6] lead: how far ahead a slot may be dated, in ms (0 when absent:
 --         no pacing either); only with hold 0
+-- ARGV[7] catchUp: with a lead, how far back a slot may be dated, in ms (0
+--         when absent): a slot that freed while every consumer was late (a
+--         stalled host) is dated when it freed, not when claimed, so the
+--         stall does not lose it; only behind every member of the window
 -- Returns {granted, waitMs, offset_1, ..., offset_granted}: offset_i is the
--- ms from now to member i's time (0 <= offset_i <= lead, ascending); with
+-- ms from now to member i's time, 0 for one dated back (0 <= offset_i <=
+-- lead, ascending); with
 -- granted 0, waitMs is how long until a slot is within `lead` of now (at
 -- least 1; a hold reservation still ahead makes it long: callers cap it).
 -- Invariant: any interval (t - perMs, t] of the Redis clock holds at most
 -- max members. A slot is dated at or after the max-th newest member + perMs
 -- (or at or after now, when fewer than max members are younger than
--- perMs), so no interval holding it holds max others. Pacing only dates
--- slots later. Dropping a member, or re-dating a
+-- perMs), so no interval holding it holds max others. A slot dated back
+-- (catchUp) is dated after every member, hold reservations included, so it
+-- is the newest and the same holds of every interval that contains it.
+-- Pacing only dates slots later. Dropping a member, or re-dating a
 -- hold reservation to a time between its taking and its hold (rate-commit),
 -- keeps the invariant: the reservation was counted as the newest member by
 -- every slot dated meanwhile.
@@ -31,19 +38,27 @@ local window = KEYS[1]
 local max, wanted, perMs = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
 local hold, id = tonumber(ARGV[4]), ARGV[5]
 local lead = hold > 0 and 0 or tonumber(ARGV[6] or '0')
+local catchUp = lead > 0 and tonumber(ARGV[7] or '0') or 0
 local now = redisNowMs()
-redis.call('ZREMRANGEBYSCORE', window, '-inf', now - perMs)
+-- Kept back to now - catchUp - perMs: a slot dated back is checked against the window before it.
+redis.call('ZREMRANGEBYSCORE', window, '-inf', now - perMs - catchUp)
 local reply = {0, 0}
 for i = 1, wanted do
   local count = redis.call('ZCARD', window)
   local at = now
+  if catchUp > 0 then
+    local last = redis.call('ZRANGE', window, -1, -1, 'WITHSCORES')
+    at = now - catchUp
+    if #last > 0 then at = math.min(now, math.max(at, tonumber(last[2]))) end
+  end
+  local earliest = at
   if count >= max then
     local kth = redis.call('ZRANGE', window, count - max, count - max, 'WITHSCORES')
-    at = math.max(now, tonumber(kth[2]) + perMs)
+    at = math.max(earliest, tonumber(kth[2]) + perMs)
   elseif lead > 0 then
     -- The newest dated start (a hold reservation lies beyond the lead: not a start yet).
     local newest = redis.call('ZREVRANGEBYSCORE', window, now + lead, '-inf', 'WITHSCORES', 'LIMIT', 0, 1)
-    if #newest > 0 then at = math.max(now, math.ceil(tonumber(newest[2]) + perMs / max)) end
+    if #newest > 0 then at = math.max(earliest, math.ceil(tonumber(newest[2]) + perMs / max)) end
   end
   if at - now > lead then
     if i == 1 then reply[2] = math.max(1, at - now - lead) end
@@ -51,7 +66,7 @@ for i = 1, wanted do
   end
   redis.call('ZADD', window, hold > 0 and now + hold or at, id .. ':' .. i)
   reply[1] = i
-  reply[#reply + 1] = at - now
+  reply[#reply + 1] = math.max(0, at - now)
 end
 if reply[1] > 0 then
   -- The key outlives its newest member's window, and no more.
