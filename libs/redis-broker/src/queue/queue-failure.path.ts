@@ -4,16 +4,11 @@ import { errorText } from '../core/error-text.js';
 import { messages } from '../core/messages.js';
 import { backoffDelay } from '../runtime/backoff.js';
 import { deadLetterVerdict } from '../runtime/failure-verdict.js';
-import type { ProcessVerdict } from '../runtime/tracing/process-tracing.js';
+import type { FailureTracing } from '../runtime/tracing/process-tracing.js';
 import type { QueueDelivery, QueueMessageContext } from './queue-delivery.js';
 import type { QueueProcessorDeps } from './queue-processor.deps.js';
 import { encodeFailureReply } from './queue-reply.wire.js';
 import type { DeadLetterReason } from './queue.settler.js';
-
-/** Where a failed run's verdict is recorded: its span (one per message, or the batch's). */
-export interface FailureTracing {
-  failed(key: object, error: unknown, verdict: ProcessVerdict): void;
-}
 
 /**
  * What happens to a queue delivery that failed, the same for one-message and

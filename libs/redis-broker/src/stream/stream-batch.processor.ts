@@ -1,11 +1,9 @@
 import { Logger } from '@nestjs/common';
-import { deadLetterVerdict } from '../runtime/failure-verdict.js';
 import { batchFailures } from '../core/batch-result.js';
 import { entryIdTime, waitMs } from '../core/envelope.js';
 import { errorText } from '../core/error-text.js';
 import { messages } from '../core/messages.js';
 import type { ResolvedBatchOptions } from '../core/options/batch.options.js';
-import { backoffDelay } from '../runtime/backoff.js';
 import { BatchCollector } from '../runtime/batch-collector.js';
 import { isThenable } from '../runtime/thenable.js';
 import { BatchTracing } from '../runtime/tracing/batch-tracing.js';
@@ -13,7 +11,9 @@ import type { ProcessMessage } from '../runtime/tracing/process-tracing.js';
 import { StreamBatchContext } from './stream-batch.context.js';
 import { fieldsToObject, oversizeBytes, StreamMessageContext, type StreamEntry } from './stream-entry.js';
 import { splitHeaderFields } from './stream-headers.js';
-import { decodeJsonFields, type StreamProcessorDeps } from './stream-message.processor.js';
+import { decodeJsonFields } from './stream-message.processor.js';
+import type { StreamProcessorDeps } from './stream-processor.deps.js';
+import { StreamFailurePath } from './stream-failure.path.js';
 import type { StreamDeadLetterReason } from './stream.settler.js';
 
 /** One entry of a batch that reaches the handler. */
@@ -41,6 +41,8 @@ export class StreamBatchProcessor {
   private acking = 0;
   /** One CONSUMER span per batch run (docs/tracing.md, "Batches"). */
   private readonly tracing: BatchTracing;
+  /** Redelivery, dead letter or hand-back of each failed entry, as for a one-entry handler. */
+  private readonly failures: StreamFailurePath;
 
   constructor(
     private readonly deps: StreamProcessorDeps,
@@ -51,6 +53,7 @@ export class StreamBatchProcessor {
     this.source = `${deps.stream}/${deps.group}`;
     this.where = `stream "${deps.stream}" group "${deps.group}"`;
     this.tracing = new BatchTracing({ destination: deps.stream, group: deps.group, clientId: deps.consumer });
+    this.failures = new StreamFailurePath(deps, this.tracing, this.logger);
     this.collector = new BatchCollector(batch.size, batch.maxWaitMs, (entries) => this.runBatch(entries));
   }
 
@@ -78,7 +81,7 @@ export class StreamBatchProcessor {
     const signal = timed?.signal ?? deps.signals.shared;
     for (const entry of entries) {
       const item = this.read(entry, signal);
-      if ('reason' in item) refused.push(this.settle(entry, () => this.deadLetter(entry, item.reason, item.error)));
+      if ('reason' in item) refused.push(this.failures.settle(entry, () => this.failures.deadLetter(entry, item.reason, item.error)));
       else items.push(item);
     }
     if (refused.length > 0) await Promise.all(refused);
@@ -139,13 +142,13 @@ export class StreamBatchProcessor {
     items.forEach((item, i) => {
       const failure = failures?.[i];
       if (failure !== undefined) {
-        failing.push(this.settle(item.entry, () => this.failed(item, failure, durationMs, timedOut)));
+        failing.push(this.failures.settle(item.entry, () => this.failures.failed(item.entry, item.context, failure, durationMs, timedOut)));
         return;
       }
       if (report) deps.events.emit('handled', {
         kind: 'stream', source: this.source, handler: deps.handler, durationMs, waitMs: waitMs(entryIdTime(item.entry.id), durationMs), context: item.context,
       });
-      acks.push(this.settle(item.entry, () => deps.settler.ack(item.entry)));
+      acks.push(this.failures.settle(item.entry, () => deps.settler.ack(item.entry)));
     });
     const acked = this.trackAcks(acks);
     await Promise.all(failing);
@@ -163,48 +166,6 @@ export class StreamBatchProcessor {
     });
     this.acksInFlight.add(sent);
     return this.acking > this.maxAcking ? sent : undefined;
-  }
-
-  private async failed(item: BatchItem, error: unknown, durationMs: number, timedOut: boolean): Promise<void> {
-    const { deps } = this;
-    const { entry, context } = item;
-    // Stopped by shutdown, not by its own fault: it stays pending, to be reclaimed.
-    if (deps.signals.deadlinePassed) return this.tracing.failed(context, error, { handedBack: true });
-    const text = errorText(error);
-    deps.events.emit('failed', {
-      kind: 'stream', source: this.source, handler: deps.handler, durationMs, waitMs: waitMs(entryIdTime(entry.id), durationMs), error: text, exception: error, context,
-    });
-    this.logger.warn(messages.handlerFailed(deps.handler, this.where, entry.id, entry.deliveries, text));
-    const run = { context, exception: error };
-    const verdict = deadLetterVerdict(error, text, entry.deliveries, deps.options.maxDeliveries, timedOut, 'max-deliveries');
-    if (verdict) return this.deadLetter(entry, verdict.reason, verdict.error, run);
-    const delayMs = backoffDelay(deps.options.backoff, entry.deliveries);
-    this.tracing.failed(context, error, { retryDelayMs: delayMs });
-    await deps.settler.retry(entry);
-    deps.retryScheduled(entry, delayMs);
-    deps.events.emit('retried', { kind: 'stream', source: this.source, handler: deps.handler, attempt: entry.deliveries, delayMs, context, exception: error });
-  }
-
-  /** `run`: the failed run's context and error; absent when no handler saw the entry. */
-  private async deadLetter(entry: StreamEntry, reason: StreamDeadLetterReason, error: string, run?: { context: StreamMessageContext; exception: unknown }): Promise<void> {
-    const { deps } = this;
-    if (run) this.tracing.failed(run.context, run.exception, { deadLetter: reason });
-    await deps.settler.deadLetter(entry, { reason, error, handler: deps.handler });
-    this.logger.warn(messages.streamDeadLettered(this.where, entry.id, reason, error));
-    deps.events.emit('deadLettered', {
-      kind: 'stream', source: this.source, handler: deps.handler, reason, context: run?.context, exception: run?.exception,
-    });
-  }
-
-  /** Runs a settling step; whatever happens, the entry is released (left pending in Redis when the step failed). */
-  private async settle(entry: StreamEntry, step: () => Promise<void>): Promise<void> {
-    try {
-      await step();
-    } catch (error) {
-      this.logger.error(messages.streamSettleError(this.where, entry.id, errorText(error)));
-    } finally {
-      this.deps.release(entry);
-    }
   }
 
   private late(size: number, error: unknown): void {

@@ -40,6 +40,11 @@ export type ProcessVerdict =
   | { deadLetter: string }
   | { handedBack: true };
 
+/** Where a failed run's verdict is recorded: its span (one per message, or the batch's). */
+export interface FailureTracing {
+  failed(key: object, error: unknown, verdict: ProcessVerdict): void;
+}
+
 /** A started run: its span's context, to run the handler in. */
 export interface ProcessRun {
   /** Calls `fn(a, b)` with the span active, so the handler's own spans are its children. */
