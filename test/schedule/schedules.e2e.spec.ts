@@ -8,7 +8,7 @@ import {
   SchedulerService,
   type QueueMessageContext,
 } from 'nest-redis-broker';
-import { waitFor } from 'nest-redis-broker/testing';
+import { freePort, waitFor } from 'nest-redis-broker/testing';
 import type { Redis } from 'ioredis';
 import { afterEach, describe, expect, it } from 'vitest';
 import { bootBroker } from '../support/broker-app.js';
@@ -90,6 +90,20 @@ describe('SchedulerService and @Scheduled', () => {
     // The other replica finds the schedule within idleCheckMs (5 s) and fires its ticks: the missed ones once (fire-once), then on the period.
     await waitFor(async () => (await ctx.plain.llen('handed-over')) >= left + 3, { description: 'ticks after the creator stopped', timeoutMs: 15_000 });
   }, 30_000);
+
+  it('closes an app whose Redis is unreachable, with a @Scheduled method or with none, instead of waiting on it', async () => {
+    const port = await freePort();
+    for (const providers of [[FailingTick], []]) {
+      // Nothing listens on the port: the schedule's upsert (or the idle check) waits on a connection that never comes.
+      const { app } = await bootBroker({ connection: { url: `redis://127.0.0.1:${port}` }, shutdownTimeoutMs: 200 }, providers);
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      const closed = await Promise.race([
+        app.close().then(() => 'closed'),
+        new Promise((resolve) => setTimeout(resolve, 20_000, 'still waiting after 20 s')),
+      ]);
+      expect(closed).toBe('closed');
+    }
+  }, 60_000);
 
   it('stops sending ticks once unscheduled', async () => {
     const scheduler = await boot();

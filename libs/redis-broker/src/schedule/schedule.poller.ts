@@ -1,6 +1,7 @@
 import { Logger } from '@nestjs/common';
 import { errorText } from '../core/error-text.js';
 import { BROKER_DEFAULTS } from '../core/options/broker-defaults.js';
+import { settledBy } from '../runtime/deadline.js';
 import { LogThrottle } from '../runtime/log-throttle.js';
 import { decideTick, NextRunCalculator } from './next-run.calculator.js';
 import { parseOutboxMember, type DueSchedule, type ScheduleStore } from './schedule.store.js';
@@ -27,8 +28,8 @@ export class SchedulePoller {
   private failures = 0;
   private wakeUp: (() => void) | undefined;
   private running: Promise<void> | undefined;
-  /** The idle watch of `startWhenAny`, until it starts the loop or is stopped. */
-  private watching: Promise<void> | undefined;
+  /** Whether `startWhenAny` watches (until it starts the loop or is stopped). */
+  private watching = false;
   private before: (() => Promise<void>)[] = [];
 
   constructor(
@@ -53,7 +54,8 @@ export class SchedulePoller {
    */
   startWhenAny(exists: () => Promise<boolean>, everyMs: number): void {
     if (this.stopped || this.running || this.watching) return;
-    this.watching = (async () => {
+    this.watching = true;
+    void (async () => {
       while (!this.stopped && !this.running) {
         let found: boolean;
         try {
@@ -71,12 +73,17 @@ export class SchedulePoller {
     })();
   }
 
-  /** Ends the loop after its current step; resolves when it has ended. */
+  /**
+   * Ends the loop after its current step; resolves when it has ended, or
+   * after `stopGraceMs` when that step waits on a Redis that is down (the
+   * command left behind fails when the connection closes at shutdown). An
+   * idle watch is not waited for: it only reads, and never starts the loop
+   * once stopped.
+   */
   async stop(): Promise<void> {
     this.stopped = true;
     this.wakeUp?.();
-    await this.watching;
-    await this.running;
+    if (this.running) await settledBy(this.running, Date.now() + BROKER_DEFAULTS.stopGraceMs);
   }
 
   /** Polls now instead of at the end of the current sleep. */
