@@ -118,13 +118,7 @@ export class QueueProducer {
     // (on the list bench MULTI/EXEC cost the producer a third of its CPU per
     // message and Redis a fifth).
     if (bodies.length <= BROKER_DEFAULTS.produceChunk) {
-      try {
-        await this.recorded(queue, this.command.lpush(keys.list, ...bodies));
-      } catch (error) {
-        // A Redis reply (OOM, WRONGTYPE) means the command stored nothing; any other failure may have hit after it ran.
-        const stored = isReplyError(error) ? 0 : null;
-        throw new EnqueueManyError(messages.enqueueManyFailed(queue, bodies.length, stored, errorText(error)), queue, bodies.length, stored, { cause: error });
-      }
+      await this.writeAllOrNone(queue, bodies.length, this.command.lpush(keys.list, ...bodies));
       return ids;
     }
     const transaction = this.command.multi();
@@ -135,15 +129,7 @@ export class QueueProducer {
       transaction.lpush(keys.list, ...chunk);
       chunks.push(chunk.length);
     }
-    let results: [Error | null, unknown][] | null;
-    try {
-      results = await this.recorded(queue, transaction.exec());
-    } catch (error) {
-      // A Redis reply (EXECABORT: a command was refused while queued, e.g.
-      // OOM) means EXEC ran nothing; any other failure may have hit after EXEC ran.
-      const stored = isReplyError(error) ? 0 : null;
-      throw new EnqueueManyError(messages.enqueueManyFailed(queue, bodies.length, stored, errorText(error)), queue, bodies.length, stored, { cause: error });
-    }
+    const results = await this.writeAllOrNone(queue, bodies.length, transaction.exec());
     // EXEC ran: a command can still fail inside it (WRONGTYPE); Redis does not roll back the others.
     const failure = results?.find(([error]) => error)?.[0];
     if (failure) {
@@ -151,6 +137,21 @@ export class QueueProducer {
       throw new EnqueueManyError(messages.enqueueManyFailed(queue, bodies.length, stored, errorText(failure)), queue, bodies.length, stored, { cause: failure });
     }
     return ids;
+  }
+
+  /**
+   * `write` (one `LPUSH`, or `EXEC`) recorded; a failure becomes an
+   * `EnqueueManyError`. A Redis reply (OOM, WRONGTYPE; `EXECABORT`: a command
+   * refused while queued) means nothing was stored; any other failure may
+   * have hit after the write ran.
+   */
+  private async writeAllOrNone<T>(queue: string, count: number, write: Promise<T>): Promise<T> {
+    try {
+      return await this.recorded(queue, write);
+    } catch (error) {
+      const stored = isReplyError(error) ? 0 : null;
+      throw new EnqueueManyError(messages.enqueueManyFailed(queue, count, stored, errorText(error)), queue, count, stored, { cause: error });
+    }
   }
 
   /** `write`, with the queue's first record in the registry sent beside it (one round trip for both). */

@@ -24,8 +24,6 @@ interface AckBatch {
   reject: (error: unknown) => void;
 }
 
-/** First and longest pause between re-sends of a failed `XACK`. */
-
 /**
  * Settles stream entries of one group consumer: acks are collected for one
  * tick and sent as one `XACK` per key; a failed entry stays pending with its

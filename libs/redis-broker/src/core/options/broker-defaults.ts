@@ -146,7 +146,6 @@ export const BROKER_DEFAULTS = {
      */
     idleCheckMs: 5_000,
     /** Due schedules one poll claims; more are claimed by the next poll at once. */
-
     claimBatch: 100,
     /** A claimed tick still in the outbox this long after its claim is delivered by any poller. */
     outboxStaleMs: 5_000,
