@@ -29,7 +29,7 @@ describe('the pending reclaimer', () => {
     }, () => false);
     // Consumer "a" fails every entry and waits for its retry; meanwhile "b"
     // takes them all over (a was presumed dead) and handles them.
-    for (const [id, fields] of read) reclaimer.scheduleRetry({ key: 'tasks', id, fields, deliveries: 1, requeued: false }, 40);
+    for (const [id, fields] of read) reclaimer.scheduleRetry({ key: 'tasks', id, fields, deliveries: 1, requeued: false, heldIn: undefined }, 40);
     await ctx.plain.call('XCLAIM', 'tasks', 'workers', 'b', 0, ...read.map(([id]) => id), 'JUSTID');
     await ctx.plain.xack('tasks', 'workers', ...read.map(([id]) => id));
     const remembered = (): number => (reclaimer as unknown as { retryDelays: Map<string, unknown> }).retryDelays.size;

@@ -23,7 +23,9 @@ export type { ConsumerHealth } from './runtime/message-source.js';
 export { HandlerRegistry } from './discovery/handler.registry.js';
 export type { HandlerDescriptor, QueueHandlerDescriptor } from './discovery/handler-descriptor.js';
 export { PendingReclaimer } from './stream/pending.reclaimer.js';
-export type { RawStreamEntry } from './stream/stream-entry.js';
+export { StreamGroupReader } from './stream/stream-group.reader.js';
+export { IdleConsumerPruner } from './stream/idle-consumer.pruner.js';
+export type { RawStreamEntry, StreamEntry } from './stream/stream-entry.js';
 
 // Schedules, read without the module (the CLI's `schedules` command)
 export { ScheduleStore } from './schedule/schedule.store.js';

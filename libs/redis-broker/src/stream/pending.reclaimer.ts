@@ -142,6 +142,6 @@ export class PendingReclaimer {
   }
 
   private entry(key: string, id: string, fields: string[], deliveries: number): StreamEntry {
-    return { key, id, fields, deliveries, requeued: key !== this.keys[0] };
+    return { key, id, fields, deliveries, requeued: key !== this.keys[0], heldIn: undefined };
   }
 }

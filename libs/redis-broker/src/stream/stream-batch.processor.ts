@@ -137,30 +137,32 @@ export class StreamBatchProcessor {
   private async settleBatch(items: BatchItem[], failures: unknown[] | undefined, durationMs: number, timedOut: boolean): Promise<void> {
     const { deps } = this;
     const report = deps.events.listenerCount('handled') > 0;
-    const acks: Promise<void>[] = [];
+    const acked: StreamEntry[] = [];
     const failing: Promise<void>[] = [];
-    items.forEach((item, i) => {
+    for (let i = 0; i < items.length; i += 1) {
+      const { entry, context } = items[i];
       const failure = failures?.[i];
       if (failure !== undefined) {
-        failing.push(this.failures.settle(item.entry, () => this.failures.failed(item.entry, item.context, failure, durationMs, timedOut)));
-        return;
+        failing.push(this.failures.settle(entry, () => this.failures.failed(entry, context, failure, durationMs, timedOut)));
+        continue;
       }
       if (report) deps.events.emit('handled', {
-        kind: 'stream', source: this.source, handler: deps.handler, durationMs, waitMs: waitMs(entryIdTime(item.entry.id), durationMs), context: item.context,
+        kind: 'stream', source: this.source, handler: deps.handler, durationMs, waitMs: waitMs(entryIdTime(entry.id), durationMs), context,
       });
-      acks.push(this.failures.settle(item.entry, () => deps.settler.ack(item.entry)));
-    });
-    const acked = this.trackAcks(acks);
+      acked.push(entry);
+    }
+    // One XACK for the batch's successes (two when requeued entries are among them).
+    const acking = this.trackAcks(acked);
     await Promise.all(failing);
-    if (acked) await acked;
+    if (acking) await acking;
   }
 
-  /** Undefined when the acks are on their way and the slots may be freed already. */
-  private trackAcks(acks: Promise<void>[]): Promise<void> | undefined {
-    if (acks.length === 0) return undefined;
-    const count = acks.length;
+  /** Sends the acks; undefined when they are on their way and the slots may be freed already. */
+  private trackAcks(entries: StreamEntry[]): Promise<void> | undefined {
+    if (entries.length === 0) return undefined;
+    const count = entries.length;
     this.acking += count;
-    const sent = Promise.all(acks).then(() => {
+    const sent = this.failures.settleAll(entries, () => this.deps.settler.ackAll(entries)).then(() => {
       this.acking -= count;
       this.acksInFlight.delete(sent);
     });

@@ -15,6 +15,18 @@ export interface StreamEntry {
   requeued: boolean;
   /** Whether it was taken over from a consumer presumed dead (it may be what killed that consumer). */
   takenOver?: boolean;
+  /**
+   * The fetch it came with while its reader holds it, undefined once
+   * released (set by `StreamGroupReader`; created undefined, so every entry
+   * has one shape).
+   */
+  heldIn: HeldFetch | undefined;
+}
+
+/** The entries one fetch returned, and how many of them are still held. */
+export interface HeldFetch {
+  entries: readonly StreamEntry[];
+  left: number;
 }
 
 /** A stream entry as ioredis returns it: `[id, [field, value, ...]]`. */

@@ -71,6 +71,17 @@ export class StreamFailurePath {
     }
   }
 
+  /** `settle` for many entries with one step (a batch's acks): each is released, each is logged when the step failed. */
+  async settleAll(entries: readonly StreamEntry[], step: () => Promise<void>): Promise<void> {
+    try {
+      await step();
+    } catch (error) {
+      for (const entry of entries) this.settleFailed(entry, error);
+    } finally {
+      for (const entry of entries) this.deps.release(entry);
+    }
+  }
+
   /** Logs a step that Redis did not take: the entry stays pending, to be redelivered or reclaimed. */
   settleFailed(entry: StreamEntry, error: unknown): void {
     this.logger.error(messages.streamSettleError(this.where, entry.id, errorText(error)));

@@ -5,7 +5,7 @@ import type { MessageSource } from '../runtime/message-source.js';
 import { errorText } from '../core/error-text.js';
 import type { IdleConsumerPruner } from './idle-consumer.pruner.js';
 import type { PendingReclaimer } from './pending.reclaimer.js';
-import type { RawStreamEntry, StreamEntry } from './stream-entry.js';
+import type { HeldFetch, RawStreamEntry, StreamEntry } from './stream-entry.js';
 
 /** Where one group reader reads. */
 export interface StreamGroupReaderTarget {
@@ -32,12 +32,15 @@ export class StreamGroupReader implements MessageSource<StreamEntry> {
   readonly description: string;
   private readonly logger = new Logger(StreamGroupReader.name);
   /**
-   * The ids of every entry running or waiting in this process, by stream
-   * key. Ids rather than joined `key id` strings: the settled entry carries
-   * the very string the reply gave, whose hash V8 keeps, where a joined
-   * string was built and hashed anew on hold and on forget.
+   * Every fetch with an entry running or waiting in this process. Held per
+   * fetch, not per entry: a set of ids churned by every entry (added, then
+   * deleted) cost a rehash each time V8 grew or shrank it, more than any
+   * other step of a batch consumer's own work. Lookups (the reclaimer's, the
+   * idle refresher's) are rare: they scan.
    */
-  private readonly held = new Map<string, Set<string>>();
+  private readonly held = new Set<HeldFetch>();
+  /** `key id` of every held entry, built by the first lookup after a change. */
+  private heldKeys: Set<string> | undefined;
   private groupsReady = false;
 
   constructor(
@@ -53,19 +56,32 @@ export class StreamGroupReader implements MessageSource<StreamEntry> {
 
   /** Whether this process holds the entry now. */
   isHeld(key: string, id: string): boolean {
-    return this.held.get(key)?.has(id) === true;
+    if (this.heldKeys === undefined) {
+      this.heldKeys = new Set();
+      this.eachHeld((entry) => this.heldKeys?.add(`${entry.key} ${entry.id}`));
+    }
+    return this.heldKeys.has(`${key} ${id}`);
   }
 
   /** The ids of the entries held now, by key. */
   heldIds(): Map<string, string[]> {
     const out = new Map<string, string[]>();
-    for (const [key, ids] of this.held) if (ids.size > 0) out.set(key, [...ids]);
+    this.eachHeld((entry) => {
+      const ids = out.get(entry.key);
+      if (ids) ids.push(entry.id);
+      else out.set(entry.key, [entry.id]);
+    });
     return out;
   }
 
   /** A settled (or abandoned) entry is no longer held. */
   forget(entry: StreamEntry): void {
-    this.held.get(entry.key)?.delete(entry.id);
+    const fetch = entry.heldIn;
+    if (fetch === undefined) return;
+    entry.heldIn = undefined;
+    this.heldKeys = undefined;
+    fetch.left -= 1;
+    if (fetch.left === 0) this.held.delete(fetch);
   }
 
   /** Nothing before the first fetch, which creates the groups: a Redis down at boot does not fail the boot. */
@@ -126,19 +142,24 @@ export class StreamGroupReader implements MessageSource<StreamEntry> {
     if (!reply) return [];
     const out: StreamEntry[] = [];
     for (const [key, entries] of reply) {
-      for (const [id, fields] of entries) out.push({ key, id, fields, deliveries: 1, requeued: key !== keys[0] });
+      for (const [id, fields] of entries) out.push({ key, id, fields, deliveries: 1, requeued: key !== keys[0], heldIn: undefined });
     }
     return out;
   }
 
   private hold(entries: StreamEntry[]): StreamEntry[] {
-    for (const entry of entries) {
-      const ids = this.held.get(entry.key);
-      if (ids) ids.add(entry.id);
-      // Keys are the stream and its requeue stream: the map never grows past two.
-      else this.held.set(entry.key, new Set([entry.id]));
-    }
+    if (entries.length === 0) return entries;
+    const fetch: HeldFetch = { entries, left: entries.length };
+    for (const entry of entries) entry.heldIn = fetch;
+    this.held.add(fetch);
+    this.heldKeys = undefined;
     return entries;
+  }
+
+  private eachHeld(visit: (entry: StreamEntry) => void): void {
+    for (const fetch of this.held) {
+      for (const entry of fetch.entries) if (entry.heldIn === fetch) visit(entry);
+    }
   }
 }
 

@@ -17,6 +17,7 @@ export interface StreamDeadLetterDetails {
 }
 
 interface AckBatch {
+  key: string;
   ids: string[];
   /** Shared by every entry of the batch: settles when its `XACK` lands, or is given up. */
   done: Promise<void>;
@@ -58,23 +59,24 @@ export class StreamSettler {
    * or a group that no longer exists ends the attempts with a rejection.
    */
   ack(entry: StreamEntry): Promise<void> {
-    let batch = this.batches.get(entry.key);
-    if (!batch) {
-      let resolve!: () => void;
-      let reject!: (error: unknown) => void;
-      const done = new Promise<void>((res, rej) => {
-        resolve = res;
-        reject = rej;
-      });
-      batch = { ids: [], done, resolve, reject };
-      this.batches.set(entry.key, batch);
-    }
+    const batch = this.batchOf(entry.key);
     batch.ids.push(entry.id);
-    if (!this.scheduled) {
-      this.scheduled = true;
-      setImmediate(() => this.flush());
-    }
     return batch.done;
+  }
+
+  /** `ack` for many entries: one promise, settled when the `XACK` (or both, with requeued entries) they rode in did. */
+  ackAll(entries: readonly StreamEntry[]): Promise<void> {
+    let first: AckBatch | undefined;
+    let second: AckBatch | undefined;
+    for (const entry of entries) {
+      // Keys are the stream and its requeue stream: two batches at most.
+      const batch = first !== undefined && entry.key === first.key ? first : this.batchOf(entry.key);
+      batch.ids.push(entry.id);
+      if (first === undefined) first = batch;
+      else if (batch !== first) second = batch;
+    }
+    if (first === undefined) return Promise.resolve();
+    return second === undefined ? first.done : Promise.all([first.done, second.done]).then(() => undefined);
   }
 
   /**
@@ -105,6 +107,26 @@ export class StreamSettler {
     const results = await this.command.multi().xack(key, this.group, ...ids).xdel(key, ...ids).exec();
     if (!results) throw new Error(`the transaction acknowledging ${ids.length} requeued entr${ids.length === 1 ? 'y' : 'ies'} was discarded`);
     for (const [error] of results) if (error) throw error;
+  }
+
+  /** The `XACK` batch of `key` being gathered this tick, the tick's flush scheduled. */
+  private batchOf(key: string): AckBatch {
+    let batch = this.batches.get(key);
+    if (!batch) {
+      let resolve!: () => void;
+      let reject!: (error: unknown) => void;
+      const done = new Promise<void>((res, rej) => {
+        resolve = res;
+        reject = rej;
+      });
+      batch = { key, ids: [], done, resolve, reject };
+      this.batches.set(key, batch);
+    }
+    if (!this.scheduled) {
+      this.scheduled = true;
+      setImmediate(() => this.flush());
+    }
+    return batch;
   }
 
   /** Ends the re-sending of failed acks: their entries stay pending, to be reclaimed. */
