@@ -106,7 +106,8 @@ describe('the broker on a real 3-master Redis Cluster', () => {
 
   it('consumes reliable, prefetching and fast queues on different masters, each message once', async () => {
     const client = app.get(BrokerClient);
-    for (const queue of QUEUES) await client.enqueueMany(queue, Array.from({ length: 50 }, (_, id) => ({ id })));
+    // About 75,000 characters a batch: the LPUSH goes with its key as a Buffer, routed by the same slot.
+    for (const queue of QUEUES) await client.enqueueMany(queue, Array.from({ length: 50 }, (_, id) => ({ id, pad: 'x'.repeat(1_500) })));
     // A plain LPUSH through a cluster client is consumed as well.
     await plain.lpush('c-orders', JSON.stringify({ id: 50 }));
     await waitFor(() => QUEUES.every((q) => (handled.get(q)?.length ?? 0) >= (q === 'c-orders' ? 51 : 50)), { timeoutMs: 20_000, description: 'all messages' });

@@ -43,6 +43,17 @@ describe('enqueueMany stores a whole batch or none of it', () => {
     await broker.plain.del('batch');
   });
 
+  it('stores a long one-command batch (its key sent as a Buffer) byte for byte, in order, multi-byte text included', async () => {
+    // About 170,000 characters in one LPUSH: above the length where the key goes as a Buffer.
+    const texts = Array.from({ length: 600 }, (_, id) => ({ id, text: `é漢🙂${id}`.repeat(40) }));
+    const ids = await client.enqueueMany('long', texts);
+    expect(ids).toHaveLength(600);
+    const stored = (await broker.plain.lrange('long', 0, -1)).reverse();
+    expect(stored).toHaveLength(600);
+    stored.forEach((body, i) => expect(JSON.parse(body)).toMatchObject({ __nrb: 1, id: ids[i], p: texts[i] }));
+    await broker.plain.del('long');
+  });
+
   it('stores nothing when Redis refuses every command of the batch (WRONGTYPE)', async () => {
     await broker.plain.set('not-a-list', 'x');
     const error = await rejection(client.enqueueMany('not-a-list', payloads));
