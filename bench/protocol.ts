@@ -11,6 +11,7 @@ export type SystemId =
   | 'nrb-otel-unsampled'
   | 'nrb-otel-recording'
   | 'nrb-batch-list'
+  | 'nrb-batch-list-fast'
   | 'nrb-batch-stream'
   | 'bullmq-c1'
   | 'bullmq-c50'

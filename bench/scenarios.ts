@@ -15,6 +15,7 @@ export const SYSTEMS: Record<SystemId, SystemInfo> = {
   'nrb-otel-unsampled': { label: 'nest-redis-broker list, reliable, provider registered, sampling off (c50)', concurrency: 50 },
   'nrb-otel-recording': { label: 'nest-redis-broker list, reliable, every span recorded (c50)', concurrency: 50 },
   'nrb-batch-list': { label: 'nest-redis-broker list, reliable, batch 100', concurrency: 1 },
+  'nrb-batch-list-fast': { label: 'nest-redis-broker list, fast (at-most-once), batch 100', concurrency: 1 },
   'nrb-batch-stream': { label: 'nest-redis-broker stream group, batch 100', concurrency: 1 },
   'bullmq-c1': { label: 'BullMQ (c1)', concurrency: 1 },
   'bullmq-c50': { label: 'BullMQ (c50)', concurrency: 50 },
@@ -43,8 +44,8 @@ export const SCENARIOS: Scenario[] = [
   { id: 'list', title: 'List queue, end to end throughput', kind: 'throughput', systems: ['nrb-reliable', 'nrb-fast', 'bullmq-c1', 'bullmq-c50', 'raw-list'] },
   { id: 'stream', title: 'Stream consumer group, end to end throughput', kind: 'throughput', systems: ['nrb-stream', 'raw-stream'] },
   // Batch handlers against the raw loops with the same COUNT, cold (no warm-up) and warm.
-  { id: 'batch-list-cold', title: 'Batch list handler, cold processes (no warm-up)', kind: 'throughput', systems: ['nrb-batch-list', 'raw-list'], cold: true },
-  { id: 'batch-list', title: 'Batch list handler, warm', kind: 'throughput', systems: ['nrb-batch-list', 'raw-list'] },
+  { id: 'batch-list-cold', title: 'Batch list handler, cold processes (no warm-up)', kind: 'throughput', systems: ['nrb-batch-list', 'nrb-batch-list-fast', 'raw-list'], cold: true },
+  { id: 'batch-list', title: 'Batch list handler, warm', kind: 'throughput', systems: ['nrb-batch-list', 'nrb-batch-list-fast', 'raw-list'] },
   { id: 'batch-stream-cold', title: 'Batch stream consumer, cold processes (no warm-up)', kind: 'throughput', systems: ['nrb-batch-stream', 'raw-stream'], cold: true },
   { id: 'batch-stream', title: 'Batch stream consumer, warm', kind: 'throughput', systems: ['nrb-batch-stream', 'raw-stream'] },
   { id: 'pubsub', title: 'Pub/sub dispatch throughput', kind: 'throughput', systems: ['nrb-pubsub', 'raw-pubsub'] },

@@ -50,10 +50,10 @@ function handlerFor(config: ChildConfig, recorder: Recorder): Provider {
     }
     return StreamBenchHandler;
   }
-  if (system === 'nrb-batch-list') {
+  if (system === 'nrb-batch-list' || system === 'nrb-batch-list-fast') {
     @Injectable()
     class QueueBatchBenchHandler {
-      @QueueHandler(target, { batch: { size: BENCH_BATCH_SIZE }, concurrency })
+      @QueueHandler(target, { mode: system === 'nrb-batch-list-fast' ? 'fast' : 'reliable', batch: { size: BENCH_BATCH_SIZE }, concurrency })
       handle(@Payload() messages: BenchMessage[]): void {
         for (const message of messages) recorder.record(message.ts);
       }
