@@ -50,7 +50,12 @@ describe('a stream group reader holds what it fetched until each entry is releas
     expect(second).toHaveLength(2);
     expect(heldCount()).toBe(5);
 
-    for (const entry of [first[3], first[0], first[2]]) reader.forget(entry);
+    // Settled entries are not kept for a long run's sake: one of four held, at most two kept.
+    for (const entry of [first[3], first[0]]) reader.forget(entry);
+    const fetchOf = (entry: StreamEntry): unknown[] => (entry as unknown as { heldIn: { entries: unknown[] } }).heldIn.entries;
+    expect(fetchOf(first[2]).length).toBeLessThanOrEqual(2);
+    expect(fetchOf(first[2])).toContain(first[2]);
+    reader.forget(first[2]);
     expect(held(first)).toEqual([false, false, false, false]);
     expect(held(second)).toEqual([true, true]);
     expect(reader.heldIds()).toEqual(new Map([['tasks', second.map((e) => e.id)]]));

@@ -23,9 +23,13 @@ export interface StreamEntry {
   heldIn: HeldFetch | undefined;
 }
 
-/** The entries one fetch returned, and how many of them are still held. */
+/**
+ * The entries one fetch returned, and how many of them are still held.
+ * Released entries may stay in `entries` (a lookup skips them) until half
+ * of them are released.
+ */
 export interface HeldFetch {
-  entries: readonly StreamEntry[];
+  entries: StreamEntry[];
   left: number;
 }
 

@@ -82,6 +82,9 @@ export class StreamGroupReader implements MessageSource<StreamEntry> {
     this.heldKeys = undefined;
     fetch.left -= 1;
     if (fetch.left === 0) this.held.delete(fetch);
+    // A long run must not keep its settled neighbours (and their fields) in memory: a fetch
+    // keeps at most twice the entries it still holds.
+    else if (fetch.left * 2 <= fetch.entries.length) fetch.entries = fetch.entries.filter((e) => e.heldIn === fetch);
   }
 
   /** Nothing before the first fetch, which creates the groups: a Redis down at boot does not fail the boot. */
