@@ -16,7 +16,10 @@ import { assertHeaders, encodeEnvelope, newMessageId } from '../core/envelope.js
 import { activeTracer } from '../runtime/tracing/otel-api.js';
 import { traceSend, withTraceFields } from '../runtime/tracing/send-tracing.js';
 
-/** Above this many characters of message bodies, `enqueueMany` sends its key as a Buffer (see `commandKey`). */
+/**
+ * Above this many characters of message bodies, `enqueueMany` sends its key as a Buffer (see
+ * `commandKey`): half of V8's 128 KB, since the command's framing and multi-byte text add to it.
+ */
 const LARGE_COMMAND_CHARS = 64 * 1024;
 
 /**
