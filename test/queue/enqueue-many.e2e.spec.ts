@@ -43,8 +43,8 @@ describe('enqueueMany stores a whole batch or none of it', () => {
     await broker.plain.del('batch');
   });
 
-  it('stores a long one-command batch (its key sent as a Buffer) byte for byte, in order, multi-byte text included', async () => {
-    // About 170,000 characters in one LPUSH: above the length where the key goes as a Buffer.
+  it('stores a long one-command batch byte for byte, in order, multi-byte text included', async () => {
+    // About 170,000 characters in one LPUSH, which the producer encodes itself (PushManyCommand).
     const texts = Array.from({ length: 600 }, (_, id) => ({ id, text: `é漢🙂${id}`.repeat(40) }));
     const ids = await client.enqueueMany('long', texts);
     expect(ids).toHaveLength(600);

@@ -15,12 +15,7 @@ import { errorText } from '../core/error-text.js';
 import { assertHeaders, encodeEnvelope, newMessageId } from '../core/envelope.js';
 import { activeTracer } from '../runtime/tracing/otel-api.js';
 import { traceSend, withTraceFields } from '../runtime/tracing/send-tracing.js';
-
-/**
- * Above this many characters of message bodies, `enqueueMany` sends its key as a Buffer (see
- * `commandKey`): half of V8's 128 KB, since the command's framing and multi-byte text add to it.
- */
-const LARGE_COMMAND_CHARS = 64 * 1024;
+import { pushMany } from '../core/redis/push-many.command.js';
 
 /**
  * Options of one enqueue.
@@ -120,12 +115,12 @@ export class QueueProducer {
       bodies[i] = encodeEnvelope(ids[i], enqueuedAt, headers, encode(payloads[i]));
     }
     if (bodies.length === 0) return ids;
-    const list = commandKey(keys.list, bodies);
+    const { list } = keys;
     // One LPUSH is atomic by itself: a batch of one chunk needs no transaction
     // (on the list bench MULTI/EXEC cost the producer a third of its CPU per
-    // message and Redis a fifth).
+    // message and Redis a fifth). Encoded by `pushMany` (see there why).
     if (bodies.length <= BROKER_DEFAULTS.produceChunk) {
-      await this.writeAllOrNone(queue, bodies.length, this.command.lpush(list, ...bodies));
+      await this.writeAllOrNone(queue, bodies.length, pushMany(this.command, list, bodies));
       return ids;
     }
     const transaction = this.command.multi();
@@ -169,20 +164,6 @@ export class QueueProducer {
     const [, result] = await Promise.all([record, write]);
     return result;
   }
-}
-
-/**
- * The list key to send with `bodies`: as a Buffer when they are long.
- * ioredis builds a command of strings as one string, and one over V8's
- * regular object size (128 KB) goes to the old generation, where each costs
- * a share of a full collection: 1,000 enveloped bench messages (about 150 KB)
- * cost the producer about 15 % more CPU per message than with the Buffer
- * key, which makes ioredis assemble the command in a Buffer instead.
- */
-function commandKey(key: string, bodies: readonly string[]): string | Buffer {
-  let chars = 0;
-  for (const body of bodies) chars += body.length;
-  return chars > LARGE_COMMAND_CHARS ? Buffer.from(key) : key;
 }
 
 function push(pipeline: ChainableCommander, priority: 'normal' | 'high', list: string, body: string): void {
