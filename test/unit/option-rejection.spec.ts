@@ -49,6 +49,7 @@ describe('module option rejection', () => {
     ['delayedPollMs', module({ delayedPollMs: '50' }), invalid('delayedPollMs', '"50"')],
     ['deadLetterMaxEntries', module({ deadLetterMaxEntries: -1 }), invalid('deadLetterMaxEntries', '-1')],
     ['scheduleCheckMs', module({ scheduleCheckMs: -1 }), invalid('scheduleCheckMs', '-1')],
+    ['collectBootGarbage', module({ collectBootGarbage: 1 }), invalid('collectBootGarbage', '1')],
     ['queueDefaults', module({ queueDefaults: [] }), invalid('queueDefaults', '[]')],
     ['queueDefaults.mode', module({ queueDefaults: { mode: 'turbo' } }), invalid('queueDefaults.mode', '"turbo"')],
     ['queueDefaults.timeoutMs', module({ queueDefaults: { timeoutMs: '5s' } }), invalid('queueDefaults.timeoutMs', '"5s"')],

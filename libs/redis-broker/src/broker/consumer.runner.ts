@@ -13,6 +13,7 @@ import { QueueConsumer } from '../queue/queue.consumer.js';
 import { StreamGroupConsumer } from '../stream/stream-group.consumer.js';
 import type { ResolvedBrokerOptions } from '../core/options/broker.options.js';
 import type { BrokerConsumer, ConsumerHealth } from '../runtime/message-source.js';
+import { collectGarbageNow } from '../runtime/boot-garbage.js';
 
 /**
  * Starts one consumer per discovered queue or stream handler (and one
@@ -58,6 +59,8 @@ export class ConsumerRunner implements OnApplicationBootstrap, OnModuleDestroy {
     await Promise.all(this.consumers.map((consumer) => consumer.start()));
     if (this.consumers.length > 0) {
       this.logger.log(`Consuming ${this.consumers.map((c) => c.description).join(', ')} on ${this.factory.describeTarget()}`);
+      // What the bootstrap left, collected before messages wait on it (see collectGarbageNow).
+      if (this.options.collectBootGarbage) collectGarbageNow();
     }
   }
 

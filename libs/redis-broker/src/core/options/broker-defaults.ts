@@ -13,6 +13,7 @@ export const BROKER_DEFAULTS = {
   consumerTtlMs: 30_000,
   delayedPollMs: 1_000,
   deadLetterMaxEntries: 0,
+  collectBootGarbage: true,
   delayedPromoteBatch: 500,
   deadLetterRequeueBatch: 500,
   fetchErrorBackoffMs: { initial: 100, max: 5_000 },

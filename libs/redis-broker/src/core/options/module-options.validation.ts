@@ -11,7 +11,7 @@ import { bool, expectRecord, fail, HIDDEN, int, rejectUnknown } from './option-c
 const MODULE_KEYS = [
   'connection', 'keyPrefix', 'producerOnly', 'shutdownTimeoutMs', 'instanceId', 'queueDefaults',
   'heartbeatIntervalMs', 'consumerTtlMs', 'delayedPollMs', 'deadLetterMaxEntries', 'scheduleCheckMs', 'streamDefaults', 'streams',
-  'channelDefaults',
+  'channelDefaults', 'collectBootGarbage',
 ] as const;
 const CONNECTION_KEYS = ['url', 'redis', 'cluster', 'sentinels', 'name'] as const;
 
@@ -49,6 +49,7 @@ export function resolveBrokerOptions(raw: RedisBrokerModuleOptions | undefined):
     delayedPollMs: int('delayedPollMs', options.delayedPollMs, BROKER_DEFAULTS.delayedPollMs, 10),
     deadLetterMaxEntries: int('deadLetterMaxEntries', options.deadLetterMaxEntries, BROKER_DEFAULTS.deadLetterMaxEntries, 0),
     scheduleCheckMs: int('scheduleCheckMs', options.scheduleCheckMs, BROKER_DEFAULTS.schedule.idleCheckMs, 0),
+    collectBootGarbage: bool('collectBootGarbage', options.collectBootGarbage, BROKER_DEFAULTS.collectBootGarbage),
     streamDefaults: resolveStreamConsumerOptions('streamDefaults', options.streamDefaults, undefined),
     streams: resolveStreamTrims(options.streams),
   };
