@@ -1,8 +1,11 @@
-import { Injectable } from '@nestjs/common';
+import { Controller, Injectable, Module } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import { EventPattern } from '@nestjs/microservices';
 import { constants, PerformanceObserver } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { runInNewContext } from 'node:vm';
 import { QueueHandler, type RedisBrokerModuleOptions } from 'nest-redis-broker';
+import { RedisBrokerServer, type RedisBrokerServerOptions } from 'nest-redis-broker/microservices';
 import { describe, expect, it } from 'vitest';
 import { bootBroker } from '../support/broker-app.js';
 import { useRedis } from '../support/file-redis.js';
@@ -13,8 +16,29 @@ class BootHandlers {
   handle(): void {}
 }
 
+@Controller()
+class BootEvents {
+  @EventPattern('boot.garbage')
+  handle(_event: unknown): void {}
+}
+
+@Module({ controllers: [BootEvents] })
+class BootEventsModule {}
+
+/** A broker app, or with `server` a Nest microservice on RedisBrokerServer, booted and closed. */
+async function bootAndClose(options: RedisBrokerModuleOptions | { server: RedisBrokerServerOptions }): Promise<void> {
+  if ('server' in options) {
+    const app = await NestFactory.createMicroservice(BootEventsModule, { strategy: new RedisBrokerServer(options.server), logger: false });
+    await app.listen();
+    await app.close();
+    return;
+  }
+  const { app } = await bootBroker(options, [BootHandlers]);
+  await app.close();
+}
+
 /** Boots and closes an app with `options`; returns the forced full collections V8 reported meanwhile. */
-async function forcedFullCollections(options: RedisBrokerModuleOptions): Promise<number> {
+async function forcedFullCollections(options: Parameters<typeof bootAndClose>[0]): Promise<number> {
   let forced = 0;
   const observer = new PerformanceObserver((list) => {
     for (const entry of list.getEntries()) {
@@ -24,8 +48,7 @@ async function forcedFullCollections(options: RedisBrokerModuleOptions): Promise
   });
   observer.observe({ entryTypes: ['gc'] });
   try {
-    const { app } = await bootBroker(options, [BootHandlers]);
-    await app.close();
+    await bootAndClose(options);
     // GC entries are delivered asynchronously.
     await sleep(50);
     return forced;
@@ -44,6 +67,12 @@ describe('the garbage collection after boot (collectBootGarbage)', () => {
   it('runs none when turned off, nor in a producer-only app', async () => {
     expect(await forcedFullCollections({ connection: { url: ctx.redis.url }, collectBootGarbage: false })).toBe(0);
     expect(await forcedFullCollections({ connection: { url: ctx.redis.url }, producerOnly: true })).toBe(0);
+  });
+
+  it('runs one in a RedisBrokerServer that consumes, none when turned off', async () => {
+    const server = { connection: { url: ctx.redis.url } };
+    expect(await forcedFullCollections({ server })).toBe(1);
+    expect(await forcedFullCollections({ server: { ...server, collectBootGarbage: false } })).toBe(0);
   });
 
   it('leaves no gc function to later contexts', async () => {

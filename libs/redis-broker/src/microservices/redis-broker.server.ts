@@ -11,6 +11,7 @@ import { StreamGroupConsumer } from '../stream/stream-group.consumer.js';
 import { describeTransportHandlers } from './transport-handlers.js';
 import { resolveServerOptions, type ResolvedServerOptions } from './transport-options.validation.js';
 import type { RedisBrokerServerOptions } from './transport.options.js';
+import { collectGarbageNow } from '../runtime/boot-garbage.js';
 
 /**
  * The transport id of `RedisBrokerServer`: `@EventPattern('x', REDIS_BROKER_TRANSPORT)`
@@ -140,6 +141,10 @@ export class RedisBrokerServer
       throw error;
     }
     this._status$.next('connected');
-    if (consumers.length > 0) this.logger.log(`Consuming ${consumers.map((c) => c.description).join(', ')} on ${factory.describeTarget()}`);
+    if (consumers.length > 0) {
+      this.logger.log(`Consuming ${consumers.map((c) => c.description).join(', ')} on ${factory.describeTarget()}`);
+      // As the module's runner does: what the boot left, collected before messages wait on it.
+      if (broker.collectBootGarbage) collectGarbageNow();
+    }
   }
 }

@@ -10,7 +10,7 @@ const TRANSPORTS: readonly EventTransport[] = ['queue', 'stream'];
 const ROUTING_KEYS = ['events', 'patterns'] as const;
 const SERVER_KEYS = [
   'connection', 'keyPrefix', 'shutdownTimeoutMs', 'instanceId', 'queueDefaults', 'heartbeatIntervalMs', 'consumerTtlMs',
-  'delayedPollMs', 'deadLetterMaxEntries', 'streamDefaults', 'streams', ...ROUTING_KEYS, 'group',
+  'delayedPollMs', 'deadLetterMaxEntries', 'streamDefaults', 'streams', 'collectBootGarbage', ...ROUTING_KEYS, 'group',
 ] as const;
 const CLIENT_KEYS = ['connection', 'keyPrefix', 'timeoutMs', 'streams', ...ROUTING_KEYS] as const;
 /** The longest delay `setTimeout` keeps (2^31 - 1 ms). */

@@ -30,7 +30,7 @@ export interface EventRouting {
  * `producerOnly` and `channelDefaults` do not apply to a transport and are refused.
  * @publicApi
  */
-export interface RedisBrokerServerOptions extends Omit<RedisBrokerModuleOptions, 'producerOnly' | 'channelDefaults'>, EventRouting {
+export interface RedisBrokerServerOptions extends Omit<RedisBrokerModuleOptions, 'producerOnly' | 'channelDefaults' | 'scheduleCheckMs'>, EventRouting {
   /**
    * The consumer group reading every stream-routed event pattern of this
    * server; required as soon as one pattern routes to a stream. Each service
