@@ -17,18 +17,18 @@ describe('PushManyCommand', () => {
   ];
 
   it.each(cases)('writes the same bytes as ioredis: %s', (_, key, values) => {
-    expect(new PushManyCommand('lpush', key, values, undefined).toWritable().equals(ioredisBytes(key, values))).toBe(true);
+    expect(new PushManyCommand(key, values, undefined).toWritable().equals(ioredisBytes(key, values))).toBe(true);
   });
 
   it("applies the client's own keyPrefix to the key, as ioredis does", () => {
     const values = ['a', 'bc'];
-    const command = new PushManyCommand('lpush', 'jobs', values, 'app:');
+    const command = new PushManyCommand('jobs', values, 'app:');
     expect(command.toWritable().toString()).toContain('$8\r\napp:jobs\r\n');
     expect(command.toWritable().equals(ioredisBytes('jobs', values, 'app:'))).toBe(true);
   });
 
   it('writes the same bytes again when resent (a reconnect)', () => {
-    const command = new PushManyCommand('lpush', 'q', ['a', 'b'], undefined);
+    const command = new PushManyCommand('q', ['a', 'b'], undefined);
     expect(command.toWritable()).toBe(command.toWritable());
   });
 });

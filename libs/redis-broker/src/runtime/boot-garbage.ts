@@ -2,10 +2,10 @@ import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 
 /**
- * Runs one full garbage collection now; returns how long it took (ms), or
- * undefined when V8 offered no way to (then nothing happened).
+ * Runs one full garbage collection now, when V8 offers a way to (else does
+ * nothing).
  *
- * Why (docs/performance.md, "Where the cold tail comes from"): a Nest app's
+ * Why (docs/performance.md, "A collection after boot"): a Nest app's
  * bootstrap leaves tens of MB in V8's heap, much of it garbage that is still
  * in the young generation when the first messages arrive. The first
  * collections under traffic copy it (a 10–30 ms pause in a fresh worker's
@@ -18,12 +18,8 @@ import { runInNewContext } from 'node:vm';
  * with the flag set only for that moment, so no later context (a `vm`
  * sandbox, a worker) gets a `gc` global.
  */
-export function collectGarbageNow(): number | undefined {
-  const gc = exposedGc() ?? borrowedGc();
-  if (gc === undefined) return undefined;
-  const started = performance.now();
-  gc();
-  return performance.now() - started;
+export function collectGarbageNow(): void {
+  (exposedGc() ?? borrowedGc())?.();
 }
 
 function exposedGc(): (() => void) | undefined {
