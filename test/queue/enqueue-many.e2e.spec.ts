@@ -44,7 +44,7 @@ describe('enqueueMany stores a whole batch or none of it', () => {
   });
 
   it('stores a long one-command batch byte for byte, in order, multi-byte text included', async () => {
-    // About 170,000 characters in one LPUSH, which the producer encodes itself (PushManyCommand).
+    // About 170,000 characters in one LPUSH, which the producer encodes itself (PushEnvelopesCommand).
     const texts = Array.from({ length: 600 }, (_, id) => ({ id, text: `é漢🙂${id}`.repeat(40) }));
     const ids = await client.enqueueMany('long', texts);
     expect(ids).toHaveLength(600);

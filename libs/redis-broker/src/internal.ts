@@ -16,7 +16,7 @@ export { REDIS_BROKER_MODULE_OPTIONS } from './broker/redis-broker.module-defini
 export { RedisConnectionFactory } from './core/redis/redis-connection.factory.js';
 export type { ConnectionRole } from './core/redis/redis-client.js';
 export { defineBrokerScripts } from './core/redis/broker-scripts.js';
-export { PushManyCommand } from './core/redis/push-many.command.js';
+export { PushEnvelopesCommand } from './core/redis/push-envelopes.command.js';
 
 // Discovery and the consumers it starts
 export { ConsumerRunner } from './broker/consumer.runner.js';

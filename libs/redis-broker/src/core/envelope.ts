@@ -38,20 +38,35 @@ const V1_KEYS = new Set([ENVELOPE_MARKER, 'id', 't', 'h', 'p']);
 const ID_PREFIX = randomBytes(9).toString('base64url');
 let idCounter = 0;
 
-/** A new message id: 12 random URL-safe characters, then a base-36 counter. Needs no JSON escaping. */
+/** A new message id: 12 random URL-safe characters, then a base-36 counter. ASCII, and needs no JSON escaping. */
 export function newMessageId(): string {
   idCounter += 1;
   return ID_PREFIX + idCounter.toString(36);
 }
 
+/** Every envelope's text up to its id. */
+export const ENVELOPE_OPEN = `{"${ENVELOPE_MARKER}":${ENVELOPE_VERSION},"id":"`;
+/** Every envelope's text after its payload. */
+export const ENVELOPE_CLOSE = '}';
+
+/**
+ * An envelope's text between its id and its payload's JSON: the same for
+ * every message of a batch (one enqueue time, one set of headers), so an
+ * envelope is `ENVELOPE_OPEN` + id + this + payload JSON + `ENVELOPE_CLOSE`.
+ * `headers` are validated already (see `assertHeaders`), undefined or empty
+ * when none.
+ */
+export function envelopeMiddle(enqueuedAt: number, headers: Readonly<Record<string, string>> | undefined): string {
+  const h = headers !== undefined && Object.keys(headers).length > 0 ? `,"h":${JSON.stringify(headers)}` : '';
+  return `","t":${enqueuedAt}${h},"p":`;
+}
+
 /**
  * The envelope's text, built around the payload's JSON (never serialised
- * twice). `id` must need no JSON escaping (as `newMessageId`'s do); `headers`
- * are validated already (see `assertHeaders`), undefined or empty when none.
+ * twice). `id` must need no JSON escaping (as `newMessageId`'s do).
  */
 export function encodeEnvelope(id: string, enqueuedAt: number, headers: Readonly<Record<string, string>> | undefined, payloadJson: string): string {
-  const h = headers !== undefined && Object.keys(headers).length > 0 ? `,"h":${JSON.stringify(headers)}` : '';
-  return `{"${ENVELOPE_MARKER}":${ENVELOPE_VERSION},"id":"${id}","t":${enqueuedAt}${h},"p":${payloadJson}}`;
+  return ENVELOPE_OPEN + id + envelopeMiddle(enqueuedAt, headers) + payloadJson + ENVELOPE_CLOSE;
 }
 
 /**
