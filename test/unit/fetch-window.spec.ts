@@ -4,22 +4,22 @@ import { fetchWindow } from '../../libs/redis-broker/src/runtime/fetch-window.js
 
 describe('the fetch window of a queue or stream handler', () => {
   it('reads ahead as many messages as it runs when no prefetch is set', () => {
-    expect(fetchWindow({ concurrency: 50, prefetch: 0, readAhead: 'auto' })).toEqual({ held: 100, readAhead: 50 });
+    expect(fetchWindow({ concurrency: 50, prefetch: 0, readAhead: 'auto' })).toEqual({ held: 100, readAhead: 50, fetchMax: 50 });
   });
 
   it('reads nothing ahead by default for a handler that runs one message at a time', () => {
-    expect(fetchWindow({ concurrency: 1, prefetch: 0, readAhead: 'auto' })).toEqual({ held: 1, readAhead: 0 });
-    expect(fetchWindow({ concurrency: 1, prefetch: 0, readAhead: 1 })).toEqual({ held: 2, readAhead: 1 });
+    expect(fetchWindow({ concurrency: 1, prefetch: 0, readAhead: 'auto' })).toEqual({ held: 1, readAhead: 0, fetchMax: 1 });
+    expect(fetchWindow({ concurrency: 1, prefetch: 0, readAhead: 1 })).toEqual({ held: 2, readAhead: 1, fetchMax: 1 });
   });
 
   it('keeps a set prefetch as the whole window, with nothing read ahead unless asked', () => {
-    expect(fetchWindow({ concurrency: 2, prefetch: 6, readAhead: 'auto' })).toEqual({ held: 6, readAhead: 0 });
-    expect(fetchWindow({ concurrency: 2, prefetch: 6, readAhead: 1 })).toEqual({ held: 6, readAhead: 1 });
-    expect(fetchWindow({ concurrency: 2, prefetch: 6, readAhead: 10 })).toEqual({ held: 12, readAhead: 10 });
+    expect(fetchWindow({ concurrency: 2, prefetch: 6, readAhead: 'auto' })).toEqual({ held: 6, readAhead: 0, fetchMax: 3 });
+    expect(fetchWindow({ concurrency: 2, prefetch: 6, readAhead: 1 })).toEqual({ held: 6, readAhead: 1, fetchMax: 3 });
+    expect(fetchWindow({ concurrency: 2, prefetch: 6, readAhead: 10 })).toEqual({ held: 12, readAhead: 10, fetchMax: 6 });
   });
 
   it('holds only the running messages with readAhead 0, as before read-ahead', () => {
-    expect(fetchWindow({ concurrency: 50, prefetch: 0, readAhead: 0 })).toEqual({ held: 50, readAhead: 0 });
+    expect(fetchWindow({ concurrency: 50, prefetch: 0, readAhead: 0 })).toEqual({ held: 50, readAhead: 0, fetchMax: 25 });
   });
 });
 

@@ -116,9 +116,12 @@ export class QueueConsumer implements BrokerConsumer {
     this.recordSetting = () => recordBatchSetting(command, keys.batch, batch, source.description, logger);
     // Messages read ahead of free slots start without a fetch round trip
     // (none for batches and limited handlers: their readAhead resolves to 0).
-    const { held, readAhead } = fetchWindow(options);
+    // Fetches of half the window keep the next one under way while a batch is
+    // dispatched; batch handlers fetch whole batches, limited handlers their free slots.
+    const { held, readAhead, fetchMax } = fetchWindow(options);
     this.loop = new ConsumerLoop(limited ?? source, {
       window: batch ? window : held,
+      fetchMax: batch || limited ? undefined : fetchMax,
       readAhead,
       concurrency: batch ? batch.size * options.concurrency : options.concurrency,
       blockTimeoutMs: options.blockTimeoutMs,

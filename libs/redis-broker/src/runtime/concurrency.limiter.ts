@@ -40,12 +40,13 @@ export class ConcurrencyLimiter<M> {
 
   /**
    * How many items submitted now would start before `ahead` more items
-   * finish: the free slots plus `ahead`, less what already waits. 0 while a
-   * solo item runs or waits, since items behind it start only after it.
+   * finish: the free slots plus `ahead`, less what already waits and the
+   * `pending` items about to be submitted first. 0 while a solo item runs or
+   * waits, since items behind it start only after it.
    */
-  startableWithin(ahead: number): number {
+  startableWithin(ahead: number, pending = 0): number {
     if (this.holdsSolo) return 0;
-    return Math.max(0, this.limit + ahead - this.size);
+    return Math.max(0, this.limit + ahead - this.size - pending);
   }
 
   submit(item: M, solo = false): void {

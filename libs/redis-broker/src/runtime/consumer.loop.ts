@@ -13,6 +13,11 @@ export interface ConsumerLoopOptions<M> {
   /** Most messages held at once (running + waiting). */
   window: number;
   /**
+   * Most messages one fetch takes; default the window. Below it, the next
+   * fetch is sent while the last batch is dispatched (see `fetchAhead`).
+   */
+  fetchMax?: number;
+  /**
    * How many fetched messages beyond the free slots count as starting at
    * once (read ahead): a source records the rest as waiting.
    */
@@ -103,14 +108,16 @@ export class ConsumerLoop<M> {
   }
 
   private async run(): Promise<void> {
-    const { window, readAhead, isSolo } = this.options;
+    const { window, isSolo } = this.options;
     const backoff = BROKER_DEFAULTS.fetchErrorBackoffMs;
     let failures = 0;
+    /** The next fetch, sent before the last batch was dispatched (see `fetchAhead`). */
+    let ahead: Promise<M[]> | undefined;
     while (!this.stopping) {
       // Nothing is fetched to wait behind a message running alone: if it
       // crashes the process, what waited would be blamed with it (a stream
       // entry is charged a delivery by the takeover).
-      if (this.limiter.size >= window || this.limiter.holdsSolo) {
+      if (ahead === undefined && (this.limiter.size >= window || this.limiter.holdsSolo)) {
         this.waitingForCapacity = true;
         await this.untilAborted(this.limiter.nextChange());
         this.waitingForCapacity = false;
@@ -119,14 +126,15 @@ export class ConsumerLoop<M> {
         continue;
       }
       let batch: M[];
+      const fetching = ahead ?? this.fetch([]);
+      ahead = undefined;
       try {
-        const fetching = this.source.fetch(window - this.limiter.size, this.limiter.startableWithin(readAhead));
         // A fetch queued on a connection that is down may never settle, even
         // after interrupt(): stopping must not wait for it. What it takes late
         // is handed back (reliable lists and streams keep it in Redis anyway).
         const result = await this.untilAborted(fetching);
         if (result === ABANDONED) {
-          fetching.then((late) => (late.length > 0 ? this.source.handBack(late) : undefined)).catch(() => undefined);
+          this.handBackLate(fetching);
           break;
         }
         batch = result;
@@ -144,10 +152,43 @@ export class ConsumerLoop<M> {
         continue;
       }
       this.lastFetchAt = Date.now();
+      ahead = this.fetchAhead(batch);
       // Messages that arrive while stopping are still run: in fast mode they
       // exist nowhere else.
       for (const message of batch) this.limiter.submit(message, isSolo?.(message) ?? false);
     }
+    if (ahead !== undefined) this.handBackLate(ahead);
+  }
+
+  /** A fetch for what the window has room for once `pending` (fetched, not yet submitted) is held, at most `fetchMax`. */
+  private fetch(pending: readonly M[]): Promise<M[]> {
+    const { window, readAhead, fetchMax = window } = this.options;
+    const room = window - this.limiter.size - pending.length;
+    return this.source.fetch(Math.min(room, fetchMax), this.limiter.startableWithin(readAhead, pending.length));
+  }
+
+  /**
+   * The next fetch, sent before `batch` is dispatched when the window has
+   * room beside it (with `fetchMax` at half the window, a full fetch leaves
+   * room for the next): Redis prepares the next batch while this process
+   * runs the last one, instead of each waiting for the other. None after an
+   * empty fetch (the source is idle), or around a message that must run
+   * alone (nothing may be fetched to wait behind it).
+   */
+  private fetchAhead(batch: readonly M[]): Promise<M[]> | undefined {
+    const { window, isSolo } = this.options;
+    if (this.stopping || batch.length === 0 || this.limiter.holdsSolo) return undefined;
+    if (this.limiter.size + batch.length >= window) return undefined;
+    if (isSolo !== undefined && batch.some(isSolo)) return undefined;
+    const fetching = this.fetch(batch);
+    // Its failure is handled where it is awaited (or dropped at stop).
+    fetching.catch(() => undefined);
+    return fetching;
+  }
+
+  /** What a fetch the loop no longer waits for takes goes back (the loop has stopped). */
+  private handBackLate(fetching: Promise<M[]>): void {
+    fetching.then((late) => (late.length > 0 ? this.source.handBack(late) : undefined)).catch(() => undefined);
   }
 
   /**

@@ -7,6 +7,11 @@ export interface FetchWindow {
    * trip (a reliable queue records them as running, not waiting).
    */
   readAhead: number;
+  /**
+   * Most messages one fetch takes: half the window (rounded up), so one fetch
+   * can be under way while the last one's messages are dispatched.
+   */
+  fetchMax: number;
 }
 
 /**
@@ -20,5 +25,6 @@ export interface FetchWindow {
 export function fetchWindow(options: { concurrency: number; prefetch: number; readAhead: number | 'auto' }): FetchWindow {
   const { concurrency, prefetch } = options;
   const readAhead = options.readAhead === 'auto' ? (prefetch > 0 || concurrency === 1 ? 0 : concurrency) : options.readAhead;
-  return { held: Math.max(prefetch, concurrency + readAhead), readAhead };
+  const held = Math.max(prefetch, concurrency + readAhead);
+  return { held, readAhead, fetchMax: Math.ceil(held / 2) };
 }

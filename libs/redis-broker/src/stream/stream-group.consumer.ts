@@ -107,9 +107,12 @@ export class StreamGroupConsumer implements BrokerConsumer {
       : undefined;
     // Messages read ahead of free slots start without a fetch round trip
     // (none for batches and limited handlers: their readAhead resolves to 0).
-    const { held, readAhead } = fetchWindow(options);
+    // Fetches of half the window keep the next one under way while a batch is
+    // dispatched; batch handlers fetch whole batches, limited handlers their free slots.
+    const { held, readAhead, fetchMax } = fetchWindow(options);
     this.loop = new ConsumerLoop(limited ?? reader, {
       window: batch ? window : held,
+      fetchMax: batch || limited ? undefined : fetchMax,
       readAhead,
       concurrency: batch ? batch.size * options.concurrency : options.concurrency,
       blockTimeoutMs: options.blockTimeoutMs,
