@@ -66,7 +66,12 @@ export function envelopeMiddle(enqueuedAt: number, headers: Readonly<Record<stri
  * twice). `id` must need no JSON escaping (as `newMessageId`'s do).
  */
 export function encodeEnvelope(id: string, enqueuedAt: number, headers: Readonly<Record<string, string>> | undefined, payloadJson: string): string {
-  return ENVELOPE_OPEN + id + envelopeMiddle(enqueuedAt, headers) + payloadJson + ENVELOPE_CLOSE;
+  return envelopeAround(id, envelopeMiddle(enqueuedAt, headers), payloadJson);
+}
+
+/** `encodeEnvelope` with the middle of its batch already made (`envelopeMiddle`). */
+export function envelopeAround(id: string, middle: string, payloadJson: string): string {
+  return ENVELOPE_OPEN + id + middle + payloadJson + ENVELOPE_CLOSE;
 }
 
 /**

@@ -12,7 +12,7 @@ import { BROKER_DEFAULTS } from '../core/options/broker-defaults.js';
 import type { ReplicationOptions } from '../core/options/broker.options.js';
 import { BoundedCache } from '../runtime/bounded-cache.js';
 import { errorText } from '../core/error-text.js';
-import { assertHeaders, encodeEnvelope, ENVELOPE_CLOSE, ENVELOPE_OPEN, envelopeMiddle, newMessageId } from '../core/envelope.js';
+import { assertHeaders, encodeEnvelope, envelopeAround, envelopeMiddle, newMessageId } from '../core/envelope.js';
 import { activeTracer } from '../runtime/tracing/otel-api.js';
 import { traceSend, withTraceFields } from '../runtime/tracing/send-tracing.js';
 import { pushEnvelopes } from '../core/redis/push-envelopes.command.js';
@@ -125,7 +125,7 @@ export class QueueProducer {
       await this.writeAllOrNone(queue, count, pushEnvelopes(this.command, list, { ids, middle, payloads: jsons }));
       return ids;
     }
-    const bodies = jsons.map((json, i) => ENVELOPE_OPEN + ids[i] + middle + json + ENVELOPE_CLOSE);
+    const bodies = jsons.map((json, i) => envelopeAround(ids[i], middle, json));
     const transaction = this.command.multi();
     // One LPUSH per chunk keeps order: the first payload is consumed first.
     const chunks: number[] = [];
