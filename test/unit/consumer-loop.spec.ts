@@ -35,6 +35,16 @@ class ScriptedSource implements MessageSource<string> {
     return new Promise((resolve) => this.waiters.push({ max, resolve }));
   }
 
+  /** Messages run by `runNow`, in order. */
+  readonly handled: string[] = [];
+
+  /** A synchronous handler that notes its run in `log` and `handled`. */
+  readonly runNow = (m: string): undefined => {
+    this.log.push(`run ${m}`);
+    this.handled.push(m);
+    return undefined;
+  };
+
   /** Answers the oldest waiting fetch. */
   release(): void {
     const waiter = this.waiters.shift();
@@ -81,12 +91,8 @@ describe('the consumer loop fetches the next batch while it dispatches one', () 
 
   it('sends the next fetch before the handlers of the batch it got run, when a fetch takes half the window', async () => {
     const source = new ScriptedSource(8);
-    const handled: string[] = [];
-    await loop(source, { window: 4, fetchMax: 2, readAhead: 2, concurrency: 2 }, (m) => {
-      source.log.push(`run ${m}`);
-      handled.push(m);
-      return undefined;
-    }).start();
+    const { handled } = source;
+    await loop(source, { window: 4, fetchMax: 2, readAhead: 2, concurrency: 2 }, source.runNow).start();
     await until(() => handled.length === 8);
     // The second fetch is sent before m0 runs: Redis prepares it meanwhile.
     expect(source.log.slice(0, 4)).toEqual(['fetch 2 4', 'fetch 2 2', 'run m0', 'run m1']);
@@ -116,25 +122,15 @@ describe('the consumer loop fetches the next batch while it dispatches one', () 
 
   it('takes the whole window in one fetch without fetchMax (batch handlers), sending nothing ahead of a full batch', async () => {
     const source = new ScriptedSource(8);
-    const handled: string[] = [];
-    await loop(source, { window: 4, readAhead: 2, concurrency: 2 }, (m) => {
-      source.log.push(`run ${m}`);
-      handled.push(m);
-      return undefined;
-    }).start();
-    await until(() => handled.length === 8);
+    await loop(source, { window: 4, readAhead: 2, concurrency: 2 }, source.runNow).start();
+    await until(() => source.handled.length === 8);
     expect(source.log.slice(0, 6)).toEqual(['fetch 4 4', 'run m0', 'run m1', 'run m2', 'run m3', 'fetch 4 4']);
   });
 
   it('sends nothing ahead of a batch holding a message that must run alone', async () => {
     const source = new ScriptedSource(6);
-    const handled: string[] = [];
-    await loop(source, { window: 4, fetchMax: 2, readAhead: 2, concurrency: 2, isSolo: (m) => m === 'm1' }, (m) => {
-      source.log.push(`run ${m}`);
-      handled.push(m);
-      return undefined;
-    }).start();
-    await until(() => handled.length === 6);
+    await loop(source, { window: 4, fetchMax: 2, readAhead: 2, concurrency: 2, isSolo: (m) => m === 'm1' }, source.runNow).start();
+    await until(() => source.handled.length === 6);
     // m1 arrives in the first batch: the next fetch waits until it ran.
     expect(source.log.slice(0, 4)).toEqual(['fetch 2 4', 'run m0', 'run m1', 'fetch 2 4']);
   });
