@@ -26,6 +26,16 @@ async function replicaInSync(master: Redis): Promise<boolean> {
   return replica !== null && Number(replica[1]) >= offset;
 }
 
+/**
+ * Whether the broker's durable-write connection is blocked in WAIT with every
+ * earlier reply written out: the write's answer is on its way to the client.
+ */
+async function writerBlockedInWait(master: Redis): Promise<boolean> {
+  const clients = String(await master.client('LIST')).split('\n');
+  const writer = clients.find((line) => line.includes('name=nrb:blocking:replicated-writes'));
+  return writer !== undefined && / cmd=wait /.test(writer) && / obl=0 oll=0 /.test(writer);
+}
+
 describe('enqueue and append with replicas: WAIT on the connection that wrote', () => {
   let master: RedisServerHandle;
   let replica: RedisServerHandle;
@@ -113,6 +123,8 @@ describe('enqueue and append with replicas: WAIT on the connection that wrote', 
     const durable = client.enqueue('dp-lost', { id: 1 }, { replicas: 1, replicasTimeoutMs: 60_000 });
     durable.catch(() => undefined);
     await waitFor(async () => (await onMaster.llen('dp-lost')) === 1, { description: 'the write on the master' });
+    // The write's reply sent (else ioredis re-sends the whole pipeline: the next test) and WAIT blocked.
+    await waitFor(() => writerBlockedInWait(onMaster), { description: 'WAIT to block after the reply to the write' });
     // No persistence: the restarted master is empty and the replica resyncs to it. The write is gone,
     // so the cut WAIT must not count as a confirmation (nor be re-sent alone on the new connection).
     await master.kill();
@@ -122,6 +134,24 @@ describe('enqueue and append with replicas: WAIT on the connection that wrote', 
     await expect(durable).rejects.toThrow(/connection closed before WAIT answered/);
     await waitFor(() => replicaInSync(onMaster), { timeoutMs: 30_000, description: 'the replica to resync' });
     expect(await onMaster.llen('dp-lost')).toBe(0);
+  });
+
+  it('confirms a write whose pipeline got no reply before its master restarted empty: re-sent whole, WAIT counts it', async () => {
+    const client = app.get(BrokerClient);
+    // Frozen, the master answers nothing: the write and its WAIT are both unanswered when it dies.
+    master.pause();
+    const durable = client.enqueue('dp-resent', { id: 1 }, { replicas: 1, replicasTimeoutMs: 60_000 });
+    durable.catch(() => undefined);
+    await master.kill();
+    await master.start();
+    // ioredis re-sends the unanswered pipeline on the new connection: the restarted master stores the
+    // write, and the WAIT sent after it there counts the replica that resynced and copied it.
+    const id = await durable;
+    expect(id).toEqual(expect.any(String));
+    await waitFor(() => replicaInSync(onMaster), { timeoutMs: 30_000, description: 'the replica to catch up' });
+    for (const server of [onMaster, onReplica]) {
+      expect((await server.lrange('dp-resent', 0, -1)).map((text) => (JSON.parse(text) as { id: string }).id)).toEqual([id]);
+    }
   });
 
   it('refuses bad replication options, naming the option, before writing anything', async () => {

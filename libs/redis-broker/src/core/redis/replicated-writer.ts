@@ -20,9 +20,11 @@ const RETRY_LATER = /^(TRYAGAIN|CLUSTERDOWN)\b/;
  * connection, so `WAIT` counts the replicas that have this very write (it
  * waits for the offset of the connection's last write). The connection is its
  * own: `WAIT` blocks it, and acks on the shared command connection must not
- * queue behind a slow replica. A write whose `WAIT` was cut by a closed
- * connection is not confirmed (a `WAIT` re-sent alone on a new connection
- * would count replicas of nothing).
+ * queue behind a slow replica. When the connection closes after some of the
+ * pipeline's replies came, ioredis aborts the rest (it never re-sends `WAIT`
+ * alone, which would count replicas of nothing): the write is not confirmed
+ * (`connectionLost`). A pipeline cut before its first reply is re-sent whole
+ * on the new connection, where `WAIT` counts the re-sent write.
  *
  * On Cluster the pipeline is sent on the Cluster client's own link to the
  * master of the key's slot (not through the Cluster pipeline, which does not
@@ -33,8 +35,6 @@ const RETRY_LATER = /^(TRYAGAIN|CLUSTERDOWN)\b/;
 export class ReplicatedWriter {
   private connection: RedisClient | undefined;
   private readonly slots = new Map<string, number>();
-  /** Per connection used, how many times it closed: a pipeline that spans a close is not confirmed. */
-  private readonly closes = new WeakMap<Redis, number>();
 
   constructor(private readonly open: () => RedisClient) {}
 
@@ -88,26 +88,18 @@ export class ReplicatedWriter {
   }
 
   private async run(connection: Redis, step: WriteStep, wait: ReplicationWait, asking: boolean): Promise<unknown[]> {
-    if (!this.closes.has(connection)) {
-      this.closes.set(connection, 0);
-      connection.on('close', () => this.closes.set(connection, (this.closes.get(connection) ?? 0) + 1));
-    }
-    const closesBefore = this.closes.get(connection);
     const pipeline = connection.pipeline();
     if (asking) pipeline.asking();
     step(pipeline);
     pipeline.call('WAIT', wait.replicas, wait.timeoutMs);
     const replies = ((await pipeline.exec()) ?? []).slice(asking ? 1 : 0);
+    // The connection closed after part of the pipeline was answered: ioredis
+    // aborts the unanswered rest rather than re-sending it, so the write may
+    // or may not be stored and WAIT did not count it.
+    if (replies.some(([error]) => error?.name === 'AbortError')) throw new ReplicationNotConfirmedError(wait.replicas, 0, wait.timeoutMs, true);
     const [waitError, waitReply] = replies[replies.length - 1];
     for (const [error] of replies.slice(0, -1)) if (error) throw error;
-    // The write was answered and WAIT was not: ioredis aborts the rest of a
-    // pipeline cut by a closed connection rather than re-sending it alone.
-    if (waitError?.name === 'AbortError') throw new ReplicationNotConfirmedError(wait.replicas, 0, wait.timeoutMs, true);
     if (waitError) throw waitError;
-    // The connection closed while the pipeline ran: ioredis may have re-sent
-    // WAIT alone on the new connection, where it counts replicas of nothing
-    // (seen: a master restarted empty, its WAIT answered 1 for a lost write).
-    if (this.closes.get(connection) !== closesBefore) throw new ReplicationNotConfirmedError(wait.replicas, 0, wait.timeoutMs, true);
     const confirmed = Number(waitReply);
     if (confirmed < wait.replicas) throw new ReplicationNotConfirmedError(wait.replicas, confirmed, wait.timeoutMs);
     return replies.slice(0, -1).map(([, reply]) => reply);
