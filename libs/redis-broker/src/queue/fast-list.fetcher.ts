@@ -38,7 +38,7 @@ export class FastListFetcher implements MessageSource<QueueDelivery> {
     const { list, attempts, deaths } = this.keys;
     // The second and fifth keys are unused in fast mode; any key of the queue keeps the script single-slot.
     // Fast mode records no starts: every message counts as started (`max`), so none waits for a mark.
-    let deliveries = this.drained ? [] : toDeliveries(await this.blocking.nrbFetchBuffer(list, list, attempts, deaths, list, list, 'fast', max, max, 0));
+    let deliveries = this.drained ? [] : toDeliveries(await this.blocking.nrbFetchBuffer(list, list, attempts, deaths, list, 'fast', max, max));
     if (deliveries.length === 0) {
       // An interrupt that came while the script ran would miss the BRPOP.
       if (this.interrupted) return [];
@@ -47,7 +47,7 @@ export class FastListFetcher implements MessageSource<QueueDelivery> {
         this.drained = true;
         return [];
       }
-      deliveries = toDeliveries(await this.blocking.nrbFetchBuffer(list, list, attempts, deaths, list, list, 'fast', max - 1, max, 0, popped[1]));
+      deliveries = toDeliveries(await this.blocking.nrbFetchBuffer(list, list, attempts, deaths, list, 'fast', max - 1, max, popped[1]));
     }
     this.drained = deliveries.length < max;
     return deliveries;

@@ -25,7 +25,7 @@ export interface QueueProcessorDeps {
    * succeeded but the ack did not return (the ack is re-sent instead).
    */
   release: (delivery: QueueDelivery, outcome: QueueOutcome) => void;
-  /** Most acks outstanding with their slots freed (twice the loop's window). */
+  /** Most acks outstanding with their slots freed (the loop's window). */
   maxAcking: number;
   /** Called when a retry is scheduled `ms` from now. */
   retryScheduled: (ms: number) => void;

@@ -103,15 +103,11 @@ export class QueueConsumer implements BrokerConsumer {
         if (outcome === 'unsettled') reliableFetcher.markForRecovery();
       },
       retryScheduled: (ms) => this.promoter.nudge(ms),
-      // Acks that ride fetches stay outstanding a fetch or two longer: up to
-      // three batches (one landing, one riding, one boarded) with free slots.
-      maxAcking: 2 * window,
+      maxAcking: window,
       signals,
       replies: new QueueReplySender(command, broker.keyPrefix, descriptor.queue, BROKER_DEFAULTS.replyTtlMs),
       keyGate: keyRateGate(limitDeps),
     };
-    // Acks ride this consumer's fetches (reliable mode; see QueueSettler.takeRide).
-    reliableFetcher?.carryAcks(deps.settler);
     // Batches and limits are exclusive (refused at startup): limits count single starts.
     const batchProcessor = batch ? new QueueBatchProcessor(deps, batch) : undefined;
     const processor = batchProcessor ?? new QueueMessageProcessor(deps);

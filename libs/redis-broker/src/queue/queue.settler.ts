@@ -3,7 +3,7 @@ import type { RedisClient } from '../core/redis/redis-connection.factory.js';
 import type { QueueKeys } from '../core/keys.js';
 import { messages } from '../core/messages.js';
 import { TickBatcher } from '../runtime/tick-batcher.js';
-import type { AckPlan, ProcessingListModel } from './processing-list.model.js';
+import type { ProcessingListModel } from './processing-list.model.js';
 import { ackArguments, type QueueDelivery } from './queue-delivery.js';
 
 /**
@@ -57,15 +57,6 @@ export interface QueueDeadLetterRecord {
  * of the oldest copies cut by count); every command that changes the list
  * waits for a rebuild of the model under way. In fast mode there is no
  * processing list; the same scripts then only touch the retry state.
- *
- * Acks ride fetches (reliable mode): acks gathered while a fetch script is
- * on its way board the next one, whose script cuts their copies before it
- * moves new messages in, so a busy queue pays no round trip for its acks.
- * Only a cut by count rides, and only when no other change to the list is
- * unanswered on the command connection (the cut must count the copies the
- * model counted); while a fetch carries a cut, other changes to the list
- * wait for its answer. Acks that no fetch takes within a turn of the event
- * loop after the fetch they waited for was answered go on their own.
  */
 export class QueueSettler {
   private readonly processing: string;
@@ -74,14 +65,6 @@ export class QueueSettler {
   /** A processing list that never exists: for fast mode, and for a delivery whose copy is known gone. */
   private readonly noList: string;
   private readonly starts: TickBatcher<string>;
-  /** Acks waiting for the next fetch (see `takeRide`). */
-  private boarding: Boarding | undefined;
-  /** The fetch carrying acks, until it is answered: other changes to the list wait for it. */
-  private riding: Promise<void> | undefined;
-  /** A fetch script is on its way: acks gathered now can ride the next fetch. */
-  private fetchOnItsWay = false;
-  /** Changes to the processing list sent on the command connection and not answered yet. */
-  private changesInFlight = 0;
 
   constructor(
     private readonly keys: QueueKeys,
@@ -127,97 +110,15 @@ export class QueueSettler {
    * meanwhile): the caller then treats the ack as failed.
    */
   async ack(deliveries: readonly QueueDelivery[]): Promise<void> {
+    const { attempts, deaths } = this.keys;
     while (this.model?.rebuild) await this.model.rebuild;
-    if (this.fetchOnItsWay && this.changesInFlight === 0) return this.board(deliveries);
-    await this.untilListFree();
-    await this.sendAck(this.planAck(deliveries));
-  }
-
-  /**
-   * Called by the fetcher right before it sends a fetch script, in the same
-   * synchronous run: the acks boarded so far ride it when they can (the
-   * returned cut, planned now; `landed` takes the script's answer, the
-   * copies cut or -1 for a refused cut, or the fetch's error), else they go
-   * on their own now. From here until `fetchAnswered`, acks gathered board
-   * the next fetch.
-   */
-  takeRide(): AckRide | undefined {
-    this.fetchOnItsWay = true;
-    const boarded = this.boarding;
-    if (!boarded) return undefined;
-    this.boarding = undefined;
-    if (!this.model || this.model.rebuild || this.riding || this.changesInFlight > 0) {
-      boarded.settleWith(this.untilListFree().then(() => this.sendAck(this.planAck(boarded.deliveries))));
-      return undefined;
-    }
-    const plan = this.planAck(boarded.deliveries);
-    if (plan.byBody.length > 0 || plan.shas !== '') {
-      boarded.settleWith(this.sendAck(plan));
-      return undefined;
-    }
-    if (plan.trim === 0) {
-      boarded.settleWith(Promise.resolve());
-      return undefined;
-    }
-    let landed!: (cut: number | Error) => void;
-    const riding = new Promise<void>((resolve, reject) => {
-      landed = (cut) => {
-        this.riding = undefined;
-        if (typeof cut === 'number' && cut >= 0) return resolve();
-        // The answer is lost (the cut may or may not have run), or a reaper returned the list.
-        this.model?.invalidate();
-        reject(cut instanceof Error ? cut : new Error(messages.ackRefused(this.keys.queue, this.consumerId)));
-      };
-    });
-    this.riding = riding.catch(() => undefined);
-    boarded.settleWith(riding);
-    return { cut: plan.trim, landed };
-  }
-
-  /**
-   * The fetch script sent after `takeRide` was answered (or failed): acks
-   * boarded since then that the next fetch does not take within this turn
-   * of the event loop (the loop sends the next fetch at once when it has
-   * room) go on their own.
-   */
-  fetchAnswered(): void {
-    this.fetchOnItsWay = false;
-    if (this.boarding) setImmediate(() => this.sendBoarded());
-  }
-
-  private board(deliveries: readonly QueueDelivery[]): Promise<void> {
-    this.boarding ??= new Boarding();
-    this.boarding.deliveries.push(...deliveries);
-    return this.boarding.done;
-  }
-
-  /** Boarded acks that no fetch took go on their own. */
-  private sendBoarded(): void {
-    const boarded = this.boarding;
-    if (!boarded || this.fetchOnItsWay) return;
-    this.boarding = undefined;
-    boarded.settleWith(this.untilListFree().then(() => this.sendAck(this.planAck(boarded.deliveries))));
-  }
-
-  /** Waits until no rebuild of the model runs and no fetch carries a cut: a change to the list may then be planned. */
-  private async untilListFree(): Promise<void> {
-    while (this.model?.rebuild || this.riding) await (this.model?.rebuild ?? this.riding);
-  }
-
-  /** Plans an ack with the model, in the run that sends it. */
-  private planAck(deliveries: readonly QueueDelivery[]): AckPlan & { shas: string } {
     for (const d of deliveries) d.leaving = true;
     const plan = this.model?.planAck(deliveries) ?? { trim: 0, byBody: deliveries, bySha: [] };
     // Copies not sent by body: their retry state (rare) is cleared by sha.
     let shas = '';
     for (const d of plan.bySha) if (hasState(d)) shas += shas === '' ? d.sha : `,${d.sha}`;
-    return { ...plan, shas };
-  }
-
-  private async sendAck(plan: AckPlan & { shas: string }): Promise<void> {
-    const { attempts, deaths } = this.keys;
     const removed = await this.changingList(() =>
-      this.command.nrbAck(this.processing, attempts, deaths, this.alive, plan.trim, plan.shas, ...ackArguments(plan.byBody, hasState)),
+      this.command.nrbAck(this.processing, attempts, deaths, this.alive, plan.trim, shas, ...ackArguments(plan.byBody, hasState)),
     );
     if (removed < 0) {
       this.model?.invalidate();
@@ -230,7 +131,7 @@ export class QueueSettler {
   }
 
   async retry(delivery: QueueDelivery, delayMs: number): Promise<void> {
-    await this.untilListFree();
+    while (this.model?.rebuild) await this.model.rebuild;
     await this.changingList(() => this.command.nrbRetry(
       this.listOf(delivery), this.keys.attempts, this.keys.delayed,
       delivery.body, delivery.sha, Math.max(0, Math.round(delayMs)), randomBytes(8).toString('hex'),
@@ -239,7 +140,7 @@ export class QueueSettler {
 
   /** Puts an unrun delivery back into the delayed set for `delayMs`, no attempt counted (over its key's rate limit). */
   async defer(delivery: QueueDelivery, delayMs: number): Promise<void> {
-    await this.untilListFree();
+    while (this.model?.rebuild) await this.model.rebuild;
     await this.changingList(() => this.command.nrbDefer(
       this.listOf(delivery), this.waiting, this.keys.delayed,
       delivery.body, delivery.sha, Math.max(0, Math.round(delayMs)), randomBytes(8).toString('hex'),
@@ -250,7 +151,7 @@ export class QueueSettler {
     const id = randomBytes(10).toString('hex');
     const full: QueueDeadLetterRecord = { id, messageId: delivery.id, queue: this.keys.queue, consumer: this.consumerId, failedAt: Date.now(), ...record };
     const { attempts, deaths, deadIndex, deadRecords, deadMessages } = this.keys;
-    await this.untilListFree();
+    while (this.model?.rebuild) await this.model.rebuild;
     await this.changingList(() => this.command.nrbDeadLetter(
       this.listOf(delivery), this.waiting, attempts, deaths, deadIndex, deadRecords, deadMessages,
       delivery.body, delivery.sha, id, JSON.stringify(full), this.deadLetterMaxEntries,
@@ -272,39 +173,12 @@ export class QueueSettler {
 
   /** A command that changes the processing list: if its outcome is unknown, so is the model. */
   private async changingList<T>(send: () => Promise<T>): Promise<T> {
-    this.changesInFlight += 1;
     try {
       return await send();
     } catch (error) {
       this.model?.invalidate();
       throw error;
-    } finally {
-      this.changesInFlight -= 1;
     }
-  }
-}
-
-/** The cut a fetch carries for the acks riding it, and where its answer goes. */
-export interface AckRide {
-  /** Copies to cut from the processing list's oldest end before the fetch moves messages in. */
-  cut: number;
-  /** The script's answer: the copies cut, -1 when it refused the cut, or the fetch's error. */
-  landed: (cut: number | Error) => void;
-}
-
-/** Acks waiting for a fetch to ride; every ack of them waits on one promise. */
-class Boarding {
-  readonly deliveries: QueueDelivery[] = [];
-  readonly done: Promise<void>;
-  private settle!: (outcome: Promise<void>) => void;
-
-  constructor() {
-    this.done = new Promise<void>((resolve) => (this.settle = resolve));
-  }
-
-  /** Settles the boarded acks as `outcome` does. */
-  settleWith(outcome: Promise<void>): void {
-    this.settle(outcome);
   }
 }
 

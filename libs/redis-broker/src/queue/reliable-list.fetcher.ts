@@ -9,15 +9,6 @@ import { HeldDeliveries } from './held-deliveries.js';
 import type { ConsumerHeartbeat } from './processing-list.reaper.js';
 import { ProcessingListModel } from './processing-list.model.js';
 import { ackArguments, sha1, toDeliveries, type QueueDelivery } from './queue-delivery.js';
-import type { AckRide } from './queue.settler.js';
-
-/** What a fetch asks of the acks that may ride it: `QueueSettler`'s side. */
-export interface AckRides {
-  /** Called right before a fetch script is sent: the acks boarded for it, if they ride. */
-  takeRide(): AckRide | undefined;
-  /** The fetch script was answered or failed. */
-  fetchAnswered(): void;
-}
 
 /**
  * Reliable fetch: messages move atomically from the queue into this
@@ -45,12 +36,6 @@ export class ReliableListFetcher implements MessageSource<QueueDelivery> {
   private readonly stopCloseWatch: () => void;
   /** The last fetch emptied the queue: the next one blocks at once (one round trip less on wake-up). */
   private drained = false;
-  /** The acks that may ride fetches (the settler's; see `QueueSettler.takeRide`). */
-  private rides: AckRides | undefined;
-  /** A fetch script (not a blocking `BLMOVE`) is on its way. */
-  private scriptInFlight = false;
-  /** `interrupt` was called: no blocking wait starts any more. */
-  private interrupted = false;
 
   constructor(
     private readonly keys: QueueKeys,
@@ -76,11 +61,6 @@ export class ReliableListFetcher implements MessageSource<QueueDelivery> {
     this.stopCloseWatch = onConnectionClose(command, () => this.markForRecovery());
   }
 
-  /** Lets acks ride this fetcher's fetch scripts (see `QueueSettler.takeRide`). */
-  carryAcks(rides: AckRides): void {
-    this.rides = rides;
-  }
-
   /** Nothing to do before the first fetch, which registers (so a Redis down at boot does not fail the boot). */
   async start(): Promise<void> {}
 
@@ -104,16 +84,15 @@ export class ReliableListFetcher implements MessageSource<QueueDelivery> {
         if (orphans.length > 0) return orphans;
       }
       const { list, attempts, deaths } = this.keys;
-      const { processing, waiting, alive } = this;
-      let deliveries = this.drained ? [] : await this.fetchCarrying(max, startable);
+      const { processing, waiting } = this;
+      let deliveries = this.drained ? [] : toDeliveries(await this.blocking.nrbFetchBuffer(list, processing, attempts, deaths, waiting, 'reliable', max, startable));
       if (deliveries.length === 0) {
-        if (this.interrupted) return [];
         const taken = await this.blocking.blmoveBuffer(list, this.processing, 'RIGHT', 'LEFT', this.blockTimeoutMs / 1000);
         if (!taken) {
           this.drained = true;
           return [];
         }
-        deliveries = toDeliveries(await this.blocking.nrbFetchBuffer(list, processing, attempts, deaths, waiting, alive, 'reliable', max - 1, startable, 0, taken));
+        deliveries = toDeliveries(await this.blocking.nrbFetchBuffer(list, processing, attempts, deaths, waiting, 'reliable', max - 1, startable, taken));
       }
       this.drained = deliveries.length < max;
       this.model.append(deliveries);
@@ -124,31 +103,6 @@ export class ReliableListFetcher implements MessageSource<QueueDelivery> {
       this.markForRecovery();
       throw error;
     }
-  }
-
-  /**
-   * The fetch script, carrying the acks boarded for it (their cut runs
-   * first, in the same script). Their outcome is the script's: a lost answer
-   * fails them like a lost ack.
-   */
-  private async fetchCarrying(max: number, startable: number): Promise<QueueDelivery[]> {
-    const { list, attempts, deaths } = this.keys;
-    const ride = this.rides?.takeRide();
-    this.scriptInFlight = true;
-    let reply: (Buffer | number)[];
-    try {
-      reply = await this.blocking.nrbFetchBuffer(list, this.processing, attempts, deaths, this.waiting, this.alive, 'reliable', max, startable, ride?.cut ?? 0);
-    } catch (error) {
-      ride?.landed(error instanceof Error ? error : new Error(String(error)));
-      throw error;
-    } finally {
-      this.scriptInFlight = false;
-      this.rides?.fetchAnswered();
-      // Stopping: the script was let finish (acks rode it); nothing blocks after it.
-      if (this.interrupted) this.blocking.disconnect();
-    }
-    ride?.landed(Number(reply[4]));
-    return toDeliveries(reply);
   }
 
   /** Marks that the processing list may hold what this process does not know of (e.g. a failed ack). */
@@ -180,11 +134,9 @@ export class ReliableListFetcher implements MessageSource<QueueDelivery> {
   }
 
   interrupt(): void {
-    this.interrupted = true;
-    // A fetch script answers at once, and acks may ride it: it is let finish.
-    // Dropping the connection is safe otherwise: a message BLMOVE took before
-    // the drop is in the processing list, and `stop` hands that list back.
-    if (!this.scriptInFlight) this.blocking.disconnect();
+    // Dropping the connection is safe here: a message BLMOVE took before the
+    // drop is in the processing list, and `stop` hands that list back.
+    this.blocking.disconnect();
   }
 
   async stop(): Promise<void> {
@@ -279,7 +231,7 @@ export class ReliableListFetcher implements MessageSource<QueueDelivery> {
       this.logger.warn(messages.recovered(this.keys.queue, orphanBodies.length));
       const { list, attempts, deaths } = this.keys;
       // Recorded as waiting here: the settler marks each started when it runs.
-      const reply = await this.command.nrbFetchBuffer(list, this.processing, attempts, deaths, this.waiting, this.alive, 'reliable', 0, 0, 0, ...orphanBodies);
+      const reply = await this.command.nrbFetchBuffer(list, this.processing, attempts, deaths, this.waiting, 'reliable', 0, 0, ...orphanBodies);
       orphans = this.hold(toDeliveries(reply));
     }
     let next = 0;

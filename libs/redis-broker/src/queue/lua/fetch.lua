@@ -4,24 +4,17 @@
 -- KEYS[3] attempts hash: sha1(message) -> failed attempts
 -- KEYS[4] deaths hash: sha1(message) -> consumer deaths while running it
 -- KEYS[5] waiting hash of this consumer: sha1 -> fetch time (reliable mode only)
--- KEYS[6] alive marker of the consumer (reliable mode; see ack.lua)
 -- ARGV[1] "reliable" (move into the processing list) or "fast" (pop)
 -- ARGV[2] how many messages to take now (0 allowed)
 -- ARGV[3] how many of the messages, in reply order, start running as soon
 --         as the reply arrives; the others are recorded in the waiting hash
 --         (reliable mode), so a crash before they start does not blame them
--- ARGV[4] acks riding this fetch (reliable mode): how many copies to cut
---         from the processing list's oldest (right) end first, as ack.lua's
---         ARGV[1] does; 0 for none
--- ARGV[5..] messages the caller already took with a blocking command; their state is reported first
--- Returns {started, state, lengths, messages, cut}: the first `started` messages
+-- ARGV[4..] messages the caller already took with a blocking command; their state is reported first
+-- Returns {started, state, lengths, messages}: the first `started` messages
 -- count as running from now on, the rest were recorded as waiting; `state` is "" when no message has retry state, else
 -- "attempts:deaths" per message joined by commas; `messages` is every
--- message concatenated, `lengths` their byte lengths joined by commas; `cut`
--- is how many copies the riding acks cut, or -1 with none cut when the alive
--- marker is gone (a reaper returned the list: the count no longer means
--- those copies; the fetch itself still runs). Five reply elements whatever
--- the batch size keep the reply cheap to decode.
+-- message concatenated, `lengths` their byte lengths joined by commas. Four
+-- reply elements whatever the batch size keep the reply cheap to decode.
 -- Invariants: in reliable mode a message is in the processing list before the
 -- reply leaves Redis, so a lost reply never loses it. The running prefix
 -- stops at the first message that already has a death: the caller runs such
@@ -29,22 +22,12 @@
 -- starts. In the common case (every message starts at once) nothing is
 -- written or hashed besides the moves.
 --@include redis-time
-local queue, processing, attempts, deaths, waiting, alive = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6]
+local queue, processing, attempts, deaths, waiting = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
 local reliable = ARGV[1] == 'reliable'
--- The riding acks go first: the copies they cut are the oldest, and the
--- moves below only push at the newest end.
-local cut = tonumber(ARGV[4])
-if cut > 0 then
-  if redis.call('EXISTS', alive) == 0 then
-    cut = -1
-  else
-    redis.call('LTRIM', processing, 0, -cut - 1)
-  end
-end
 -- Messages start at index 3 of `out` (1 and 2 are the reply's head).
 local out = {0, ''}
 local n = 2
-for i = 5, #ARGV do
+for i = 4, #ARGV do
   n = n + 1
   out[n] = ARGV[i]
 end
@@ -119,4 +102,4 @@ for i = 3, n do
   end
   lengths[i - 2] = text
 end
-return {out[1], out[2], table.concat(lengths, ','), table.concat(out, '', 3, n), cut}
+return {out[1], out[2], table.concat(lengths, ','), table.concat(out, '', 3, n)}
