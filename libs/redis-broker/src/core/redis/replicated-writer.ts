@@ -93,12 +93,14 @@ export class ReplicatedWriter {
     step(pipeline);
     pipeline.call('WAIT', wait.replicas, wait.timeoutMs);
     const replies = ((await pipeline.exec()) ?? []).slice(asking ? 1 : 0);
+    const aborted = (error: Error | null): boolean => error?.name === 'AbortError';
+    // A write Redis answered with an error: that error says what failed.
+    for (const [error] of replies.slice(0, -1)) if (error && !aborted(error)) throw error;
     // The connection closed after part of the pipeline was answered: ioredis
     // aborts the unanswered rest rather than re-sending it, so the write may
     // or may not be stored and WAIT did not count it.
-    if (replies.some(([error]) => error?.name === 'AbortError')) throw new ReplicationNotConfirmedError(wait.replicas, 0, wait.timeoutMs, true);
+    if (replies.some(([error]) => aborted(error))) throw new ReplicationNotConfirmedError(wait.replicas, 0, wait.timeoutMs, true);
     const [waitError, waitReply] = replies[replies.length - 1];
-    for (const [error] of replies.slice(0, -1)) if (error) throw error;
     if (waitError) throw waitError;
     const confirmed = Number(waitReply);
     if (confirmed < wait.replicas) throw new ReplicationNotConfirmedError(wait.replicas, confirmed, wait.timeoutMs);
