@@ -56,9 +56,13 @@ describe('one trace from an HTTP request to a handler in another process', () =>
     tracing.uninstall();
   });
 
-  /** The spans the worker printed. */
+  /**
+   * The spans the worker printed, from whole lines only: its output arrives
+   * in chunks, and a line still being written would not parse.
+   */
   function workerSpans(): SpanRecord[] {
-    return worker.output().split('\n').filter((line) => line.startsWith('span ')).map((line) => JSON.parse(line.slice(5)) as SpanRecord);
+    const lines = worker.output().split('\n').slice(0, -1);
+    return lines.filter((line) => line.startsWith('span ')).map((line) => JSON.parse(line.slice(5)) as SpanRecord);
   }
 
   it('carries the request\'s trace through enqueue into the worker\'s handler and its own spans', async () => {
@@ -66,7 +70,9 @@ describe('one trace from an HTTP request to a handler in another process', () =>
       method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ order: 'A-1' }),
     });
     const { id } = (await response.json()) as { id: string };
-    await waitFor(() => workerSpans().some((span) => span.name === 'charge A-1'), { timeoutMs: 30_000, description: 'the worker\'s spans' });
+    // The handler's span ends inside the run, the run's own span after it: each is printed when it ends.
+    const printed = (name: string): boolean => workerSpans().some((span) => span.name === name);
+    await waitFor(() => printed('charge A-1') && printed('process orders'), { timeoutMs: 30_000, description: 'the worker\'s spans' });
     await waitFor(() => spansNamed(tracing.exporter, 'POST /orders').length === 1, { description: 'the server span' });
 
     const [server] = spansNamed(tracing.exporter, 'POST /orders');
