@@ -97,7 +97,7 @@ export function pairedRatios(a: Summary | undefined, b: Summary | undefined): (n
   });
 }
 
-function ratioBar(bar: string, value: number | undefined, min: number, percent: boolean, pairs: (number | undefined)[] = []): BarCheck {
+function ratioBar(bar: string, value: number | undefined, min: number, percent: boolean, pairs: (number | undefined)[]): BarCheck {
   if (value === undefined) return { bar, measured: 'not measured', pass: undefined };
   const show = (v: number | undefined): string => (v === undefined ? 'failed' : percent ? (v * 100).toFixed(0) : v.toFixed(2));
   const unit = percent ? ' %' : '×';
