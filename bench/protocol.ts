@@ -16,6 +16,8 @@ export type SystemId =
   | 'bullmq-c1'
   | 'bullmq-c50'
   | 'raw-list'
+  /** The raw list loop carrying the envelope's bytes (id, enqueue time) as any client can write them: what the wire costs without the library. */
+  | 'raw-list-envelope'
   | 'raw-stream'
   | 'raw-pubsub'
   /** No Redis: `concurrency` Node loops awaiting the handler's sleep, the bound of the I/O-bound scenario. */

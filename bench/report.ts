@@ -160,7 +160,7 @@ export function renderMarkdown(summaries: Summary[], bars: BarCheck[]): string {
     // The tracing scenario's reference is the library without the api ("vs raw" there reads "vs api absent"),
     // the I/O-bound scenario's its bare-loop bound, every other's the raw ioredis loop.
     const ceiling = (workers: number): Summary | undefined =>
-      rows.find((s) => (s.system.startsWith('raw-') || s.system.startsWith('bound-') || s.system === 'nrb-otel-absent') && s.workers === workers && s.failed < s.runs);
+      rows.find((s) => isCeiling(s.system) && s.workers === workers && s.failed < s.runs);
     const failed = (s: Summary): string => (s.failed > 0 ? ` (${s.failed}/${s.runs} failed)` : '');
     parts.push(`### ${scenario.title}\n`);
     if (scenario.kind === 'latency') {
@@ -185,9 +185,46 @@ export function renderMarkdown(summaries: Summary[], bars: BarCheck[]): string {
     }
     parts.push('');
   }
+  const envelope = envelopeCost(summaries);
+  if (envelope.length > 0) {
+    parts.push("### The envelope's cost on the list scenario\n");
+    parts.push(table(['measure', 'ratio of medians (repetitions)'], envelope.map((line) => [line.measure, line.measured])));
+    parts.push('');
+  }
   parts.push('### Bars\n');
   parts.push(table(['bar', 'measured', 'result'], bars.map((b) => [b.bar, b.measured, b.pass === undefined ? '–' : b.pass ? 'met' : 'missed'])));
   return parts.join('\n');
+}
+
+/** The reference of a scenario's "vs raw" column: a plain raw loop, the bound, or the library without the api. */
+function isCeiling(system: SystemId): boolean {
+  return system === 'nrb-otel-absent' || system.startsWith('bound-') || (system.startsWith('raw-') && !system.endsWith('-envelope'));
+}
+
+/** One line of the envelope's cost: not a bar, a reading. */
+export interface EnvelopeCostLine {
+  measure: string;
+  measured: string;
+}
+
+/**
+ * The list scenario split in two, from the same run: what the envelope's
+ * bytes cost a bare loop (the enveloped raw loop against the plain one), and
+ * what the library costs on the same wire (reliable list against the
+ * enveloped raw loop). Empty when the enveloped loop did not run.
+ */
+export function envelopeCost(s: Summary[]): EnvelopeCostLine[] {
+  const enveloped = find(s, 'list', 'raw-list-envelope');
+  if (!enveloped) return [];
+  const line = (measure: string, a: Summary | undefined, b: Summary | undefined): EnvelopeCostLine[] => {
+    const bar = ratioBar(measure, ratio(a, b), 0, true, pairedRatios(a, b));
+    return bar.pass === undefined ? [] : [{ measure, measured: bar.measured }];
+  };
+  return [
+    ...line('raw loop, enveloped messages, against plain ones', enveloped, find(s, 'list', 'raw-list')),
+    ...line('reliable list against the raw loop, both enveloped', find(s, 'list', 'nrb-reliable'), enveloped),
+    ...line('fast list against the raw loop, both enveloped', find(s, 'list', 'nrb-fast'), enveloped),
+  ];
 }
 
 /** "consumer / producer / Redis" CPU µs per message (no producer for a backlog). */

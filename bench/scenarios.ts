@@ -20,6 +20,7 @@ export const SYSTEMS: Record<SystemId, SystemInfo> = {
   'bullmq-c1': { label: 'BullMQ (c1)', concurrency: 1 },
   'bullmq-c50': { label: 'BullMQ (c50)', concurrency: 50 },
   'raw-list': { label: 'raw ioredis LPUSH + BLMPOP COUNT 100', concurrency: 1 },
+  'raw-list-envelope': { label: 'raw ioredis LPUSH + BLMPOP COUNT 100, enveloped messages', concurrency: 1 },
   'raw-stream': { label: 'raw ioredis XADD + XREADGROUP COUNT 100 + XACK', concurrency: 1 },
   'raw-pubsub': { label: 'raw ioredis bare subscriber', concurrency: 1 },
   'bound-sleep': { label: 'bare Node loops, 50 × await sleep (the bound, no Redis)', concurrency: 50 },
@@ -41,7 +42,7 @@ export const BENCH_BATCH_SIZE = 100;
 
 /** Every scenario, in the order they run within one repetition. */
 export const SCENARIOS: Scenario[] = [
-  { id: 'list', title: 'List queue, end to end throughput', kind: 'throughput', systems: ['nrb-reliable', 'nrb-fast', 'bullmq-c1', 'bullmq-c50', 'raw-list'] },
+  { id: 'list', title: 'List queue, end to end throughput', kind: 'throughput', systems: ['nrb-reliable', 'nrb-fast', 'bullmq-c1', 'bullmq-c50', 'raw-list', 'raw-list-envelope'] },
   { id: 'stream', title: 'Stream consumer group, end to end throughput', kind: 'throughput', systems: ['nrb-stream', 'raw-stream'] },
   // Batch handlers against the raw loops with the same COUNT, cold (no warm-up) and warm.
   { id: 'batch-list-cold', title: 'Batch list handler, cold processes (no warm-up)', kind: 'throughput', systems: ['nrb-batch-list', 'nrb-batch-list-fast', 'raw-list'], cold: true },

@@ -1,7 +1,11 @@
 // The ceiling: what plain ioredis gets from Redis with no framework around it.
 // List: multi-value LPUSH per batch + a BLMPOP COUNT loop (at-most-once).
+// List, enveloped: the same loop, its messages wrapped in the version-1
+// envelope (docs/wire-format.md) as any client can write and read it, so the
+// wire's cost shows apart from the library's.
 // Stream: XADD per entry (pipelined) + XREADGROUP COUNT, one XACK per batch.
 // Pub/sub: pipelined PUBLISH + a bare subscriber.
+import { randomBytes } from 'node:crypto';
 import { Redis } from 'ioredis';
 import type { RunningConsumer } from '../child.js';
 import type { Producer } from '../producer-driver.js';
@@ -17,7 +21,8 @@ export async function startConsumer(config: ChildConfig, recorder: Recorder): Pr
   const redis = new Redis(config.redisUrl);
   if (config.system === 'raw-pubsub') return subscribe(redis, config, recorder);
   let stopping = false;
-  const loop = config.system === 'raw-stream' ? streamLoop(redis, config, recorder, () => stopping) : listLoop(redis, config, recorder, () => stopping);
+  const loops = { 'raw-stream': streamLoop, 'raw-list-envelope': envelopeListLoop } as const;
+  const loop = (loops[config.system as keyof typeof loops] ?? listLoop)(redis, config, recorder, () => stopping);
   return {
     stop: async () => {
       stopping = true;
@@ -32,6 +37,23 @@ async function listLoop(redis: Redis, config: ChildConfig, recorder: Recorder, s
     const reply = (await redis.call('BLMPOP', BLOCK_SECONDS, 1, config.target, 'RIGHT', 'COUNT', FETCH_COUNT)) as [string, string[]] | null;
     if (!reply) continue;
     for (const body of reply[1]) recorder.record((JSON.parse(body) as BenchMessage).ts);
+  }
+}
+
+/** What the enveloped loop reads: an envelope (marker 1) around the bench message. */
+interface BenchEnvelope {
+  __nrb?: unknown;
+  p: BenchMessage;
+}
+
+async function envelopeListLoop(redis: Redis, config: ChildConfig, recorder: Recorder, stopping: () => boolean): Promise<void> {
+  while (!stopping()) {
+    const reply = (await redis.call('BLMPOP', BLOCK_SECONDS, 1, config.target, 'RIGHT', 'COUNT', FETCH_COUNT)) as [string, string[]] | null;
+    if (!reply) continue;
+    for (const body of reply[1]) {
+      const value = JSON.parse(body) as BenchEnvelope | BenchMessage;
+      recorder.record(('__nrb' in value && value.__nrb === 1 ? value.p : (value as BenchMessage)).ts);
+    }
   }
 }
 
@@ -96,6 +118,25 @@ export async function createProducer(config: ChildConfig): Promise<Producer> {
       },
       sendOne: async (message) => {
         await redis.publish(target, JSON.stringify(message));
+      },
+      close,
+    };
+  }
+  if (system === 'raw-list-envelope') {
+    // Ids as the library makes them (a random prefix per process and a counter), so the bytes match.
+    const prefix = randomBytes(9).toString('base64url');
+    let counter = 0;
+    const wrap = (message: BenchMessage, middle: string): string => {
+      counter += 1;
+      return `{"__nrb":1,"id":"${prefix}${counter.toString(36)}${middle}${JSON.stringify(message)}}`;
+    };
+    return {
+      sendBatch: async (messages) => {
+        const middle = `","t":${Date.now()},"p":`;
+        await redis.lpush(target, ...messages.map((m) => wrap(m, middle)));
+      },
+      sendOne: async (message) => {
+        await redis.lpush(target, wrap(message, `","t":${Date.now()},"p":`));
       },
       close,
     };

@@ -37,7 +37,8 @@ describe('the benchmark harness', () => {
       'nest-redis-broker list, reliable', 'nest-redis-broker list, fast', 'nest-redis-broker stream group',
       'nest-redis-broker @OnChannel', 'BullMQ (c1)', 'BullMQ (c50)', 'raw ioredis LPUSH + BLMPOP', 'raw ioredis XADD',
       'raw ioredis bare subscriber', 'nest-redis-broker list, reliable, batch 100', 'nest-redis-broker stream group, batch 100',
-      'Batch list handler, cold processes', 'bare Node loops', '### Bars',
+      'Batch list handler, cold processes', 'bare Node loops', 'raw ioredis LPUSH + BLMPOP COUNT 100, enveloped messages',
+      "### The envelope's cost on the list scenario", 'reliable list against the raw loop, both enveloped', '### Bars',
     ]) expect(stdout).toContain(label);
     const report = JSON.parse(readFileSync(json, 'utf8')) as {
       results: { error?: string; handled: number; expected: number; cpuUsPerMessage?: { consumer: number; producer?: number; redis: number } }[];

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { checkBars, pairedRatios, summarise } from '../../bench/report.js';
+import { checkBars, envelopeCost, pairedRatios, renderMarkdown, summarise } from '../../bench/report.js';
 import type { TrialResult } from '../../bench/trial.js';
 import type { SystemId } from '../../bench/protocol.js';
 
@@ -43,5 +43,36 @@ describe('the benchmark report', () => {
 
   it('shows no repetitions for a single one', () => {
     expect(listBar(listRun([60], [100]))?.measured).toBe('60 %');
+  });
+
+  describe("the envelope's cost", () => {
+    // Repetitions rotate the order of systems: here the enveloped loop runs before the plain one first.
+    const run = (): TrialResult[] => [
+      trial('nrb-reliable', 60), trial('raw-list-envelope', 80), trial('raw-list', 100),
+      trial('raw-list', 200), trial('raw-list-envelope', 100), trial('nrb-reliable', 50),
+    ];
+
+    it('splits the list scenario into the wire against plain and the library against the same wire', () => {
+      expect(envelopeCost(summarise(run()))).toEqual([
+        { measure: 'raw loop, enveloped messages, against plain ones', measured: '60 % (repetitions 80, 50 %)' },
+        { measure: 'reliable list against the raw loop, both enveloped', measured: '61 % (repetitions 75, 50 %)' },
+      ]);
+    });
+
+    it('keeps the plain raw loop as the "vs raw" reference and the bar', () => {
+      const summaries = summarise(run());
+      expect(listBar(run())?.measured).toBe('37 % (repetitions 60, 25 %)');
+      const markdown = renderMarkdown(summaries, checkBars(summaries));
+      // Reliable: median 55 against plain raw's 150 (37 %), not the enveloped loop's 90 (61 %).
+      expect(markdown).toMatch(/\| nest-redis-broker list, reliable \(c50\) \| 55 \| 37 % \|/);
+      expect(markdown).toMatch(/\| raw ioredis LPUSH \+ BLMPOP COUNT 100, enveloped messages \| 90 \| 60 % \|/);
+      expect(markdown).toContain("### The envelope's cost on the list scenario");
+    });
+
+    it('says nothing when the enveloped loop did not run', () => {
+      expect(envelopeCost(summarise(listRun([60], [100])))).toEqual([]);
+      const summaries = summarise(listRun([60], [100]));
+      expect(renderMarkdown(summaries, checkBars(summaries))).not.toContain('envelope');
+    });
   });
 });
