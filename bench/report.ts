@@ -99,11 +99,16 @@ export function pairedRatios(a: Summary | undefined, b: Summary | undefined): (n
 
 function ratioBar(bar: string, value: number | undefined, min: number, percent: boolean, pairs: (number | undefined)[]): BarCheck {
   if (value === undefined) return { bar, measured: 'not measured', pass: undefined };
+  return { bar, measured: ratioText(value, percent, pairs), pass: value >= min };
+}
+
+/** A ratio as text ("42 %" or "8.65×"), with each repetition's own ratio beside it when there are several. */
+function ratioText(value: number, percent: boolean, pairs: (number | undefined)[]): string {
   const show = (v: number | undefined): string => (v === undefined ? 'failed' : percent ? (v * 100).toFixed(0) : v.toFixed(2));
   const unit = percent ? ' %' : '×';
   // With more than one repetition, each one's own ratio shows the spread the median hides.
   const spread = pairs.length > 1 ? ` (repetitions ${pairs.map(show).join(', ')}${unit})` : '';
-  return { bar, measured: `${show(value)}${unit}${spread}`, pass: value >= min };
+  return `${show(value)}${unit}${spread}`;
 }
 
 /** A throughput bar: the ratio of medians decides; the repetitions' own ratios are shown beside it. */
@@ -217,8 +222,8 @@ export function envelopeCost(s: Summary[]): EnvelopeCostLine[] {
   const enveloped = find(s, 'list', 'raw-list-envelope');
   if (!enveloped) return [];
   const line = (measure: string, a: Summary | undefined, b: Summary | undefined): EnvelopeCostLine[] => {
-    const bar = ratioBar(measure, ratio(a, b), 0, true, pairedRatios(a, b));
-    return bar.pass === undefined ? [] : [{ measure, measured: bar.measured }];
+    const value = ratio(a, b);
+    return value === undefined ? [] : [{ measure, measured: ratioText(value, true, pairedRatios(a, b)) }];
   };
   return [
     ...line('raw loop, enveloped messages, against plain ones', enveloped, find(s, 'list', 'raw-list')),
